@@ -1,0 +1,58 @@
+using DSConvService.Core.Tensors;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Tensor = DSConvService.Core.Tensors.Tensor;
+
+namespace DSConvService.Core.Evaluation;
+
+/// <summary>
+/// ONNX Runtime as the trusted fp32 reference: runs an ONNX file on float inputs with a fixed
+/// thread count (intra-op), sequential execution, all graph optimisations.
+/// </summary>
+public sealed class OrtReference : IDisposable
+{
+    private readonly InferenceSession _session;
+
+    public OrtReference(string modelPath, int threads = 0) : this(File.ReadAllBytes(modelPath), threads)
+    {
+    }
+
+    public OrtReference(byte[] model, int threads = 0)
+    {
+        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions
+        {
+            IntraOpNumThreads = threads > 0 ? threads : Environment.ProcessorCount,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        _session = new InferenceSession(model, options);
+        InputNames = _session.InputMetadata.Keys.ToArray();
+        OutputNames = _session.OutputMetadata.Keys.ToArray();
+    }
+
+    public IReadOnlyList<string> InputNames { get; }
+    public IReadOnlyList<string> OutputNames { get; }
+
+    /// <summary>Declared input shapes (-1 for symbolic dimensions).</summary>
+    public int[] InputShape(int index) => _session.InputMetadata[InputNames[index]].Dimensions;
+
+    /// <summary>Runs the model on float inputs (in input order) and returns every output as float.</summary>
+    public Tensor[] Run(params Tensor[] inputs)
+    {
+        var feeds = new List<NamedOnnxValue>(inputs.Length);
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            feeds.Add(NamedOnnxValue.CreateFromTensor(InputNames[i], new DenseTensor<float>(inputs[i].Floats, inputs[i].Shape)));
+        }
+        using var results = _session.Run(feeds);
+        return results.Select(r =>
+        {
+            var t = r.AsTensor<float>();
+            var shape = t.Dimensions.ToArray();
+            return new Tensor(DataType.Float, shape, t.ToArray());
+        }).ToArray();
+    }
+
+    public void Dispose() => _session.Dispose();
+}

@@ -1,0 +1,115 @@
+using DSConvService.Core.Graph;
+using DSConvService.Core.Tensors;
+
+namespace DSConvService.Core.Execution;
+
+/// <summary>
+/// A session specialised to one set of input shapes: every value's shape is inferred and every
+/// output buffer and the shared scratch memory are allocated once, here, not per run.
+/// A plan runs one inference at a time; the session keeps a pool of them for concurrent callers.
+/// </summary>
+public sealed class ExecutionPlan
+{
+    private readonly Step[] _steps;
+    private readonly Dictionary<string, Tensor> _values;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+    private readonly RunContext _context;
+
+    private sealed record Step(Operator Op, string?[] Inputs, Tensor[] Outputs, string[] OutputNames);
+
+    internal ExecutionPlan(Graph.Graph graph, Operator[] ops, IReadOnlyList<int[]> inputShapes, int threads)
+    {
+        _inputNames = graph.RuntimeInputs.Select(i => i.Name).ToArray();
+        _outputNames = graph.Outputs.Select(o => o.Name).ToArray();
+        InputShapes = inputShapes.Select(s => (int[])s.Clone()).ToArray();
+        var descs = new Dictionary<string, TensorDesc>(StringComparer.Ordinal);
+        _values = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, t) in graph.Initializers)
+        {
+            descs[name] = TensorDesc.Of(t);
+            _values[name] = t;
+        }
+        var inputs = graph.RuntimeInputs.ToArray();
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            var type = inputs[i].Type == DataType.Undefined ? DataType.Float : inputs[i].Type;
+            descs[inputs[i].Name] = new TensorDesc(type, inputShapes[i]);
+        }
+        var steps = new List<Step>(ops.Length);
+        long scratch = 0;
+        foreach (var op in ops)
+        {
+            var node = op.Node;
+            var inDescs = node.Inputs.Select(n => n.Length == 0 ? null : descs.GetValueOrDefault(n)
+                ?? throw new InvalidModelException($"Node {node} reads '{n}', which is not computed before it.")).ToArray();
+            var outDescs = op.InferOutputs(inDescs);
+            scratch = Math.Max(scratch, op.ScratchFloats(inDescs));
+            var outs = new Tensor[node.Outputs.Count];
+            for (var k = 0; k < outs.Length; k++)
+            {
+                var d = k < outDescs.Length ? outDescs[k] : throw new InvalidModelException($"Node {node} produces fewer outputs than the graph uses.");
+                outs[k] = d.Constant ?? Tensor.Zeros(d.Type, d.Shape);
+                descs[node.Outputs[k]] = d;
+                _values[node.Outputs[k]] = outs[k];
+            }
+            // A node whose outputs are all known from shapes alone (Shape, or shape arithmetic on it) needs no run.
+            if (outDescs.Take(outs.Length).All(d => d.IsConstant))
+            {
+                continue;
+            }
+            steps.Add(new Step(op, node.Inputs.Select(n => n.Length == 0 ? null : n).ToArray(), outs, node.Outputs.ToArray()));
+        }
+        foreach (var o in _outputNames)
+        {
+            if (!descs.ContainsKey(o))
+            {
+                throw new InvalidModelException($"Graph output '{o}' is not computed by any node.");
+            }
+        }
+        _steps = steps.ToArray();
+        OutputDescs = _outputNames.Select(o => descs[o]).ToArray();
+        ValueDescs = descs;
+        if (scratch > Array.MaxLength)
+        {
+            throw new InvalidModelException("The model needs more scratch memory than one array can hold; use a smaller input.");
+        }
+        _context = new RunContext(threads, new float[scratch]);
+    }
+
+    public int[][] InputShapes { get; }
+    public IReadOnlyList<TensorDesc> OutputDescs { get; }
+
+    /// <summary>Inferred type and shape of every value of the graph for this plan's input shapes.</summary>
+    public IReadOnlyDictionary<string, TensorDesc> ValueDescs { get; }
+
+    /// <summary>
+    /// Runs the graph. The returned tensors are the plan's own buffers: valid until the next run of
+    /// this plan (the session copies them before handing them out).
+    /// </summary>
+    public IReadOnlyList<Tensor> Run(IReadOnlyList<Tensor> inputs, Action<Node, Tensor[]>? afterNode = null)
+    {
+        if (inputs.Count != _inputNames.Length)
+        {
+            throw new ArgumentException($"The model takes {_inputNames.Length} input(s), {inputs.Count} were given.");
+        }
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            _values[_inputNames[i]] = inputs[i];
+        }
+        foreach (var step in _steps)
+        {
+            var ins = new Tensor?[step.Inputs.Length];
+            for (var k = 0; k < ins.Length; k++)
+            {
+                ins[k] = step.Inputs[k] is { } n ? _values[n] : null;
+            }
+            step.Op.Run(ins, step.Outputs, _context);
+            afterNode?.Invoke(step.Op.Node, step.Outputs);
+        }
+        return _outputNames.Select(o => _values[o]).ToArray();
+    }
+
+    /// <summary>The current content of any value after a run (intermediate tensors included).</summary>
+    public Tensor Value(string name) => _values.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"No value named '{name}'.");
+}

@@ -1,0 +1,15 @@
+using DSConvService.Core.Graph;
+using DSConvService.Core.Tensors;
+
+namespace DSConvService.Core.Execution;
+
+/// <summary>What an operator may look at when it is created: the model's constants and opset.</summary>
+public sealed class OperatorContext(Model model)
+{
+    public Model Model { get; } = model;
+    public long Opset => Model.DefaultOpset;
+
+    /// <summary>The initializer feeding input <paramref name="index"/> of a node, or null when it is computed.</summary>
+    public Tensor? Constant(Node node, int index) =>
+        node.Input(index) is { } name && Model.Graph.Initializers.TryGetValue(name, out var t) ? t : null;
+}

@@ -1,0 +1,3 @@
+namespace DSConvService.Worker;
+
+internal static class Placeholder;
