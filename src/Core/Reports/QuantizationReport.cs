@@ -1,0 +1,78 @@
+namespace DSConvService.Core.Reports;
+
+// The report of one quantization job. Property names serialise (camelCase) to exactly the field
+// names of DESIGN section 5; the CLI prints the same shape as the service.
+
+public sealed record QuantizationReport
+{
+    public required ModelSection Model { get; init; }
+    public AccuracySection? Accuracy { get; init; }
+    public FidelitySection? Fidelity { get; init; }
+    public LatencySection? Latency { get; init; }
+    public IReadOnlyList<LayerSection> Layers { get; init; } = [];
+    public TimingsSection Timings { get; init; } = new();
+
+    /// <summary>Where fidelity inputs came from: "evaluation", "calibration" or "synthetic".</summary>
+    public string? FidelityInputs { get; init; }
+
+    /// <summary>Notes a user should read (e.g. the depthwise block rule, adaptation fallbacks).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+}
+
+public sealed record ModelSection
+{
+    public long Parameters { get; init; }
+    public long Fp32Bytes { get; init; }
+    public long QuantizedBytes { get; init; }
+    public double CompressionRatio { get; init; }
+
+    /// <summary>Storage cost of the quantized weights (VQK + KDS + extras) per weight, in bits.</summary>
+    public double BitsPerWeight { get; init; }
+    public int QuantizedLayers { get; init; }
+    public IReadOnlyList<string> SkippedLayers { get; init; } = [];
+}
+
+public sealed record AccuracySection
+{
+    public int Samples { get; init; }
+    public double Fp32Top1 { get; init; }
+    public double QuantizedTop1 { get; init; }
+    public double Top1Drop { get; init; }
+    public double Fp32Top5 { get; init; }
+    public double QuantizedTop5 { get; init; }
+}
+
+public sealed record FidelitySection
+{
+    public int Samples { get; init; }
+    public double Top1Agreement { get; init; }
+    public double MeanKl { get; init; }
+    public double OutputSqnrDb { get; init; }
+    public double Cosine { get; init; }
+}
+
+public sealed record LatencySection
+{
+    public int Threads { get; init; }
+    public int Batch { get; init; }
+    public double Fp32OrtMs { get; init; }
+    public double DsconvMs { get; init; }
+    public double Speedup { get; init; }
+}
+
+public sealed record LayerSection
+{
+    public required string Name { get; init; }
+    public required string Op { get; init; }
+    public int WeightBits { get; init; }
+    public int BlockSize { get; init; }
+    public double WeightSqnrDb { get; init; }
+    public double? OutputSqnrDb { get; init; }
+    public long Macs { get; init; }
+}
+
+public sealed record TimingsSection
+{
+    public double QuantizeSeconds { get; init; }
+    public double EvaluateSeconds { get; init; }
+}
