@@ -16,35 +16,44 @@ public static class LayersBench
         var x = Tensor.FromFloats([batch, 3, 224, 224], new float[batch * 3 * 224 * 224]);
         var plan = session.Plan([x.Shape]);
         var times = new Dictionary<Node, double>();
+        var cpu = new Dictionary<Node, double>();
+        var process = Process.GetCurrentProcess();
         var sw = new Stopwatch();
+        var cpuStart = process.TotalProcessorTime;
         for (var r = 0; r < o.Warmup + o.Runs; r++)
         {
             var timed = r >= o.Warmup;
             sw.Restart();
+            cpuStart = process.TotalProcessorTime;
             plan.Run([x], (node, _) =>
             {
                 if (timed)
                 {
                     times[node] = times.GetValueOrDefault(node) + sw.Elapsed.TotalMilliseconds;
+                    process.Refresh();
+                    var now = process.TotalProcessorTime;
+                    cpu[node] = cpu.GetValueOrDefault(node) + (now - cpuStart).TotalMilliseconds;
                 }
                 sw.Restart();
+                cpuStart = process.TotalProcessorTime;
             });
         }
         Console.WriteLine($"batch {batch}, {o.Threads} threads, mean of {o.Runs} runs");
-        Console.WriteLine("| Node | Output | ms | GFLOP/s |");
-        Console.WriteLine("| --- | --- | --- | --- |");
+        Console.WriteLine("| Node | Output | wall ms | GFLOP/s | CPU ms | GFLOP/CPU-s |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
         foreach (var (node, total) in times)
         {
             var ms = total / o.Runs;
             var outShape = plan.ValueDescs[node.Outputs[0]].Shape;
-            var gflops = node.OpType == "Conv" ? ConvFlops(session.Model, node, plan, outShape) / ms / 1e6 : 0;
-            Console.WriteLine($"| {node.OpType} {node.DisplayName} | {ShapeUtil.Format(outShape)} | {ms:F3} | {(gflops > 0 ? gflops.ToString("F0") : "")} |");
+            var cpuMs = cpu[node] / o.Runs;
+            var flops = node.OpType == "Conv" ? ConvFlops(session.Model, node, plan, outShape) : 0;
+            Console.WriteLine($"| {node.OpType} {node.DisplayName} | {ShapeUtil.Format(outShape)} | {ms:F3} | {(flops > 0 ? (flops / ms / 1e6).ToString("F0") : "")} | {cpuMs:F3} | {(flops > 0 ? (flops / cpuMs / 1e6).ToString("F0") : "")} |");
         }
         foreach (var g in times.GroupBy(t => t.Key.OpType))
         {
             Console.WriteLine($"{g.Key}: {g.Sum(t => t.Value) / o.Runs:F2} ms");
         }
-        Console.WriteLine($"total: {times.Values.Sum() / o.Runs:F2} ms");
+        Console.WriteLine($"total: {times.Values.Sum() / o.Runs:F2} ms wall, {cpu.Values.Sum() / o.Runs:F2} ms CPU");
         return 0;
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -29,6 +30,7 @@ public sealed unsafe class Avx512MicroKernel : IGemmMicroKernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel8x48(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         Vector512<float> c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32, c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;
@@ -152,6 +154,7 @@ public sealed unsafe class Avx512MicroKernel : IGemmMicroKernel
         c72.Store(c + 7 * ldc + 32);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
@@ -242,6 +245,7 @@ public sealed unsafe class Avx512MicroKernel : IGemmMicroKernel
         c71.Store(c + 7 * ldc + 16);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel8x16(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         Vector512<float> c00, c10, c20, c30, c40, c50, c60, c70;
