@@ -71,13 +71,7 @@ public static unsafe class Sgemm
     /// <summary>Packs B[k, j] = src[k·rowStride + j·colStride] into the panel layout <see cref="Multiply"/> reads.</summary>
     public static void PackB(IGemmMicroKernel kernel, float* src, int rowStride, int colStride, int k, int n, float* dst)
     {
-        var source = new MatrixPanelSource(src, k, rowStride, colStride);
-        var nr = kernel.NR;
-        for (var col = 0; col < n; col += nr)
-        {
-            var valid = Math.Min(nr, n - col);
-            source.Pack(col, valid, Math.Min(nr, RoundUp(valid, kernel.NRStep)), dst + (long)col * k);
-        }
+        new MatrixPanelSource(src, k, rowStride, colStride).Pack(0, n, new PanelLayout(k, kernel.NR, kernel.NRStep), dst);
     }
 
     /// <summary>C = (accumulate ? C : 0) + A·B with B packed from <paramref name="source"/> into <paramref name="scratch"/> (64-byte aligned, <see cref="PackedBFloats"/> floats).</summary>
@@ -158,11 +152,8 @@ public static unsafe class Sgemm
 
         public void PackPanels(int p0, int p1)
         {
-            for (var p = p0; p < p1; p++)
-            {
-                var col = p * kernel.NR;
-                source.Pack(col, Math.Min(kernel.NR, n - col), PanelWidth(p), Panel(p));
-            }
+            var col = p0 * kernel.NR;
+            source.Pack(col, Math.Min(p1 * kernel.NR, n) - col, new PanelLayout(k, kernel.NR, kernel.NRStep), Panel(p0));
         }
 
         /// <summary>All rows of panels [p0, p1), B packed chunk by chunk just before use.</summary>
