@@ -146,4 +146,9 @@ public sealed unsafe class Avx2MicroKernel : IGemmMicroKernel
         c40.Store(c + 4 * ldc + 0);
         c50.Store(c + 5 * ldc + 0);
     }
+
+    public int NarrowCols => 0;
+
+    public void RunNarrow(int kc, float* a, float* b, int width, int rows, int cols, float* c, int ldc, bool accumulate) =>
+        throw new NotSupportedException();
 }

@@ -197,7 +197,11 @@ public static unsafe class Sgemm
                             var ap = a + (long)row * k + (long)k0 * mr;
                             var cp = c + (long)row * ldc + col;
                             var rows = Math.Min(mr, m - row);
-                            if (rows == mr && valid == width)
+                            if (valid <= kernel.NarrowCols)
+                            {
+                                kernel.RunNarrow(kc, ap, bp, width, rows, valid, cp, ldc, acc);
+                            }
+                            else if (rows == mr && valid == width)
                             {
                                 kernel.Run(kc, ap, bp, width, cp, ldc, acc);
                             }
