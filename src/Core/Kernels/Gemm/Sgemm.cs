@@ -39,30 +39,36 @@ public static unsafe class Sgemm
     public static float* Align64(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
 
     /// <summary>
-    /// Packs A[i, k] = src[i·rowStride + k·colStride] · scale into panels of MR rows:
-    /// dst[(i / MR)·MR·K + k·MR + i % MR], rows past M zero.
+    /// Packs A[i, k] = src[i·rowStride + k·colStride] · scale, rows padded with zeros to Mp = a multiple of MR,
+    /// K cut in blocks of KC; block (k0, row panel i0/MR) holds kc·MR floats at k0·Mp + i0·kc, element
+    /// (i, k) at [(k − k0)·MR + i % MR]. So the A data of one K block is one sequential stream.
     /// </summary>
     public static void PackA(IGemmMicroKernel kernel, float* src, int rowStride, int colStride, int m, int k, float scale, float* dst)
     {
         var mr = kernel.MR;
-        for (var i0 = 0; i0 < m; i0 += mr)
+        var mp = RoundUp(m, mr);
+        for (var k0 = 0; k0 < k; k0 += KC)
         {
-            var panel = dst + (long)i0 * k;
-            var rows = Math.Min(mr, m - i0);
-            for (var r = 0; r < mr; r++)
+            var kc = Math.Min(KC, k - k0);
+            for (var i0 = 0; i0 < m; i0 += mr)
             {
-                if (r >= rows)
+                var panel = dst + (long)k0 * mp + (long)i0 * kc;
+                var rows = Math.Min(mr, m - i0);
+                for (var r = 0; r < mr; r++)
                 {
-                    for (var kk = 0; kk < k; kk++)
+                    if (r >= rows)
                     {
-                        panel[(long)kk * mr + r] = 0f;
+                        for (var kk = 0; kk < kc; kk++)
+                        {
+                            panel[kk * mr + r] = 0f;
+                        }
+                        continue;
                     }
-                    continue;
-                }
-                var row = src + (long)(i0 + r) * rowStride;
-                for (var kk = 0; kk < k; kk++)
-                {
-                    panel[(long)kk * mr + r] = row[(long)kk * colStride] * scale;
+                    var row = src + (long)(i0 + r) * rowStride + (long)k0 * colStride;
+                    for (var kk = 0; kk < kc; kk++)
+                    {
+                        panel[kk * mr + r] = row[(long)kk * colStride] * scale;
+                    }
                 }
             }
         }
@@ -178,6 +184,7 @@ public static unsafe class Sgemm
             var nr = kernel.NR;
             var edge = stackalloc float[mr * nr];
             var mcBlocks = Math.Max(1, MC / mr);
+            var mp = RowBlocks * mr;
             for (var mb = rb0; mb < rb1; mb += mcBlocks)
             {
                 var mbEnd = Math.Min(mb + mcBlocks, rb1);
@@ -194,7 +201,7 @@ public static unsafe class Sgemm
                         for (var rb = mb; rb < mbEnd; rb++)
                         {
                             var row = rb * mr;
-                            var ap = a + (long)row * k + (long)k0 * mr;
+                            var ap = a + (long)k0 * mp + (long)row * kc;
                             var cp = c + (long)row * ldc + col;
                             var rows = Math.Min(mr, m - row);
                             if (valid <= kernel.NarrowCols)
