@@ -68,7 +68,7 @@ public readonly unsafe struct Im2ColPanelSource(float* x, ConvGeometry g) : IPan
                     PanelCopy.Zero(seg, lo);
                     if (sw == 2)
                     {
-                        PanelCopy.CopyStride2(src + ix0 + 2 * lo, seg + lo, hi - lo);
+                        PanelCopy.CopyStride2(src + ix0 + 2 * lo, seg + lo, hi - lo, ix0 + 2 * (hi - 1) + 1 < g.Width);
                     }
                     else
                     {
