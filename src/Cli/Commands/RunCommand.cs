@@ -24,9 +24,9 @@ public static class RunCommand
         command.SetAction(parse => console.Guard(() =>
         {
             var file = ModelFile.Load(parse.GetValue(model)!);
-            var session = new InferenceSession(file.Model, new SessionOptions { Threads = Math.Max(1, parse.GetValue(threads)) });
             var options = preprocessing.Resolve(parse, file.Model);
             var input = ModelInputs.FromImages(file.Model, [parse.GetValue(image)!], 1, options);
+            var session = new InferenceSession(file.Model, new SessionOptions { Threads = Math.Max(1, parse.GetValue(threads)) });
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var output = session.Run(input)[0];
             var ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
