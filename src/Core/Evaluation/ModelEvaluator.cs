@@ -73,10 +73,10 @@ public static class ModelEvaluator
         var outputs = new List<Tensor>(inputs.Count);
         using (var runner = NetworkRunner.Create(runModel, threads: options.Threads))
         {
-            foreach (var x in inputs)
+            for (var start = 0; start < inputs.Count; start += 256)
             {
                 ct.ThrowIfCancellationRequested();
-                outputs.Add(runner.RunOutput(x));
+                outputs.AddRange(runner.RunMany(inputs.Skip(start).Take(256).ToList()).Select(runner.Output));
             }
         }
         var fidelity = OutputComparison.Fidelity(reference, outputs);

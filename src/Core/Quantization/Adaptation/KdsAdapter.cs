@@ -26,7 +26,7 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
         List<Tensor> reference;
         using (var fp32 = NetworkRunner.Create(floatModel))
         {
-            reference = calibration.Select(fp32.RunOutput).ToList();
+            reference = fp32.RunMany(calibration).Select(fp32.Output).ToList();
         }
         var before = OutputError(calibration, reference);
         var snapshot = layers.Select(Snapshot).ToList();
@@ -40,7 +40,7 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
             List<Tensor> inputs;
             using (var runner = NetworkRunner.Create(DSConvSimulation.ToFloatGraph(quantized, true), [x]))
             {
-                inputs = calibration.Select(c => runner.Run(c)[x]).ToList();
+                inputs = runner.RunMany(calibration).Select(r => r[x]).ToList();
             }
             var samples = LayerSamples.Gather(layer.Source, options, inputs, MaxSamples, seed: i + 1);
             if (!AdaptLayer(layer, samples))
@@ -69,9 +69,10 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
     {
         using var sim = NetworkRunner.Create(DSConvSimulation.ToFloatGraph(quantized, true));
         double e = 0;
+        var runs = sim.RunMany(calibration);
         for (var i = 0; i < calibration.Count; i++)
         {
-            var y = sim.RunOutput(calibration[i]).Floats;
+            var y = sim.Output(runs[i]).Floats;
             var r = reference[i].Floats;
             for (var k = 0; k < y.Length; k++)
             {
