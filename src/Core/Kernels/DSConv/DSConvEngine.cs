@@ -55,6 +55,7 @@ public sealed unsafe class DSConvEngine
         _int16Steps = Math.Max(1, DSConvIsaSupport.Int16Steps(f.WeightBits, f.MantissaBits));
     }
 
+    public static long KernelTicks, StoreTicks, PackTicks;
     public DSConvWeights Weights { get; }
     public int Groups { get; }
     public FusedActivation Activation { get; }
@@ -129,6 +130,7 @@ public sealed unsafe class DSConvEngine
             var nbg = w.Nbg;
             var steps = w.StepsPerBlock;
 
+            var prof = System.Diagnostics.Stopwatch.StartNew();
             // 1. BFP-quantize the input once: one unit per (image, group, channel block).
             CpuParallel.For(s.N * s.Groups * nbg, workers, (a, b) =>
             {
@@ -145,6 +147,7 @@ public sealed unsafe class DSConvEngine
                 }
             });
 
+            var t1 = prof.Elapsed.TotalMilliseconds;
             // 2. Where each k-step / k-block of a tile lives (relative to the tile's A and S bases).
             var aOff = (int*)((byte*)mem + layout.AOffsetsOffset);
             var sOff = (int*)((byte*)mem + layout.SOffsetsOffset);
@@ -185,6 +188,11 @@ public sealed unsafe class DSConvEngine
                     }
                 }
             });
+            if (Environment.GetEnvironmentVariable("DSCONV_PROFILE") == "1")
+            {
+                Console.Error.WriteLine($"quant {t1:F3} total {prof.Elapsed.TotalMilliseconds:F3} items {items} implicit {layout.Implicit} kernel {KernelTicks / 1e6:F3} store {StoreTicks / 1e6:F3} pack {PackTicks / 1e6:F3}");
+                KernelTicks = StoreTicks = PackTicks = 0;
+            }
         }
     }
 
@@ -222,6 +230,7 @@ public sealed unsafe class DSConvEngine
         var packed = workerMem + PackedWeights.Rows * TileArgs.Pixels * 4;
         var quant = mem + layout.QuantPlane(unit, 0, 0);
         var scales = (float*)(mem + layout.ScalePlane(unit, 0));
+        var pk0 = System.Diagnostics.Stopwatch.GetTimestamp();
         if (!layout.Implicit)
         {
             var pixelBase = stackalloc int[TileArgs.Pixels];
@@ -238,6 +247,7 @@ public sealed unsafe class DSConvEngine
                 Im2ColPacker.PackTile((uint*)quant, scales, layout.PlaneLength, w.StepsPerBlock, w.Nbg, s, layout.Wp, pixelBase, (uint*)dst, (float*)(dst + tileA));
             }
         }
+        PackTicks += System.Diagnostics.Stopwatch.GetTimestamp() - pk0;
         var args = new TileArgs
         {
             AOffsets = (int*)ctx.AOffsets,
@@ -264,8 +274,12 @@ public sealed unsafe class DSConvEngine
                     args.A = packed + (tile - tile0) * tileBytes;
                     args.S = (float*)(args.A + tileA);
                 }
+                var k0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 RunKernel(args);
+                var k1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 Store(ctx, s, layout, c, n, g, panel, tile);
+                KernelTicks += k1 - k0;
+                StoreTicks += System.Diagnostics.Stopwatch.GetTimestamp() - k1;
             }
         }
     }
@@ -294,30 +308,34 @@ public sealed unsafe class DSConvEngine
     {
         var og0 = panel * PackedWeights.Rows;
         var rows = Math.Min(PackedWeights.Rows, _packed!.Og - og0);
-        var act = Activation;
-        var gridWidth = layout.Implicit ? layout.Wp : s.OW;
         var p0 = tile * TileArgs.Pixels;
-        var oy0 = p0 / gridWidth;
-        var ox0 = p0 - oy0 * gridWidth;
         for (var r = 0; r < rows; r++)
         {
             var o = g * s.Og + og0 + r;
             var bias = ((float*)ctx.Bias)[o];
             var plane = (float*)ctx.Y + ((long)n * s.O + o) * s.OutPixels;
             var row = c + r * TileArgs.Pixels;
-            var oy = oy0;
-            var ox = ox0;
-            for (var i = 0; i < TileArgs.Pixels && oy < s.OH; i++)
+            if (!layout.Implicit)
             {
-                if (ox < s.OW)
+                // Tile pixels are output pixels in row-major order: one contiguous run.
+                EpilogueKernel.BiasActivate(row, plane + p0, Math.Min(TileArgs.Pixels, s.OutPixels - p0), bias, Activation);
+                continue;
+            }
+            // Implicit GEMM: the tile covers the padded-width grid OH × Wp; keep columns < OW.
+            var i = 0;
+            var oy = p0 / layout.Wp;
+            var ox = p0 - oy * layout.Wp;
+            while (i < TileArgs.Pixels && oy < s.OH)
+            {
+                var run = Math.Min(TileArgs.Pixels - i, layout.Wp - ox);
+                var valid = Math.Min(run, s.OW - ox);
+                if (valid > 0)
                 {
-                    plane[oy * s.OW + ox] = act.Apply(row[i] + bias);
+                    EpilogueKernel.BiasActivate(row + i, plane + oy * s.OW + ox, valid, bias, Activation);
                 }
-                if (++ox == gridWidth)
-                {
-                    ox = 0;
-                    oy++;
-                }
+                i += run;
+                ox = 0;
+                oy++;
             }
         }
     }
