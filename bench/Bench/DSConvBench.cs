@@ -13,6 +13,10 @@ public static class DSConvBench
         {
             return DSConvKernelBench.Run(args[1..]);
         }
-        return DSConvLayerBench.Run(args);
+        if (args.Length > 0 && args[0] == "profile")
+        {
+            return DSConvProfileBench.Run(args[1..]);
+        }
+        return DSConvModelBench.Run(args);
     }
 }

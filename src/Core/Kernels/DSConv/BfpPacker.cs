@@ -14,26 +14,26 @@ public static unsafe class BfpPacker
 {
     /// <param name="x">Channel 0 of the block (NCHW plane of H·W floats; channels H·W apart).</param>
     /// <param name="channels">Real channels in the block (the rest of the padded block gets m = 0).</param>
-    /// <param name="planes">Step-0 plane of the block (steps are <paramref name="planeLength"/> dwords apart).</param>
+    /// <param name="planes">Step-0 plane of the block (steps are <see cref="PlaneGeometry.PlaneLength"/> dwords apart).</param>
     public static void PackBlock(float* x, int channels, int h, int w, DSConvFormat f, int steps,
-        uint* planes, float* scales, int planeLength, int padTop, int padLeft, int wp)
+        uint* planes, float* scales, in PlaneGeometry geo)
     {
         var m = f.MantissaBits;
         var offset = 1 << (m - 1);
         var fill = (uint)offset * 0x01010101u;
         var hw = h * w;
-        FillPadding(planes, scales, steps, planeLength, h, w, padTop, padLeft, wp, fill);
+        FillPadding(planes, scales, steps, h, w, geo, fill);
         var p = 0;
         if (Vector512.IsHardwareAccelerated && hw >= 16)
         {
             for (; p < hw; p += 16)
             {
                 var p0 = Math.Min(p, hw - 16);
-                if (!PackVector(x, channels, hw, p0, w, f, steps, planes, scales, planeLength, padTop, padLeft, wp))
+                if (!PackVector(x, channels, hw, p0, w, f, steps, planes, scales, geo))
                 {
                     for (var i = 0; i < 16; i++)
                     {
-                        PackPixel(x, channels, hw, p0 + i, w, f, steps, planes, scales, planeLength, padTop, padLeft, wp);
+                        PackPixel(x, channels, hw, p0 + i, w, f, steps, planes, scales, geo);
                     }
                 }
             }
@@ -41,39 +41,50 @@ public static unsafe class BfpPacker
         }
         for (; p < hw; p++)
         {
-            PackPixel(x, channels, hw, p, w, f, steps, planes, scales, planeLength, padTop, padLeft, wp);
+            PackPixel(x, channels, hw, p, w, f, steps, planes, scales, geo);
         }
     }
 
-    private static void FillPadding(uint* planes, float* scales, int steps, int planeLength, int h, int w, int padTop, int padLeft, int wp, uint fill)
+    private static void FillPadding(uint* planes, float* scales, int steps, int h, int w, in PlaneGeometry geo, uint fill)
     {
-        var top = padTop * wp;
-        var bottom = (padTop + h) * wp;
+        if (geo.Strided)
+        {
+            // Phase-split planes: padding is scattered over the phases, so fill everything first.
+            for (var st = 0; st < steps; st++)
+            {
+                new Span<uint>(planes + (long)st * geo.PlaneLength, geo.PlaneLength).Fill(fill);
+            }
+            new Span<float>(scales, geo.PlaneLength).Clear();
+            return;
+        }
+        var wp = geo.Wp;
+        var top = geo.PadTop * wp;
+        var bottom = (geo.PadTop + h) * wp;
         for (var st = 0; st < steps; st++)
         {
-            var plane = planes + (long)st * planeLength;
+            var plane = planes + (long)st * geo.PlaneLength;
             new Span<uint>(plane, top).Fill(fill);
-            new Span<uint>(plane + bottom, planeLength - bottom).Fill(fill);
+            new Span<uint>(plane + bottom, geo.PlaneLength - bottom).Fill(fill);
             for (var iy = 0; iy < h; iy++)
             {
-                var row = plane + (padTop + iy) * wp;
-                new Span<uint>(row, padLeft).Fill(fill);
-                new Span<uint>(row + padLeft + w, wp - padLeft - w).Fill(fill);
+                var row = plane + (geo.PadTop + iy) * wp;
+                new Span<uint>(row, geo.PadLeft).Fill(fill);
+                new Span<uint>(row + geo.PadLeft + w, wp - geo.PadLeft - w).Fill(fill);
             }
         }
         new Span<float>(scales, top).Clear();
-        new Span<float>(scales + bottom, planeLength - bottom).Clear();
+        new Span<float>(scales + bottom, geo.PlaneLength - bottom).Clear();
         for (var iy = 0; iy < h; iy++)
         {
-            var row = scales + (padTop + iy) * wp;
-            new Span<float>(row, padLeft).Clear();
-            new Span<float>(row + padLeft + w, wp - padLeft - w).Clear();
+            var row = scales + (geo.PadTop + iy) * wp;
+            new Span<float>(row, geo.PadLeft).Clear();
+            new Span<float>(row + geo.PadLeft + w, wp - geo.PadLeft - w).Clear();
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool PackVector(float* x, int channels, int hw, int p0, int w, DSConvFormat f, int steps,
-        uint* planes, float* scales, int planeLength, int padTop, int padLeft, int wp)
+        uint* planes, float* scales, in PlaneGeometry geo)
     {
         var m = f.MantissaBits;
         var maxAbs = Vector512<float>.Zero;
@@ -102,8 +113,8 @@ public static unsafe class BfpPacker
         var off = Vector512.Create(1 << (m - 1));
         var iy = p0 / w;
         var ix = p0 - iy * w;
-        var contiguous = ix + 16 <= w;
-        var dst = (padTop + iy) * wp + padLeft + ix;
+        var contiguous = !geo.Strided && ix + 16 <= w;
+        var dst = geo.Index(geo.PadTop + iy, geo.PadLeft + ix);
         for (var st = 0; st < steps; st++)
         {
             var dword = Vector512<int>.Zero;
@@ -122,14 +133,14 @@ public static unsafe class BfpPacker
                 }
                 dword |= (u & Vector512.Create(0xFF)) << (8 * lane);
             }
-            var plane = planes + (long)st * planeLength;
+            var plane = planes + (long)st * geo.PlaneLength;
             if (contiguous)
             {
                 dword.AsUInt32().Store(plane + dst);
             }
             else
             {
-                Scatter(dword.AsUInt32(), plane, iy, ix, w, padTop, padLeft, wp);
+                Scatter(dword.AsUInt32(), plane, iy, ix, w, geo);
             }
         }
         if (contiguous)
@@ -138,16 +149,16 @@ public static unsafe class BfpPacker
         }
         else
         {
-            Scatter(scale.AsUInt32(), (uint*)scales, iy, ix, w, padTop, padLeft, wp);
+            Scatter(scale.AsUInt32(), (uint*)scales, iy, ix, w, geo);
         }
         return true;
     }
 
-    private static void Scatter(Vector512<uint> v, uint* plane, int iy, int ix, int w, int padTop, int padLeft, int wp)
+    private static void Scatter(Vector512<uint> v, uint* plane, int iy, int ix, int w, in PlaneGeometry geo)
     {
         for (var i = 0; i < 16; i++)
         {
-            plane[(padTop + iy) * wp + padLeft + ix] = v.GetElement(i);
+            plane[geo.Index(geo.PadTop + iy, geo.PadLeft + ix)] = v.GetElement(i);
             if (++ix == w)
             {
                 ix = 0;
@@ -157,7 +168,7 @@ public static unsafe class BfpPacker
     }
 
     private static void PackPixel(float* x, int channels, int hw, int p, int w, DSConvFormat f, int steps,
-        uint* planes, float* scales, int planeLength, int padTop, int padLeft, int wp)
+        uint* planes, float* scales, in PlaneGeometry geo)
     {
         var m = f.MantissaBits;
         Span<float> block = stackalloc float[channels];
@@ -169,7 +180,7 @@ public static unsafe class BfpPacker
         }
         var e = BfpReference.BlockExponent(block, f.ExponentBits);
         var iy = p / w;
-        var dst = (padTop + iy) * wp + padLeft + p - iy * w;
+        var dst = geo.Index(geo.PadTop + iy, geo.PadLeft + p - iy * w);
         var offset = 1 << (m - 1);
         for (var st = 0; st < steps; st++)
         {
@@ -180,7 +191,7 @@ public static unsafe class BfpPacker
                 var u = c < channels ? BfpReference.Mantissa(block[c], e, m) + offset : offset;
                 dword |= (uint)(u & 0xFF) << (8 * lane);
             }
-            planes[(long)st * planeLength + dst] = dword;
+            planes[(long)st * geo.PlaneLength + dst] = dword;
         }
         scales[dst] = nonZero ? MathF.ScaleB(1f, e - m + 2) : 0f;
     }

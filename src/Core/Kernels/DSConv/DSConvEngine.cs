@@ -143,7 +143,7 @@ public sealed unsafe class DSConvEngine
                     var c0 = g * s.Cg + j * f.BlockSize;
                     BfpPacker.PackBlock((float*)ax + ((long)n * s.C + c0) * s.InPixels, Math.Min(f.BlockSize, s.Cg - j * f.BlockSize), s.H, s.W, f, steps,
                         (uint*)((byte*)mem + layout.QuantPlane(unit, j, 0)), (float*)((byte*)mem + layout.ScalePlane(unit, j)),
-                        layout.PlaneLength, s.PadTop, s.PadLeft, layout.Wp);
+                        layout.Geometry);
                 }
             });
 
@@ -153,15 +153,15 @@ public sealed unsafe class DSConvEngine
             var sOff = (int*)((byte*)mem + layout.SOffsetsOffset);
             for (var t = 0; t < w.Taps; t++)
             {
-                var tapOffset = t / s.KW * s.DilationH * layout.Wp + t % s.KW * s.DilationW;
+                var tapOffset = layout.Geometry.TapOffset(t / s.KW, t % s.KW, s.DilationH, s.DilationW);
                 for (var j = 0; j < nbg; j++)
                 {
                     var kb = t * nbg + j;
-                    sOff[kb] = layout.Implicit ? j * layout.PlaneLength + tapOffset : kb * TileArgs.Pixels;
+                    sOff[kb] = j * layout.PlaneLength + tapOffset;
                     for (var st = 0; st < steps; st++)
                     {
                         var ks = kb * steps + st;
-                        aOff[ks] = layout.Implicit ? ((j * steps + st) * layout.PlaneLength + tapOffset) * 4 : ks * TileArgs.Pixels * 4;
+                        aOff[ks] = ((j * steps + st) * layout.PlaneLength + tapOffset) * 4;
                     }
                 }
             }
@@ -190,7 +190,7 @@ public sealed unsafe class DSConvEngine
             });
             if (Environment.GetEnvironmentVariable("DSCONV_PROFILE") == "1")
             {
-                Console.Error.WriteLine($"quant {t1:F3} total {prof.Elapsed.TotalMilliseconds:F3} items {items} implicit {layout.Implicit} kernel {KernelTicks / 1e6:F3} store {StoreTicks / 1e6:F3} pack {PackTicks / 1e6:F3}");
+                Console.Error.WriteLine($"quant {t1:F3} total {prof.Elapsed.TotalMilliseconds:F3} items {items} kernel {KernelTicks / 1e6:F3} store {StoreTicks / 1e6:F3} pack {PackTicks / 1e6:F3}");
                 KernelTicks = StoreTicks = PackTicks = 0;
             }
         }
@@ -225,29 +225,8 @@ public sealed unsafe class DSConvEngine
         var mem = (byte*)ctx.Mem;
         var workerMem = mem + layout.WorkersOffset + worker * layout.WorkerBytes;
         var c = (float*)workerMem;
-        var tileA = (long)w.KSteps * TileArgs.Pixels * 4;
-        var tileBytes = tileA + (long)w.KBlocks * TileArgs.Pixels * 4;
-        var packed = workerMem + PackedWeights.Rows * TileArgs.Pixels * 4;
         var quant = mem + layout.QuantPlane(unit, 0, 0);
         var scales = (float*)(mem + layout.ScalePlane(unit, 0));
-        var pk0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (!layout.Implicit)
-        {
-            var pixelBase = stackalloc int[TileArgs.Pixels];
-            var outPixels = s.OutPixels;
-            for (var tile = tile0; tile < tile1; tile++)
-            {
-                for (var i = 0; i < TileArgs.Pixels; i++)
-                {
-                    var p = Math.Min(tile * TileArgs.Pixels + i, outPixels - 1);
-                    var oy = p / s.OW;
-                    pixelBase[i] = oy * s.StrideH * layout.Wp + (p - oy * s.OW) * s.StrideW;
-                }
-                var dst = packed + (tile - tile0) * tileBytes;
-                Im2ColPacker.PackTile((uint*)quant, scales, layout.PlaneLength, w.StepsPerBlock, w.Nbg, s, layout.Wp, pixelBase, (uint*)dst, (float*)(dst + tileA));
-            }
-        }
-        PackTicks += System.Diagnostics.Stopwatch.GetTimestamp() - pk0;
         var args = new TileArgs
         {
             AOffsets = (int*)ctx.AOffsets,
@@ -264,16 +243,8 @@ public sealed unsafe class DSConvEngine
             args.Correction = (int*)ctx.Correction + w.BlockOffset(g, panel);
             for (var tile = tile0; tile < tile1; tile++)
             {
-                if (layout.Implicit)
-                {
-                    args.A = quant + tile * TileArgs.Pixels * 4;
-                    args.S = scales + tile * TileArgs.Pixels;
-                }
-                else
-                {
-                    args.A = packed + (tile - tile0) * tileBytes;
-                    args.S = (float*)(args.A + tileA);
-                }
+                args.A = quant + tile * TileArgs.Pixels * 4;
+                args.S = scales + tile * TileArgs.Pixels;
                 var k0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 RunKernel(args);
                 var k1 = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -315,19 +286,14 @@ public sealed unsafe class DSConvEngine
             var bias = ((float*)ctx.Bias)[o];
             var plane = (float*)ctx.Y + ((long)n * s.O + o) * s.OutPixels;
             var row = c + r * TileArgs.Pixels;
-            if (!layout.Implicit)
-            {
-                // Tile pixels are output pixels in row-major order: one contiguous run.
-                EpilogueKernel.BiasActivate(row, plane + p0, Math.Min(TileArgs.Pixels, s.OutPixels - p0), bias, Activation);
-                continue;
-            }
-            // Implicit GEMM: the tile covers the padded-width grid OH × Wp; keep columns < OW.
+            // The tile covers the output grid OH × Wq; keep columns < OW.
             var i = 0;
-            var oy = p0 / layout.Wp;
-            var ox = p0 - oy * layout.Wp;
+            var gw = layout.GridWidth;
+            var oy = p0 / gw;
+            var ox = p0 - oy * gw;
             while (i < TileArgs.Pixels && oy < s.OH)
             {
-                var run = Math.Min(TileArgs.Pixels - i, layout.Wp - ox);
+                var run = Math.Min(TileArgs.Pixels - i, gw - ox);
                 var valid = Math.Min(run, s.OW - ox);
                 if (valid > 0)
                 {

@@ -2,12 +2,11 @@ namespace DSConvService.Core.Kernels.DSConv;
 
 /// <summary>
 /// Where everything of one integer DSConv run lives for one input shape. The BFP-quantized input is held
-/// padded and "quad-planar": per (image, group, channel block, step of 4 channels) a plane of
-/// <see cref="PlaneLength"/> dwords over the padded grid Hp×Wp (4 channels of one pixel per dword,
-/// u = m + offset; padding has m = 0), and per (image, group, block) a plane of column scales 2^(e−M+2).
-/// Stride-1 layers read it in place ("implicit GEMM" over the padded-width output grid OH×Wp, whose
-/// columns ≥ OW are computed and dropped); other strides gather 32-pixel tiles (im2col) per worker.
-/// All offsets are in bytes from the start of the scratch memory.
+/// padded and "quad-planar": per (image, group, channel block, step of 4 channels) a plane of dwords
+/// (4 channels of one pixel per dword, u = m + offset; padding has m = 0), and per (image, group, block)
+/// a plane of column scales 2^(e−M+2). Planes of strided layers are phase-split (<see cref="PlaneGeometry"/>),
+/// so every layer is an "implicit GEMM": the micro-kernels read the planes in place over the output grid
+/// OH × Wq, whose columns ≥ OW are computed and dropped. All offsets are in bytes from the start of the scratch.
 /// </summary>
 public readonly struct DSConvLayout
 {
@@ -17,41 +16,43 @@ public readonly struct DSConvLayout
     public DSConvLayout(in ConvShape s, PackedWeights w, int workers)
     {
         Workers = workers;
-        Hp = Math.Max(s.H + s.PadTop, (s.OH - 1) * s.StrideH + (s.KH - 1) * s.DilationH + 1);
-        Wp = Math.Max(s.W + s.PadLeft, (s.OW - 1) * s.StrideW + (s.KW - 1) * s.DilationW + 1);
-        Implicit = s.StrideH == 1 && s.StrideW == 1;
-        TilesPerImage = Implicit
-            ? (s.OH * Wp + TileArgs.Pixels - 1) / TileArgs.Pixels
-            : (s.OH * s.OW + TileArgs.Pixels - 1) / TileArgs.Pixels;
-        var reach = Implicit ? TilesPerImage * TileArgs.Pixels + (s.KH - 1) * s.DilationH * Wp + (s.KW - 1) * s.DilationW : 0;
-        PlaneLength = RoundUp(Math.Max(Hp * Wp, reach), 16);
+        var hp = Math.Max(s.H + s.PadTop, (s.OH - 1) * s.StrideH + (s.KH - 1) * s.DilationH + 1);
+        var wp = Math.Max(s.W + s.PadLeft, (s.OW - 1) * s.StrideW + (s.KW - 1) * s.DilationW + 1);
+        var hq = (hp + s.StrideH - 1) / s.StrideH;
+        var wq = (wp + s.StrideW - 1) / s.StrideW;
+        var phaseLength = hq * wq;
+        TilesPerImage = (s.OH * wq + TileArgs.Pixels - 1) / TileArgs.Pixels;
+        var reach = TilesPerImage * TileArgs.Pixels + (s.KH - 1) * s.DilationH / s.StrideH * wq + (s.KW - 1) * s.DilationW / s.StrideW;
+        var phases = s.StrideH * s.StrideW;
+        var planeLength = RoundUp((phases - 1) * phaseLength + Math.Max(phaseLength, reach), 16);
+        Geometry = new PlaneGeometry(s.StrideH, s.StrideW, hq * s.StrideH, wq * s.StrideW, hq, wq, phaseLength, planeLength, s.PadTop, s.PadLeft);
         Steps = w.StepsPerBlock;
         Nbg = w.Nbg;
-        var groupPlanes = (long)Nbg * Steps;
-        QuantBytesPerGroup = groupPlanes * PlaneLength * 4;
-        ScaleBytesPerGroup = (long)Nbg * PlaneLength * 4;
+        QuantBytesPerGroup = (long)Nbg * Steps * planeLength * 4;
+        ScaleBytesPerGroup = (long)Nbg * planeLength * 4;
         var units = (long)s.N * s.Groups;
         QuantOffset = 0;
         ScaleOffset = RoundUp(QuantOffset + units * QuantBytesPerGroup);
         AOffsetsOffset = RoundUp(ScaleOffset + units * ScaleBytesPerGroup);
         SOffsetsOffset = RoundUp(AOffsetsOffset + (long)w.KSteps * 4);
-        var tileA = (long)w.KSteps * TileArgs.Pixels * 4;
-        var tileS = (long)w.KBlocks * TileArgs.Pixels * 4;
-        TileGroup = (int)Math.Clamp(TileGroupBytes / (tileA + tileS), 1, TilesPerImage);
+        // Tiles of a group are run against one weight panel after another while they stay in L2.
+        var tileFootprint = ((long)w.KSteps + w.KBlocks) * TileArgs.Pixels * 4;
+        TileGroup = (int)Math.Clamp(TileGroupBytes / tileFootprint, 1, TilesPerImage);
         TileGroups = (TilesPerImage + TileGroup - 1) / TileGroup;
-        WorkerBytes = RoundUp(PackedWeights.Rows * TileArgs.Pixels * 4 + (Implicit ? 0 : TileGroup * (tileA + tileS)));
+        WorkerBytes = RoundUp(PackedWeights.Rows * TileArgs.Pixels * 4);
         WorkersOffset = RoundUp(SOffsetsOffset + (long)w.KBlocks * 4);
         TotalBytes = WorkersOffset + workers * WorkerBytes;
     }
 
     public int Workers { get; }
-    public int Hp { get; }
-    public int Wp { get; }
-    public bool Implicit { get; }
+    public PlaneGeometry Geometry { get; }
+
+    /// <summary>Width of the output grid the tiles walk (Wq ≥ OW).</summary>
+    public int GridWidth => Geometry.Wq;
     public int TilesPerImage { get; }
     public int TileGroup { get; }
     public int TileGroups { get; }
-    public int PlaneLength { get; }
+    public int PlaneLength => Geometry.PlaneLength;
     public int Steps { get; }
     public int Nbg { get; }
     public long QuantBytesPerGroup { get; }
