@@ -22,7 +22,13 @@ public sealed class DsconvEngine : IQuantizationEngine
     /// <summary>Samples on which per-layer output SQNR is measured (each costs one extra fp32 run with captures).</summary>
     private const int LayerSqnrSamples = 8;
 
+    /// <summary>Layers the quantizer replaces by DSConv nodes, so the executor need not run them in float.</summary>
+    private static readonly string[] QuantizedOps = ["Conv", "Gemm", "MatMul"];
+
     public string Name => "dsconv";
+
+    private static bool IsSupported(Node n) =>
+        OperatorRegistry.IsSupported(n) || (n.Domain is "" or "ai.onnx" && QuantizedOps.Contains(n.OpType));
 
     public ModelInfo Inspect(byte[] model)
     {
@@ -38,12 +44,12 @@ public sealed class DsconvEngine : IQuantizationEngine
             throw new InvalidModelException($"The model input '{inputs[0].Name}' has shape [{string.Join(",", shape)}]; an image input [N,C,H,W] is needed.");
         }
         var optimized = GraphOptimizer.Optimize(m, fuseActivations: false);
-        var unsupported = OperatorRegistry.FindUnsupported(optimized.Graph);
+        var unsupported = optimized.Graph.Nodes.Where(n => !IsSupported(n)).ToList();
         if (unsupported.Count > 0)
         {
-            var first = optimized.Graph.Nodes.First(n => !OperatorRegistry.IsSupported(n));
-            throw new UnsupportedOperatorException(string.Join(", ", unsupported), first.DisplayName,
-                "this service supports " + string.Join(", ", OperatorRegistry.SupportedOps()));
+            var names = unsupported.Select(n => string.IsNullOrEmpty(n.Domain) ? n.OpType : $"{n.Domain}.{n.OpType}").Distinct();
+            throw new UnsupportedOperatorException(string.Join(", ", names), unsupported[0].DisplayName,
+                "this service supports " + string.Join(", ", OperatorRegistry.SupportedOps().Concat(QuantizedOps).Distinct().Order(StringComparer.Ordinal)));
         }
         var parameters = m.Graph.Initializers.Values.Where(t => t.Data is float[]).Sum(t => (long)t.Length);
         return new ModelInfo(inputs[0].Name, shape, PreprocessingDefaults.FromModel(m), parameters);
