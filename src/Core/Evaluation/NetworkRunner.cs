@@ -1,0 +1,147 @@
+using DSConvService.Core.Execution;
+using DSConvService.Core.Graph;
+using DSConvService.Core.Onnx;
+using DSConvService.Core.Quantization.Simulation;
+using DSConvService.Core.Tensors;
+
+namespace DSConvService.Core.Evaluation;
+
+/// <summary>
+/// Runs a float (or simulated-quantized) network and hands back its outputs plus chosen
+/// intermediate values. Uses this engine when it implements every operator of the graph, else
+/// ONNX Runtime on a standard-ONNX copy (BfpFakeQuant expanded, captured values made outputs).
+/// </summary>
+public sealed class NetworkRunner : IDisposable
+{
+    private readonly InferenceSession? _engine;
+    private readonly OrtReference? _ort;
+    private readonly HashSet<string> _captures;
+    private readonly string[] _outputs;
+    private readonly string _input;
+
+    private NetworkRunner(Model model, IEnumerable<string> captures, int threads, bool forceOrt)
+    {
+        _captures = new HashSet<string>(captures, StringComparer.Ordinal);
+        _outputs = model.Graph.Outputs.Select(o => o.Name).ToArray();
+        var inputs = model.Graph.RuntimeInputs.ToArray();
+        if (inputs.Length != 1)
+        {
+            throw new InvalidModelException($"Only single-input models can be evaluated (this one has {inputs.Length} inputs).");
+        }
+        _input = inputs[0].Name;
+        DynamicBatch = inputs[0].Shape is { Length: > 0 } shape && shape[0] < 0;
+        if (!forceOrt && OperatorRegistry.FindUnsupported(model.Graph).Count == 0)
+        {
+            _engine = new InferenceSession(model, new SessionOptions { Threads = threads, Optimize = false });
+            UsesEngine = true;
+            return;
+        }
+        var standard = BfpOnnxExpansion.ToStandardOnnx(model);
+        var declared = new HashSet<string>(standard.Graph.Outputs.Select(o => o.Name), StringComparer.Ordinal);
+        foreach (var c in _captures.Where(c => c != _input && !declared.Contains(c)))
+        {
+            standard.Graph.Outputs.Add(new ValueInfo(c, DataType.Float, null));
+        }
+        _ort = new OrtReference(OnnxWriter.ToBytes(standard), threads);
+    }
+
+    /// <summary>True when this engine runs the graph, false when ONNX Runtime does.</summary>
+    public bool UsesEngine { get; }
+
+    public static NetworkRunner Create(Model model, IEnumerable<string>? captures = null, int threads = 0, bool forceOrt = false) =>
+        new(model, captures ?? [], threads > 0 ? threads : Environment.ProcessorCount, forceOrt);
+
+    /// <summary>Runs one input; the result maps each graph output and each captured value name to a fresh tensor.</summary>
+    public Dictionary<string, Tensor> Run(Tensor input)
+    {
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        if (_captures.Contains(_input))
+        {
+            result[_input] = input;
+        }
+        if (_engine is not null)
+        {
+            var outs = _engine.Run([input], (node, tensors) =>
+            {
+                for (var k = 0; k < node.Outputs.Count; k++)
+                {
+                    if (_captures.Contains(node.Outputs[k]))
+                    {
+                        result[node.Outputs[k]] = tensors[k].Clone();
+                    }
+                }
+            });
+            for (var i = 0; i < _outputs.Length; i++)
+            {
+                result[_outputs[i]] = outs[i];
+            }
+            return result;
+        }
+        var values = _ort!.Run(input);
+        for (var i = 0; i < values.Length; i++)
+        {
+            result[_ort.OutputNames[i]] = values[i];
+        }
+        return result;
+    }
+
+    /// <summary>True when the model's input has a free batch dimension (inputs can be stacked).</summary>
+    public bool DynamicBatch { get; }
+
+    /// <summary>
+    /// Runs many single-sample inputs, stacked into batches of up to <paramref name="batch"/> when the
+    /// model allows it; returns the per-input results (outputs and captures split along axis 0).
+    /// </summary>
+    public List<Dictionary<string, Tensor>> RunMany(IReadOnlyList<Tensor> inputs, int batch = 64)
+    {
+        var results = new List<Dictionary<string, Tensor>>(inputs.Count);
+        if (!DynamicBatch || batch <= 1 || inputs.Any(t => t.Rank == 0 || t.Shape[0] != 1 || !t.Shape.AsSpan(1).SequenceEqual(inputs[0].Shape.AsSpan(1))))
+        {
+            results.AddRange(inputs.Select(Run));
+            return results;
+        }
+        for (var start = 0; start < inputs.Count; start += batch)
+        {
+            var count = Math.Min(batch, inputs.Count - start);
+            var stacked = Stack(inputs, start, count);
+            var run = Run(stacked);
+            for (var i = 0; i < count; i++)
+            {
+                results.Add(run.ToDictionary(kv => kv.Key, kv => Row(kv.Value, i, count), StringComparer.Ordinal));
+            }
+        }
+        return results;
+    }
+
+    private static Tensor Stack(IReadOnlyList<Tensor> inputs, int start, int count)
+    {
+        var len = inputs[start].Length;
+        var data = new float[len * count];
+        for (var i = 0; i < count; i++)
+        {
+            inputs[start + i].Floats.CopyTo(data, i * len);
+        }
+        var shape = (int[])inputs[start].Shape.Clone();
+        shape[0] = count;
+        return Tensor.FromFloats(shape, data);
+    }
+
+    private static Tensor Row(Tensor t, int i, int count)
+    {
+        if (t.Rank == 0 || t.Shape[0] != count)
+        {
+            return t;
+        }
+        var len = t.Length / count;
+        var shape = (int[])t.Shape.Clone();
+        shape[0] = 1;
+        return Tensor.FromFloats(shape, t.Floats.AsSpan(i * len, len).ToArray());
+    }
+
+    /// <summary>The first graph output of a run.</summary>
+    public Tensor Output(Dictionary<string, Tensor> run) => run[_outputs[0]];
+
+    public Tensor RunOutput(Tensor input) => Output(Run(input));
+
+    public void Dispose() => _ort?.Dispose();
+}

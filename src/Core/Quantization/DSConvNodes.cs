@@ -1,0 +1,69 @@
+using DSConvService.Core.Graph;
+using DSConvService.Core.Quantization.Weights;
+using DSConvService.Core.Tensors;
+
+namespace DSConvService.Core.Quantization;
+
+/// <summary>
+/// The in-memory form of quantized layers (the contract with the integer operators):
+/// DSConvConv (X, Q, Kds, [Bias], [KdsBias], [CdsScale], [CdsBias]) and DSConvGemm (same inputs,
+/// X [N, K], Q [Nout, K]) in domain "ai.dsconv".
+/// </summary>
+public static class DSConvNodes
+{
+    public const string Domain = "ai.dsconv";
+    public const string Conv = "DSConvConv";
+    public const string Gemm = "DSConvGemm";
+
+    public const int InputX = 0, InputQ = 1, InputKds = 2, InputBias = 3, InputKdsBias = 4, InputCdsScale = 5, InputCdsBias = 6;
+
+    public static bool IsDSConv(Node n) => n.Domain == Domain && n.OpType is Conv or Gemm;
+
+    /// <summary>Reads the quantized weight of a DSConv node back from the model's initializers ([O, C, S] view).</summary>
+    public static QuantizedWeight ReadWeight(Model model, Node node)
+    {
+        var inits = model.Graph.Initializers;
+        Tensor Init(int i) => node.Input(i) is { } name && inits.TryGetValue(name, out var t)
+            ? t
+            : throw new InvalidModelException($"{node}: input {i} must be a constant initializer.");
+        var q = Init(InputQ);
+        var kds = Init(InputKds);
+        var depthwise = node.GetInt("depthwise", 0) == 1;
+        var o = q.Shape[0];
+        var c = q.Shape[1];
+        var s = q.Shape.Length == 4 ? q.Shape[2] * q.Shape[3] : 1;
+        var qw = new QuantizedWeight(o, c, s, (int)node.GetInt("block_size", 32), (int)node.GetInt("weight_bits", 8), depthwise);
+        q.SBytes.CopyTo(qw.Q, 0);
+        var kdsValues = kds.ToFloats();
+        if (kdsValues.Length != qw.Kds.Length)
+        {
+            throw new InvalidModelException($"{node}: KDS has {kdsValues.Length} values, expected {qw.Kds.Length}.");
+        }
+        kdsValues.CopyTo(qw.Kds, 0);
+        qw.KdsIsFloat16 = kdsValues.All(v => (float)(Half)v == v);
+        if (node.Input(InputKdsBias) is not null)
+        {
+            qw.KdsBias = (float[])Init(InputKdsBias).ToFloats().Clone();
+        }
+        if (node.Input(InputCdsScale) is not null)
+        {
+            qw.CdsScale = (float[])Init(InputCdsScale).ToFloats().Clone();
+        }
+        if (node.Input(InputCdsBias) is not null)
+        {
+            qw.CdsBias = (float[])Init(InputCdsBias).ToFloats().Clone();
+        }
+        return qw;
+    }
+
+    /// <summary>Shape of the KDS tensor of a layer: [O, nb, kh, kw] (conv), [O, 1, 1, 1] (depthwise), [Nout, nb] (FC).</summary>
+    public static int[] KdsShape(QuantizedWeight qw, int[] weightShape, bool fc) =>
+        fc ? [qw.OutChannels, qw.BlocksPerFilter]
+        : qw.Depthwise ? [qw.OutChannels, 1, 1, 1]
+        : [qw.OutChannels, qw.BlocksPerFilter, weightShape[2], weightShape[3]];
+
+    /// <summary>The Conv attributes a DSConvConv node carries, with defaults made explicit.</summary>
+    public static readonly string[] ConvAttributes = ["group", "strides", "pads", "dilations", "kernel_shape"];
+
+    public static readonly string[] FusedAttributes = ["fused_activation", "fused_min", "fused_max", "fused_alpha"];
+}

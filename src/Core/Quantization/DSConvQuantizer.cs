@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using DSConvService.Core.Evaluation;
+using DSConvService.Core.Graph;
+using DSConvService.Core.Passes;
+using DSConvService.Core.Quantization.Adaptation;
+using DSConvService.Core.Quantization.Weights;
+using DSConvService.Core.Reports;
+using DSConvService.Core.Tensors;
+
+namespace DSConvService.Core.Quantization;
+
+/// <summary>
+/// The quantizer facade: folds BatchNorm, replaces every Conv (and FC layer) with a constant weight
+/// by a DSConv node (DESIGN 2), optionally adapts KDS on calibration inputs (DESIGN 2.4).
+/// Progress is reported and cancellation checked between layers.
+/// </summary>
+public static class DSConvQuantizer
+{
+    public const string DepthwiseNote =
+        "Depthwise rule: for layers with one input channel per group (depthwise, or a 1-channel input), a KDS block is the kh·kw taps of one filter (one scale per output channel).";
+
+    public static QuantizationResult Quantize(
+        Model fp32,
+        QuantizationOptions options,
+        IReadOnlyList<Tensor>? calibration = null,
+        IProgress<QuantizationProgress>? progress = null,
+        CancellationToken ct = default)
+    {
+        options.Validate();
+        var watch = Stopwatch.StartNew();
+        var notes = new List<string>();
+        var floatModel = options.FoldBatchNorm ? GraphOptimizer.Optimize(fp32, fuseActivations: false) : ModelCloner.Clone(fp32);
+        floatModel.Graph.SortTopologically();
+        var quantized = ModelCloner.Clone(floatModel);
+        var g = quantized.Graph;
+
+        var skipped = new List<string>();
+        var candidates = new List<LayerCandidate>();
+        var ranks = KnownRanks(g);
+        foreach (var n in g.Nodes)
+        {
+            var c = LayerCandidate.TryCreate(g, n, ranks, out var reason);
+            if (c is null)
+            {
+                if (reason is not null)
+                {
+                    skipped.Add($"{n.DisplayName} ({n.OpType}): {reason}");
+                }
+                continue;
+            }
+            if (c.FullyConnected && !options.QuantizeFullyConnected)
+            {
+                skipped.Add($"{n.DisplayName} ({n.OpType}): fully connected layers are not quantized (option off)");
+                continue;
+            }
+            candidates.Add(c);
+        }
+
+        var layers = new List<QuantizedLayer>(candidates.Count);
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var c = candidates[i];
+            progress?.Report(new QuantizationProgress("quantize", i, candidates.Count, c.Node.DisplayName));
+            var qw = WeightQuantizer.Quantize(c.Weight, c.OutChannels, c.Channels, c.Spatial, c.Depthwise, options);
+            layers.Add(Replace(quantized, c, qw, options));
+        }
+        progress?.Report(new QuantizationProgress("quantize", candidates.Count, candidates.Count));
+        quantized.Opsets[DSConvNodes.Domain] = 1;
+        g.RemoveUnused();
+
+        foreach (var layer in layers)
+        {
+            layer.WeightSqnrDb = Metrics.SqnrDb(layer.Source.Weight, layer.Weight.Dequantize());
+        }
+        FillMacs(floatModel, layers, notes);
+        if (layers.Any(l => l.Weight.Depthwise))
+        {
+            notes.Add(DepthwiseNote);
+        }
+        if (layers.Any(l => !l.Weight.KdsIsFloat16) && options.KdsFloat16)
+        {
+            notes.Add("KDS kept in float32 for " + string.Join(", ", layers.Where(l => !l.Weight.KdsIsFloat16).Select(l => l.Name))
+                + " (float16 would have lost precision on very small scales).");
+        }
+        if (options.Adapt)
+        {
+            if (calibration is { Count: > 0 })
+            {
+                var adapter = new KdsAdapter(floatModel, quantized, layers, options);
+                notes.AddRange(adapter.Run(calibration, progress, ct));
+                foreach (var layer in layers)
+                {
+                    layer.WeightSqnrDb = Metrics.SqnrDb(layer.Source.Weight, layer.Weight.Dequantize());
+                }
+            }
+            else
+            {
+                notes.Add("Adaptation was requested but no calibration inputs were given; the data-free quantization is used.");
+            }
+        }
+        return new QuantizationResult(quantized, floatModel, options, layers, skipped, notes, CountParameters(fp32), watch.Elapsed.TotalSeconds);
+    }
+
+    private static QuantizedLayer Replace(Model model, LayerCandidate c, QuantizedWeight qw, QuantizationOptions options)
+    {
+        var g = model.Graph;
+        var old = c.Node;
+        var baseName = old.DisplayName;
+        string Add(string suffix, Tensor t)
+        {
+            var name = g.UniqueName(baseName + suffix);
+            g.Initializers[name] = t;
+            return name;
+        }
+        var qType = qw.Bits <= 4 ? DataType.Int4 : DataType.Int8;
+        var qName = Add("_q", new Tensor(qType, (int[])c.WeightShape.Clone(), qw.Q));
+        var kdsShape = DSConvNodes.KdsShape(qw, c.WeightShape, c.FullyConnected);
+        var kdsName = Add("_kds", Tensor.FromFloats(kdsShape, qw.Kds));
+        var inputs = new List<string> { old.Inputs[0], qName, kdsName };
+        inputs.Add(c.Bias is null ? "" : Add("_bias", Tensor.FromFloats([c.OutChannels], (float[])c.Bias.Clone())));
+        inputs.Add(qw.KdsBias is null ? "" : Add("_kds_bias", Tensor.FromFloats(kdsShape, qw.KdsBias)));
+        inputs.Add(qw.CdsScale is null ? "" : Add("_cds_scale", Tensor.FromFloats([c.OutChannels], qw.CdsScale)));
+        inputs.Add(qw.CdsBias is null ? "" : Add("_cds_bias", Tensor.FromFloats([c.OutChannels], qw.CdsBias)));
+        while (inputs[^1].Length == 0)
+        {
+            inputs.RemoveAt(inputs.Count - 1);
+        }
+        var node = new Node(c.FullyConnected ? DSConvNodes.Gemm : DSConvNodes.Conv, inputs, old.Outputs, old.Name, DSConvNodes.Domain);
+        foreach (var (k, v) in c.ConvAttributes)
+        {
+            node.Attributes[k] = v;
+        }
+        node.Attributes["block_size"] = AttributeValue.Of((long)options.BlockSize);
+        node.Attributes["weight_bits"] = AttributeValue.Of((long)options.WeightBits);
+        node.Attributes["activation_bits"] = AttributeValue.Of((long)options.ActivationBits);
+        node.Attributes["exponent_bits"] = AttributeValue.Of((long)options.ExponentBits);
+        if (!c.FullyConnected)
+        {
+            node.Attributes["depthwise"] = AttributeValue.Of(qw.Depthwise ? 1L : 0L);
+        }
+        g.Nodes[g.Nodes.IndexOf(old)] = node;
+        return new QuantizedLayer { Source = c, Weight = qw, Node = node };
+    }
+
+    // Ranks of values known without running: declared shapes, plus outputs of ops whose result is always 2-D.
+    private static Dictionary<string, int> KnownRanks(Graph.Graph g)
+    {
+        var ranks = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var v in g.Inputs.Concat(g.ValueInfos.Values).Concat(g.Outputs))
+        {
+            if (v.Shape is not null)
+            {
+                ranks[v.Name] = v.Shape.Length;
+            }
+        }
+        foreach (var n in g.Nodes)
+        {
+            if (n.OpType is "Flatten" or "Gemm" && n.Outputs.Count > 0)
+            {
+                ranks[n.Outputs[0]] = 2;
+            }
+            else if (n.OpType is "MatMul" or "Relu" or "Add" && n.Inputs.Count > 0 && ranks.TryGetValue(n.Inputs[0], out var r))
+            {
+                ranks[n.Outputs[0]] = r;
+            }
+        }
+        return ranks;
+    }
+
+    // MACs need output sizes: one run of the fp32 model on a zero input of the declared shape (unknown dims = 1).
+    private static void FillMacs(Model floatModel, List<QuantizedLayer> layers, List<string> notes)
+    {
+        if (layers.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            var input = floatModel.Graph.RuntimeInputs.Single();
+            var shape = (input.Shape ?? throw new InvalidModelException("input shape unknown")).Select(d => d > 0 ? d : 1).ToArray();
+            using var runner = NetworkRunner.Create(floatModel, layers.Select(l => l.Node.Outputs[0]));
+            var values = runner.Run(Tensor.Zeros(DataType.Float, shape));
+            foreach (var l in layers)
+            {
+                var y = values[l.Node.Outputs[0]].Shape;
+                long positions = l.Source.FullyConnected ? y[0] : (long)y[0] * y[2] * y[3];
+                l.Macs = positions * l.Weight.OutChannels * l.Weight.Channels * l.Weight.Spatial;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            notes.Add($"MACs per layer could not be computed: {e.Message}");
+        }
+    }
+
+    private static long CountParameters(Model model) =>
+        model.Graph.Initializers.Values.Where(t => t.Type.IsFloat()).Sum(t => (long)t.Length);
+}

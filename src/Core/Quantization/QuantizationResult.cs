@@ -1,0 +1,77 @@
+using DSConvService.Core.Graph;
+using DSConvService.Core.Imaging;
+using DSConvService.Core.Quantization.Artifact;
+using DSConvService.Core.Reports;
+
+namespace DSConvService.Core.Quantization;
+
+/// <summary>What <see cref="DSConvQuantizer.Quantize"/> returns: the quantized model (DSConv nodes) and its per-layer report.</summary>
+public sealed class QuantizationResult
+{
+    private readonly List<QuantizedLayer> _layers;
+
+    internal QuantizationResult(Model quantized, Model floatModel, QuantizationOptions options, List<QuantizedLayer> layers,
+        List<string> skipped, List<string> notes, long parameters, double seconds)
+    {
+        Quantized = quantized;
+        FloatModel = floatModel;
+        Options = options;
+        _layers = layers;
+        SkippedLayers = skipped;
+        Notes = notes;
+        Parameters = parameters;
+        QuantizeSeconds = seconds;
+    }
+
+    /// <summary>The quantized model: DSConvConv / DSConvGemm nodes in domain "ai.dsconv", everything else float.</summary>
+    public Model Quantized { get; }
+
+    /// <summary>The fp32 model after the passes the quantizer ran (BatchNorm folded): the reference with matching value names.</summary>
+    public Model FloatModel { get; }
+
+    public QuantizationOptions Options { get; }
+
+    public IReadOnlyList<LayerSection> Layers => _layers.Select(l => new LayerSection
+    {
+        Name = l.Name,
+        Op = l.Source.Node.OpType,
+        WeightBits = l.Weight.Bits,
+        BlockSize = l.Weight.BlockSize,
+        WeightSqnrDb = l.WeightSqnrDb,
+        OutputSqnrDb = OutputSqnrDb.TryGetValue(l.Name, out var s) ? s : null,
+        Macs = l.Macs,
+    }).ToList();
+
+    public int QuantizedLayers => _layers.Count;
+    public IReadOnlyList<string> SkippedLayers { get; }
+    public long Parameters { get; }
+    public IReadOnlyList<string> Notes { get; }
+    public double QuantizeSeconds { get; }
+
+    /// <summary>Per-layer output SQNR (dB) filled by the evaluator, by layer name.</summary>
+    public Dictionary<string, double> OutputSqnrDb { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Weights stored in quantized form.</summary>
+    public long QuantizedWeights => _layers.Sum(l => (long)l.Weight.Q.Length);
+
+    /// <summary>Exact storage of the quantized weights (VQK + KDS + KDS bias + CDS) per weight, in bits.</summary>
+    public double BitsPerWeight => QuantizedWeights == 0 ? 0 : (double)_layers.Sum(l => l.Weight.StorageBits()) / QuantizedWeights;
+
+    internal IReadOnlyList<QuantizedLayer> LayerDetails => _layers;
+
+    /// <summary>The portable artifact (DESIGN 4): standard ONNX, opset 21, blocked DequantizeLinear feeding the original Conv/Gemm.</summary>
+    public byte[] ToArtifactBytes(PreprocessingOptions? preprocessing = null, string[]? labels = null) =>
+        DSConvArtifact.Write(Quantized, preprocessing, labels);
+
+    /// <summary>The model section of the report for an fp32 file of <paramref name="fp32Bytes"/> bytes and an artifact of <paramref name="quantizedBytes"/>.</summary>
+    public ModelSection ModelSection(long fp32Bytes, long quantizedBytes) => new()
+    {
+        Parameters = Parameters,
+        Fp32Bytes = fp32Bytes,
+        QuantizedBytes = quantizedBytes,
+        CompressionRatio = quantizedBytes == 0 ? 0 : (double)fp32Bytes / quantizedBytes,
+        BitsPerWeight = BitsPerWeight,
+        QuantizedLayers = QuantizedLayers,
+        SkippedLayers = SkippedLayers,
+    };
+}

@@ -1,0 +1,16 @@
+using DSConvService.Core.Graph;
+using DSConvService.Core.Quantization.Weights;
+
+namespace DSConvService.Core.Quantization;
+
+/// <summary>One layer the quantizer replaced: the fp32 layer it came from, its quantized weight and the DSConv node.</summary>
+internal sealed class QuantizedLayer
+{
+    public required LayerCandidate Source { get; init; }
+    public required QuantizedWeight Weight { get; set; }
+    public required Node Node { get; init; }
+    public long Macs { get; set; }
+    public double WeightSqnrDb { get; set; }
+
+    public string Name => Node.DisplayName;
+}
