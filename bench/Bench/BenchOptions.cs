@@ -1,11 +1,19 @@
 namespace DSConvService.Bench;
 
-/// <summary>Options shared by the suites: --runs N (timed runs, at least 20), --warmup N, --threads T, --batches 1,8.</summary>
-public sealed record BenchOptions(int Runs, int Warmup, int Threads, int[] Batches)
+/// <summary>
+/// Options shared by the suites: --runs N (timed runs, at least 20), --warmup N, --threads T, --batches 1,8,
+/// --cpu (also a 1-thread CPU-time table).
+/// </summary>
+public sealed record BenchOptions(int Runs, int Warmup, int Threads, int[] Batches, bool CpuTable = false)
 {
     public static BenchOptions Parse(string[] args)
     {
         var o = new BenchOptions(Runs: 30, Warmup: 5, Threads: 2, Batches: [1, 8]);
+        if (args.Contains("--cpu"))
+        {
+            o = o with { CpuTable = true };
+            args = args.Where(a => a != "--cpu").ToArray();
+        }
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             var v = args[i + 1];

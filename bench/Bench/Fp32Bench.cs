@@ -21,6 +21,7 @@ public static class Fp32Bench
         var ours = new InferenceSession(model, new SessionOptions { Threads = o.Threads });
         using var ort = new OrtReference(bytes, o.Threads);
         Console.WriteLine($"ResNet18 fp32, 224x224, {o.Threads} threads, GEMM kernel {GemmKernels.Default.Isa}, warm-up {o.Warmup}, median of {o.Runs} runs, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine($"load average before: {LoadAverage()} (other processes on the machine distort both columns)");
         Console.WriteLine();
         Console.WriteLine("| Batch | Ours (ms) | ONNX Runtime (ms) | Ours / ORT | max rel. diff |");
         Console.WriteLine("| --- | --- | --- | --- | --- |");
@@ -32,8 +33,37 @@ public static class Fp32Bench
             var ortMs = Timing.MedianMs(() => ort.Run(x), o.Warmup, o.Runs);
             Console.WriteLine($"| {batch} | {oursMs:F2} | {ortMs:F2} | {oursMs / ortMs:F2} | {diff:E1} |");
         }
+        if (o.CpuTable)
+        {
+            CpuTimeTable(model, bytes, o);
+        }
         return 0;
     }
+
+    /// <summary>
+    /// Both engines on 1 thread, process CPU time per run: robust against other processes taking the
+    /// cores (wall time is not), so it compares kernel efficiency even on a busy machine.
+    /// </summary>
+    private static void CpuTimeTable(Core.Graph.Model model, byte[] bytes, BenchOptions o)
+    {
+        var ours = new InferenceSession(model, new SessionOptions { Threads = 1 });
+        using var ort = new OrtReference(bytes, 1);
+        Console.WriteLine();
+        Console.WriteLine($"1 thread, CPU time per run (median of {o.Runs}):");
+        Console.WriteLine();
+        Console.WriteLine("| Batch | Ours (CPU ms) | ONNX Runtime (CPU ms) | Ours / ORT |");
+        Console.WriteLine("| --- | --- | --- | --- |");
+        foreach (var batch in o.Batches)
+        {
+            var x = Input(batch);
+            var oursMs = Timing.MedianCpuMs(() => ours.Run(x), o.Warmup, o.Runs);
+            var ortMs = Timing.MedianCpuMs(() => ort.Run(x), o.Warmup, o.Runs);
+            Console.WriteLine($"| {batch} | {oursMs:F2} | {ortMs:F2} | {oursMs / ortMs:F2} |");
+        }
+    }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     /// <summary>A deterministic input in the model's range (BGR 0..255 minus the mean image, about ±128).</summary>
     private static Tensor Input(int batch)

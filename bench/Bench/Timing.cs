@@ -21,4 +21,25 @@ public static class Timing
         Array.Sort(times);
         return runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
     }
+
+    /// <summary>Like <see cref="MedianMs"/> but in CPU time of this process (meaningful for 1-thread runs).</summary>
+    public static double MedianCpuMs(Action action, int warmup, int runs)
+    {
+        for (var i = 0; i < warmup; i++)
+        {
+            action();
+        }
+        var process = Process.GetCurrentProcess();
+        var times = new double[runs];
+        for (var i = 0; i < runs; i++)
+        {
+            process.Refresh();
+            var start = process.TotalProcessorTime;
+            action();
+            process.Refresh();
+            times[i] = (process.TotalProcessorTime - start).TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
+    }
 }
