@@ -17,33 +17,38 @@ public readonly unsafe struct Im2ColPanelSource(float* x, ConvGeometry g, long i
         for (var c = 0; c < g.Channels; c++)
         {
             var plane = x + (long)c * g.InPixels;
-            for (var ky = 0; ky < g.KernelH; ky++)
+            for (var ky = 0; ky < g.KernelH; ky++, k += g.KernelW)
             {
-                for (var kx = 0; kx < g.KernelW; kx++, k++)
+                for (var j0 = 0; j0 < cols; j0 += layout.NR)
                 {
-                    for (var j0 = 0; j0 < cols; j0 += layout.NR)
+                    var valid = Math.Min(layout.NR, cols - j0);
+                    var width = layout.Width(valid);
+                    // The KW rows of taps (c, ky, 0..KW-1) of this panel, one after the other.
+                    var rows = dst + (long)j0 * layout.K + (long)k * width;
+                    var col = col0 + j0;
+                    for (var done = 0; done < valid;)
                     {
-                        var valid = Math.Min(layout.NR, cols - j0);
-                        var width = layout.Width(valid);
-                        var row = dst + (long)j0 * layout.K + (long)k * width;
-                        var col = col0 + j0;
-                        for (var done = 0; done < valid;)
-                        {
-                            var n = col / g.OutPixels;
-                            var p = col - n * g.OutPixels;
-                            var len = Math.Min(valid - done, g.OutPixels - p);
-                            PackRow(plane + n * imageStride, ky, kx, p, len, row + done);
-                            done += len;
-                            col += len;
-                        }
-                        PanelCopy.Zero(row + valid, width - valid);
+                        var n = col / g.OutPixels;
+                        var p = col - n * g.OutPixels;
+                        var len = Math.Min(valid - done, g.OutPixels - p);
+                        PackRows(plane + n * imageStride, ky, p, len, rows + done, width);
+                        done += len;
+                        col += len;
+                    }
+                    for (var kx = 0; kx < g.KernelW; kx++)
+                    {
+                        PanelCopy.Zero(rows + kx * width + valid, width - valid);
                     }
                 }
             }
         }
     }
 
-    private void PackRow(float* plane, int ky, int kx, int col0, int valid, float* row)
+    /// <summary>
+    /// Output pixels [col0, col0 + valid) of taps (ky, kx = 0..KW-1): row kx at rows + kx·rowStride.
+    /// The run structure (output rows, input row) is shared by the KW taps.
+    /// </summary>
+    private void PackRows(float* plane, int ky, int col0, int valid, float* rows, int rowStride)
     {
         var oy = col0 / g.OutWidth;
         var ox = col0 - oy * g.OutWidth;
@@ -53,42 +58,48 @@ public readonly unsafe struct Im2ColPanelSource(float* x, ConvGeometry g, long i
             // One run of output pixels on the same output row.
             var run = Math.Min(valid - j, g.OutWidth - ox);
             var iy = oy * g.StrideH - g.PadTop + ky * g.DilationH;
-            var seg = row + j;
             if ((uint)iy >= (uint)g.Height)
             {
-                PanelCopy.Zero(seg, run);
+                for (var kx = 0; kx < g.KernelW; kx++)
+                {
+                    PanelCopy.Zero(rows + kx * rowStride + j, run);
+                }
             }
             else
             {
                 var src = plane + (long)iy * g.Width;
-                var ix0 = ox * g.StrideW - g.PadLeft + kx * g.DilationW;
-                if (g.StrideW == 1)
+                for (var kx = 0; kx < g.KernelW; kx++)
                 {
-                    var lo = Math.Clamp(-ix0, 0, run);
-                    var hi = Math.Clamp(g.Width - ix0, lo, run);
-                    PanelCopy.Zero(seg, lo);
-                    PanelCopy.Copy(src + ix0 + lo, seg + lo, hi - lo);
-                    PanelCopy.Zero(seg + hi, run - hi);
-                }
-                else
-                {
-                    // ix = ix0 + t·sw must lie in [0, Width).
-                    var sw = g.StrideW;
-                    var lo = ix0 >= 0 ? 0 : Math.Min(run, (-ix0 + sw - 1) / sw);
-                    var hi = g.Width - ix0 <= 0 ? 0 : Math.Clamp((g.Width - ix0 - 1) / sw + 1, lo, run);
-                    PanelCopy.Zero(seg, lo);
-                    if (sw == 2)
+                    var seg = rows + kx * rowStride + j;
+                    var ix0 = ox * g.StrideW - g.PadLeft + kx * g.DilationW;
+                    if (g.StrideW == 1)
                     {
-                        PanelCopy.CopyStride2(src + ix0 + 2 * lo, seg + lo, hi - lo, ix0 + 2 * (hi - 1) + 1 < g.Width);
+                        var lo = Math.Clamp(-ix0, 0, run);
+                        var hi = Math.Clamp(g.Width - ix0, lo, run);
+                        PanelCopy.Zero(seg, lo);
+                        PanelCopy.Copy(src + ix0 + lo, seg + lo, hi - lo);
+                        PanelCopy.Zero(seg + hi, run - hi);
                     }
                     else
                     {
-                        for (var t = lo; t < hi; t++)
+                        // ix = ix0 + t·sw must lie in [0, Width).
+                        var sw = g.StrideW;
+                        var lo = ix0 >= 0 ? 0 : Math.Min(run, (-ix0 + sw - 1) / sw);
+                        var hi = g.Width - ix0 <= 0 ? 0 : Math.Clamp((g.Width - ix0 - 1) / sw + 1, lo, run);
+                        PanelCopy.Zero(seg, lo);
+                        if (sw == 2)
                         {
-                            seg[t] = src[ix0 + t * sw];
+                            PanelCopy.CopyStride2(src + ix0 + 2 * lo, seg + lo, hi - lo, ix0 + 2 * (hi - 1) + 1 < g.Width);
                         }
+                        else
+                        {
+                            for (var t = lo; t < hi; t++)
+                            {
+                                seg[t] = src[ix0 + t * sw];
+                            }
+                        }
+                        PanelCopy.Zero(seg + hi, run - hi);
                     }
-                    PanelCopy.Zero(seg + hi, run - hi);
                 }
             }
             j += run;
