@@ -18,8 +18,8 @@ public static unsafe class Sgemm
     /// <summary>Rows per A block (MC×KC floats, 128 KiB, stay in L2 across the column panels).</summary>
     public const int MC = 128;
 
-    /// <summary>Floats of B packed at once by one thread in column-split mode (about half of L2).</summary>
-    private const int ChunkFloats = 1 << 17;
+    /// <summary>Floats of B packed at once by one thread in column order (a quarter of L2, leaving room for A and C).</summary>
+    private const int ChunkFloats = 1 << 16;
 
     /// <summary>Packed A larger than this (4 MiB) is streamed once, in row order (see PreferRowOrder).</summary>
     private const long RowOrderWeightFloats = 1 << 20;
@@ -185,7 +185,7 @@ public static unsafe class Sgemm
         public int RowBlocks => (m + kernel.MR - 1) / kernel.MR;
         public int MR => kernel.MR;
 
-        /// <summary>Panels packed at once in column order (about half of L2).</summary>
+        /// <summary>Panels packed at once in column order.</summary>
         public int ChunkPanels => Math.Max(1, ChunkFloats / (k * kernel.NR));
 
         public int PanelWidth(int p) => Math.Min(kernel.NR, RoundUp(n - p * kernel.NR, kernel.NRStep));
