@@ -5,12 +5,22 @@ namespace DSConvService.Core.Passes;
 /// <summary>The standard pass pipeline run before execution and before quantization.</summary>
 public static class GraphOptimizer
 {
-    /// <summary>Returns an optimized copy; the given model is not changed.</summary>
-    /// <param name="fuseActivations">False for the quantizer, which needs plain Conv/Gemm nodes.</param>
+    /// <summary>
+    /// Returns an optimized copy; the given model is not changed. Activation fusion adds
+    /// non-ONNX attributes, so the quantizer (which writes files) asks for it to be skipped.
+    /// </summary>
     public static Model Optimize(Model model, bool fuseActivations = true)
     {
         var copy = ModelCloner.Clone(model);
-        // TODO(passes): Identity/Dropout removal, constant folding, BatchNorm folding, activation fusion.
+        copy.Graph.SortTopologically();
+        IdentityRemoval.Run(copy);
+        ConstantFolding.Run(copy);
+        BatchNormFolding.Run(copy);
+        if (fuseActivations)
+        {
+            ActivationFusion.Run(copy);
+        }
+        copy.Graph.RemoveUnused();
         return copy;
     }
 }

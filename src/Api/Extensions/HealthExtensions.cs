@@ -1,0 +1,57 @@
+using DSConvService.Worker.Artifacts;
+using DSConvService.Worker.Jobs;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace DSConvService.Api.Extensions;
+
+public static class HealthExtensions
+{
+    public static IHostApplicationBuilder AddHealth(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddHealthChecks()
+            .AddCheck<DatabaseCheck>("database", tags: ["ready"])
+            .AddCheck<StorageCheck>("storage", tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary>/health/live: the process answers. /health/ready: the database and the data directory are writable.</summary>
+    public static WebApplication MapHealth(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithTags("Health");
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).WithTags("Health");
+        return app;
+    }
+
+    private sealed class DatabaseCheck(IJobStore store) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
+        {
+            try
+            {
+                await store.CheckHealthAsync(ct);
+                return HealthCheckResult.Healthy();
+            }
+            catch (Exception e)
+            {
+                return HealthCheckResult.Unhealthy("The job database cannot be written.", e);
+            }
+        }
+    }
+
+    private sealed class StorageCheck(FileStore files) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
+        {
+            try
+            {
+                files.CheckWritable();
+                return Task.FromResult(HealthCheckResult.Healthy());
+            }
+            catch (Exception e)
+            {
+                return Task.FromResult(HealthCheckResult.Unhealthy("The data directory is not writable.", e));
+            }
+        }
+    }
+}

@@ -1,0 +1,237 @@
+using DSConvService.Core.Graph;
+using DSConvService.Core.Kernels.Conv;
+using DSConvService.Core.Kernels.Gemm;
+using DSConvService.Core.Tensors;
+
+namespace DSConvService.Core.Execution.Ops;
+
+/// <summary>
+/// ONNX Conv (1-D and 2-D, groups, dilations, strides, explicit pads or auto_pad, optional bias) plus
+/// the session-only fused_* activation. Constant weights are packed into GEMM panels once, here;
+/// each run packs im2col panels into scratch and runs the GEMM per image and group. Depthwise
+/// convolutions (one input channel per group) use a direct kernel instead.
+/// </summary>
+[OnnxOp("Conv")]
+public sealed class ConvOp : Operator
+{
+    private readonly IGemmMicroKernel _kernel = GemmKernels.Default;
+    private readonly float[] _weights;
+    private readonly float[]? _packed;
+    private readonly long _packedPerGroup;
+    private readonly float[]? _bias;
+    private readonly int _outChannels;
+    private readonly int _groupChannels;
+    private readonly int _group;
+    private readonly int _kernelH;
+    private readonly int _kernelW;
+    private readonly bool _oneD;
+    private readonly int[] _strides;
+    private readonly int[] _dilations;
+    private readonly int[] _pads;
+    private readonly string _autoPad;
+    private readonly FusedActivation _activation;
+
+    public ConvOp(Node node, OperatorContext context) : base(node)
+    {
+        var w = context.Constant(node, 1)
+            ?? throw Error("the weight (input 1) must be a constant initializer.");
+        if (w.Rank == 5)
+        {
+            throw Error("3-D convolution is not supported (only 1-D and 2-D).");
+        }
+        if (w.Rank is not (3 or 4) || w.Type != DataType.Float)
+        {
+            throw Error($"the weight must be a float tensor of rank 3 or 4, got {w}.");
+        }
+        _oneD = w.Rank == 3;
+        var spatial = _oneD ? 1 : 2;
+        _outChannels = w.Shape[0];
+        _groupChannels = w.Shape[1];
+        _kernelH = _oneD ? 1 : w.Shape[2];
+        _kernelW = w.Shape[^1];
+        _group = (int)node.GetInt("group", 1);
+        if (_group < 1 || _outChannels % _group != 0)
+        {
+            throw Error($"group {_group} does not divide the {_outChannels} output channels.");
+        }
+        if (node.GetInts("kernel_shape") is { } ks && !ks.SequenceEqual(w.Shape.Skip(2).Select(d => (long)d)))
+        {
+            throw Error($"kernel_shape [{string.Join(",", ks)}] does not match the weight shape {ShapeUtil.Format(w.Shape)}.");
+        }
+        _strides = Ints(node, "strides", spatial, 1);
+        _dilations = Ints(node, "dilations", spatial, 1);
+        _pads = Ints(node, "pads", 2 * spatial, 0);
+        if (_strides.Any(s => s < 1) || _dilations.Any(d => d < 1))
+        {
+            throw Error("strides and dilations must be positive.");
+        }
+        _autoPad = node.GetString("auto_pad", "NOTSET");
+        if (_autoPad is not ("NOTSET" or "SAME_UPPER" or "SAME_LOWER" or "VALID"))
+        {
+            throw Error($"auto_pad '{_autoPad}' is not valid.");
+        }
+        _activation = FusedActivation.FromNode(node);
+        _weights = w.Floats;
+        if (context.Constant(node, 2) is { } b)
+        {
+            if (b.Length != _outChannels)
+            {
+                throw Error($"the bias has {b.Length} values for {_outChannels} output channels.");
+            }
+            _bias = GC.AllocateArray<float>(_outChannels, pinned: true);
+            b.ToFloats().CopyTo(_bias, 0);
+        }
+        if (!IsDepthwise)
+        {
+            _packed = PackWeights(out _packedPerGroup);
+        }
+    }
+
+    /// <summary>One input channel per group: the direct depthwise kernel runs instead of im2col + GEMM.</summary>
+    private bool IsDepthwise => _groupChannels == 1 && _group > 1;
+
+    private int OutPerGroup => _outChannels / _group;
+    private int Taps => _groupChannels * _kernelH * _kernelW;
+
+    public override TensorDesc[] InferOutputs(TensorDesc?[] inputs)
+    {
+        var x = Required(inputs, 0);
+        var g = Geometry(x.Shape);
+        if (inputs.Length > 2 && inputs[2] is { } b && ShapeUtil.Size(b.Shape) != _outChannels)
+        {
+            throw Error($"the bias has {ShapeUtil.Size(b.Shape)} values for {_outChannels} output channels.");
+        }
+        int[] shape = _oneD ? [x.Shape[0], _outChannels, g.OutWidth] : [x.Shape[0], _outChannels, g.OutHeight, g.OutWidth];
+        return [new TensorDesc(DataType.Float, shape)];
+    }
+
+    public override long ScratchFloats(TensorDesc?[] inputs)
+    {
+        if (IsDepthwise)
+        {
+            return 0;
+        }
+        var g = Geometry(Required(inputs, 0).Shape);
+        return Sgemm.ScratchFloats(_kernel, g.OutPixels, Taps);
+    }
+
+    public override unsafe void Run(Tensor?[] inputs, Tensor[] outputs, RunContext context)
+    {
+        var x = inputs[0]!;
+        var y = outputs[0];
+        var g = Geometry(x.Shape);
+        var batch = x.Shape[0];
+        if (IsDepthwise)
+        {
+            RunDepthwise(x.Floats, y.Floats, batch, g, context.Threads);
+            return;
+        }
+        var inPlane = (long)g.InPixels;
+        var outPlane = (long)g.OutPixels;
+        var og = OutPerGroup;
+        fixed (float* xs = x.Floats, ys = y.Floats, scratch = context.Scratch, packed = _packed, bias = _bias)
+        {
+            var panels = Sgemm.Align64(scratch);
+            for (var n = 0; n < batch; n++)
+            {
+                for (var grp = 0; grp < _group; grp++)
+                {
+                    var xg = xs + ((long)n * _groupChannels * _group + (long)grp * _groupChannels) * inPlane;
+                    var yg = ys + ((long)n * _outChannels + (long)grp * og) * outPlane;
+                    var a = packed + grp * _packedPerGroup;
+                    var epilogue = new GemmEpilogue(bias == null ? null : bias + grp * og, null, _activation);
+                    if (g.IsPointwise)
+                    {
+                        var source = new MatrixPanelSource(xg, _groupChannels, g.InPixels, 1);
+                        Sgemm.Multiply(_kernel, a, source, panels, og, g.OutPixels, Taps, yg, g.OutPixels, false, epilogue, context.Threads);
+                    }
+                    else
+                    {
+                        var source = new Im2ColPanelSource(xg, g);
+                        Sgemm.Multiply(_kernel, a, source, panels, og, g.OutPixels, Taps, yg, g.OutPixels, false, epilogue, context.Threads);
+                    }
+                }
+            }
+        }
+    }
+
+    private unsafe void RunDepthwise(float[] x, float[] y, int batch, ConvGeometry g, int threads)
+    {
+        var multiplier = _outChannels / _group;
+        var taps = _kernelH * _kernelW;
+        var planes = batch * _outChannels;
+        var perThread = (long)g.OutPixels * taps < 4096 ? 1 : threads;
+        CpuParallel.For(planes, perThread, (p0, p1) =>
+        {
+            fixed (float* xs = x, ys = y, ws = _weights)
+            {
+                for (var p = p0; p < p1; p++)
+                {
+                    var n = p / _outChannels;
+                    var o = p - n * _outChannels;
+                    var c = o / multiplier;
+                    DepthwiseConv.Plane(xs + ((long)n * _group + c) * g.InPixels, ws + (long)o * taps, _bias?[o] ?? 0f,
+                        ys + (long)p * g.OutPixels, g, _activation);
+                }
+            }
+        });
+    }
+
+    private unsafe float[] PackWeights(out long perGroup)
+    {
+        var og = OutPerGroup;
+        var k = Taps;
+        perGroup = Sgemm.PackedAFloats(_kernel, og, k);
+        var packed = GC.AllocateUninitializedArray<float>((int)(perGroup * _group), pinned: true);
+        fixed (float* w = _weights, dst = packed)
+        {
+            for (var grp = 0; grp < _group; grp++)
+            {
+                Sgemm.PackA(_kernel, w + (long)grp * og * k, k, 1, og, k, 1f, dst + grp * perGroup);
+            }
+        }
+        return packed;
+    }
+
+    private ConvGeometry Geometry(int[] xShape)
+    {
+        var rank = _oneD ? 3 : 4;
+        if (xShape.Length != rank)
+        {
+            throw Error($"input of shape {ShapeUtil.Format(xShape)} does not fit a {(_oneD ? "1-D" : "2-D")} convolution (rank {rank} expected).");
+        }
+        var channels = xShape[1];
+        if (channels != _groupChannels * _group)
+        {
+            throw Error($"input has {channels} channels, the weight expects {_groupChannels} per group × {_group} groups.");
+        }
+        var h = _oneD ? 1 : xShape[2];
+        var w = xShape[^1];
+        int oh = 1, padTop = 0, ow, padLeft;
+        var spatial = _oneD ? 1 : 2;
+        if (!_oneD && !ConvGeometry.Axis(_autoPad, h, _kernelH, _strides[0], _dilations[0], _pads[0], _pads[spatial], out oh, out padTop))
+        {
+            throw Error($"input height {h} gives an empty output or negative pads.");
+        }
+        if (!ConvGeometry.Axis(_autoPad, w, _kernelW, _strides[^1], _dilations[^1], _pads[spatial - 1], _pads[2 * spatial - 1], out ow, out padLeft))
+        {
+            throw Error($"input width {w} gives an empty output or negative pads.");
+        }
+        return new ConvGeometry(_groupChannels, h, w, _kernelH, _kernelW,
+            _oneD ? 1 : _strides[0], _strides[^1], _oneD ? 1 : _dilations[0], _dilations[^1], padTop, padLeft, oh, ow);
+    }
+
+    private int[] Ints(Node node, string name, int count, int fallback)
+    {
+        var v = node.GetInts(name);
+        if (v is null)
+        {
+            return Enumerable.Repeat(fallback, count).ToArray();
+        }
+        if (v.Length != count)
+        {
+            throw Error($"attribute {name} has {v.Length} values, {count} expected.");
+        }
+        return v.Select(i => (int)i).ToArray();
+    }
+}

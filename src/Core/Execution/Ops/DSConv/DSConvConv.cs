@@ -1,0 +1,66 @@
+using DSConvService.Core.Graph;
+using DSConvService.Core.Kernels.DSConv;
+using DSConvService.Core.Tensors;
+
+namespace DSConvService.Core.Execution.Ops.DSConv;
+
+/// <summary>
+/// A DSConv-quantized convolution (domain ai.dsconv). Inputs: X, Q [O,Cg,kh,kw] (Int8/Int4 held as sbyte),
+/// Kds, [Bias], [KdsBias], [CdsScale], [CdsBias]; the weights must be initializers and are packed here, once.
+/// </summary>
+[OnnxOp("DSConvConv", Domain = "ai.dsconv")]
+public sealed class DSConvConv : Operator
+{
+    private readonly DSConvAttributes _attributes;
+    private readonly DSConvEngine _engine;
+
+    public DSConvConv(Node node, OperatorContext context)
+        : base(node)
+    {
+        _attributes = new DSConvAttributes(node, 2);
+        var q = context.Constant(node, 1) ?? throw Error("Q (input 1) must be an initializer.");
+        if (q.Rank != 4 || q.Type is not (DataType.Int8 or DataType.Int4))
+        {
+            throw Error($"Q must be an Int8 or Int4 tensor [O, Cg, kh, kw], got {q}.");
+        }
+        var weights = DSConvInputs.Weights(this, node, context, q.Shape[0], q.Shape[1], q.Shape[2], q.Shape[3], _attributes.Format, q.SBytes);
+        if (weights.O % _attributes.Group != 0)
+        {
+            throw Error($"{weights.O} output channels are not divisible by group {_attributes.Group}.");
+        }
+        _engine = new DSConvEngine(weights, _attributes.Group, _attributes.Activation);
+    }
+
+    /// <summary>The integer engine of this layer (for tests and benchmarks).</summary>
+    public DSConvEngine Engine => _engine;
+
+    public override TensorDesc[] InferOutputs(TensorDesc?[] inputs) => [new TensorDesc(DataType.Float, Shape(Required(inputs, 0)).OutputShape())];
+
+    public override long ScratchFloats(TensorDesc?[] inputs) => _engine.ScratchFloats(Shape(Required(inputs, 0)));
+
+    public override void Run(Tensor?[] inputs, Tensor[] outputs, RunContext context)
+    {
+        var x = inputs[0]!;
+        _engine.Run(x.Floats, Shape(TensorDesc.Of(x)), outputs[0].Floats, context.Scratch, context.Threads);
+    }
+
+    private ConvShape Shape(TensorDesc x)
+    {
+        if (x.Shape.Length != 4 || !x.Type.IsFloat())
+        {
+            throw Error($"X must be a float tensor [N, C, H, W], got {x}.");
+        }
+        var c = x.Shape[1];
+        if (c != _engine.Weights.Cg * _attributes.Group)
+        {
+            throw Error($"X has {c} channels, the weights expect {_engine.Weights.Cg} x group {_attributes.Group}.");
+        }
+        var w = _engine.Weights;
+        return _attributes.Resolve(Node, x.Shape[0], c, x.Shape[2], x.Shape[3], w.O, w.KH, w.KW);
+    }
+}
+
+internal static class ConvShapeExtensions
+{
+    public static int[] OutputShape(this ConvShape s) => [s.N, s.O, s.OH, s.OW];
+}

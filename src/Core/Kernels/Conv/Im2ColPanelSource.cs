@@ -1,0 +1,77 @@
+using DSConvService.Core.Kernels.Gemm;
+
+namespace DSConvService.Core.Kernels.Conv;
+
+/// <summary>
+/// B panels of the im2col matrix of one image and group, written straight into the GEMM's panel layout:
+/// B[(c·KH + ky)·KW + kx, oy·OW + ox] = x[c, iy, ix] with iy = oy·sh − padT + ky·dh, ix = ox·sw − padL + kx·dw
+/// (0 outside the image). <paramref name="x"/> points at the group's first input channel.
+/// </summary>
+public readonly unsafe struct Im2ColPanelSource(float* x, ConvGeometry g) : IPanelSource
+{
+    public void Pack(int col0, int cols, PanelLayout layout, float* dst)
+    {
+        var k = 0;
+        for (var c = 0; c < g.Channels; c++)
+        {
+            var plane = x + (long)c * g.InPixels;
+            for (var ky = 0; ky < g.KernelH; ky++)
+            {
+                for (var kx = 0; kx < g.KernelW; kx++, k++)
+                {
+                    for (var j0 = 0; j0 < cols; j0 += layout.NR)
+                    {
+                        var valid = Math.Min(layout.NR, cols - j0);
+                        var width = layout.Width(valid);
+                        var row = dst + (long)j0 * layout.K + (long)k * width;
+                        PackRow(plane, ky, kx, col0 + j0, valid, row);
+                        PanelCopy.Zero(row + valid, width - valid);
+                    }
+                }
+            }
+        }
+    }
+
+    private void PackRow(float* plane, int ky, int kx, int col0, int valid, float* row)
+    {
+        var oy = col0 / g.OutWidth;
+        var ox = col0 - oy * g.OutWidth;
+        var j = 0;
+        while (j < valid)
+        {
+            // One run of output pixels on the same output row.
+            var run = Math.Min(valid - j, g.OutWidth - ox);
+            var iy = oy * g.StrideH - g.PadTop + ky * g.DilationH;
+            var seg = row + j;
+            if ((uint)iy >= (uint)g.Height)
+            {
+                PanelCopy.Zero(seg, run);
+            }
+            else
+            {
+                var src = plane + (long)iy * g.Width;
+                var ix0 = ox * g.StrideW - g.PadLeft + kx * g.DilationW;
+                if (g.StrideW == 1)
+                {
+                    var lo = Math.Clamp(-ix0, 0, run);
+                    var hi = Math.Clamp(g.Width - ix0, lo, run);
+                    PanelCopy.Zero(seg, lo);
+                    PanelCopy.Copy(src + ix0 + lo, seg + lo, hi - lo);
+                    PanelCopy.Zero(seg + hi, run - hi);
+                }
+                else
+                {
+                    var sw = g.StrideW;
+                    for (var t = 0; t < run; t++)
+                    {
+                        var ix = ix0 + t * sw;
+                        seg[t] = (uint)ix < (uint)g.Width ? src[ix] : 0f;
+                    }
+                }
+            }
+            j += run;
+            ox = 0;
+            oy++;
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using System.Runtime.Intrinsics;
+
+namespace DSConvService.Core.Kernels.Gemm;
+
+/// <summary>
+/// What the GEMM driver applies to each finished tile of C: c = act(c + rowBias[i] + colBias[j]).
+/// Bias pointers may be null (no bias); they must stay valid (pinned) while the GEMM runs.
+/// </summary>
+public readonly unsafe struct GemmEpilogue(float* rowBias, float* colBias, FusedActivation activation)
+{
+    public float* RowBias { get; } = rowBias;
+    public float* ColBias { get; } = colBias;
+    public FusedActivation Activation { get; } = activation;
+
+    public bool IsNone => RowBias == null && ColBias == null && Activation.Kind == ActivationKind.None;
+
+    /// <summary>Applies the epilogue to rows [row0, row1) and columns [col0, col1) of C.</summary>
+    public void Apply(float* c, int ldc, int row0, int row1, int col0, int col1)
+    {
+        if (IsNone)
+        {
+            return;
+        }
+        for (var i = row0; i < row1; i++)
+        {
+            EpilogueRow.Apply(c + (long)i * ldc + col0, col1 - col0, RowBias == null ? 0f : RowBias[i],
+                ColBias == null ? null : ColBias + col0, Activation);
+        }
+    }
+}
+
+/// <summary>y[j] = act(y[j] + bias + colBias[j]) over one row (colBias may be null).</summary>
+public static unsafe class EpilogueRow
+{
+    public static void Apply(float* y, int n, float bias, float* colBias, FusedActivation act)
+    {
+        var j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vb = Vector512.Create(bias);
+            var lo = Vector512.Create(act.Kind == ActivationKind.Relu ? 0f : act.Min);
+            var hi = Vector512.Create(act.Max);
+            var alpha = Vector512.Create(act.Alpha);
+            for (; j <= n - 16; j += 16)
+            {
+                var v = Vector512.Load(y + j) + vb;
+                if (colBias != null)
+                {
+                    v += Vector512.Load(colBias + j);
+                }
+                switch (act.Kind)
+                {
+                    case ActivationKind.Relu:
+                        v = Vector512.Max(v, lo);
+                        break;
+                    case ActivationKind.Clip:
+                        v = Vector512.Min(Vector512.Max(v, lo), hi);
+                        break;
+                    case ActivationKind.LeakyRelu:
+                        v = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), v * alpha, v);
+                        break;
+                }
+                v.Store(y + j);
+            }
+        }
+        for (; j < n; j++)
+        {
+            var v = y[j] + bias;
+            if (colBias != null)
+            {
+                v += colBias[j];
+            }
+            y[j] = act.Apply(v);
+        }
+    }
+}

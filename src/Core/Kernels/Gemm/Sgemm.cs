@@ -1,0 +1,255 @@
+using DSConvService.Core.Execution;
+
+namespace DSConvService.Core.Kernels.Gemm;
+
+/// <summary>
+/// The fp32 GEMM driver: C[M,N] = (accumulate ? C : 0) + A[M,K]·B[K,N], then the epilogue.
+/// A is packed in row panels (<see cref="PackA"/>, usually once for constant weights); B is either
+/// packed here, panel by panel from an <see cref="IPanelSource"/> into scratch, or pre-packed
+/// (<see cref="PackB"/>). The driver owns cache blocking (K in blocks of <see cref="KC"/>, rows in
+/// blocks of <see cref="MC"/>) and threading: threads take disjoint column panels when that splits
+/// the work evenly, otherwise disjoint row blocks (after packing B together).
+/// </summary>
+public static unsafe class Sgemm
+{
+    /// <summary>K block: a KC×48 B panel (48 KiB) stays in L1 while the rows of an A block stream over it.</summary>
+    public const int KC = 256;
+
+    /// <summary>Rows per A block (MC×KC floats, 128 KiB, stay in L2 across the column panels).</summary>
+    public const int MC = 128;
+
+    /// <summary>Floats of B packed at once by one thread in column-split mode (about half of L2).</summary>
+    private const int ChunkFloats = 1 << 17;
+
+    /// <summary>Below this many multiply-adds the GEMM runs on the calling thread only.</summary>
+    private const long ParallelThreshold = 1 << 16;
+
+    public static int RoundUp(int n, int step) => (n + step - 1) / step * step;
+
+    /// <summary>Floats of a packed A (rows padded to a multiple of MR).</summary>
+    public static long PackedAFloats(IGemmMicroKernel kernel, int m, int k) => (long)RoundUp(m, kernel.MR) * k;
+
+    /// <summary>Floats of a packed B (columns padded to a multiple of NRStep).</summary>
+    public static long PackedBFloats(IGemmMicroKernel kernel, int n, int k) => (long)RoundUp(n, kernel.NRStep) * k;
+
+    /// <summary>Scratch <see cref="Multiply{TSource}"/> needs for a B packed at run time (including 64-byte alignment slack).</summary>
+    public static long ScratchFloats(IGemmMicroKernel kernel, int n, int k) => PackedBFloats(kernel, n, k) + 16;
+
+    /// <summary>The first 64-byte aligned float at or after p.</summary>
+    public static float* Align64(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
+
+    /// <summary>
+    /// Packs A[i, k] = src[i·rowStride + k·colStride] · scale, rows padded with zeros to Mp = a multiple of MR,
+    /// K cut in blocks of KC; block (k0, row panel i0/MR) holds kc·MR floats at k0·Mp + i0·kc, element
+    /// (i, k) at [(k − k0)·MR + i % MR]. So the A data of one K block is one sequential stream.
+    /// </summary>
+    public static void PackA(IGemmMicroKernel kernel, float* src, int rowStride, int colStride, int m, int k, float scale, float* dst)
+    {
+        var mr = kernel.MR;
+        var mp = RoundUp(m, mr);
+        for (var k0 = 0; k0 < k; k0 += KC)
+        {
+            var kc = Math.Min(KC, k - k0);
+            for (var i0 = 0; i0 < m; i0 += mr)
+            {
+                var panel = dst + (long)k0 * mp + (long)i0 * kc;
+                var rows = Math.Min(mr, m - i0);
+                for (var r = 0; r < mr; r++)
+                {
+                    if (r >= rows)
+                    {
+                        for (var kk = 0; kk < kc; kk++)
+                        {
+                            panel[kk * mr + r] = 0f;
+                        }
+                        continue;
+                    }
+                    var row = src + (long)(i0 + r) * rowStride + (long)k0 * colStride;
+                    for (var kk = 0; kk < kc; kk++)
+                    {
+                        panel[kk * mr + r] = row[(long)kk * colStride] * scale;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs B[k, j] = src[k·rowStride + j·colStride] into the panel layout <see cref="Multiply"/> reads.</summary>
+    public static void PackB(IGemmMicroKernel kernel, float* src, int rowStride, int colStride, int k, int n, float* dst)
+    {
+        new MatrixPanelSource(src, k, rowStride, colStride).Pack(0, n, new PanelLayout(k, kernel.NR, kernel.NRStep), dst);
+    }
+
+    /// <summary>C = (accumulate ? C : 0) + A·B with B packed from <paramref name="source"/> into <paramref name="scratch"/> (64-byte aligned, <see cref="PackedBFloats"/> floats).</summary>
+    public static void Multiply<TSource>(IGemmMicroKernel kernel, float* packedA, TSource source, float* scratch,
+        int m, int n, int k, float* c, int ldc, bool accumulate, GemmEpilogue epilogue, int threads)
+        where TSource : struct, IPanelSource =>
+        Run(new Job<TSource>(kernel, packedA, scratch, source, true, m, n, k, c, ldc, accumulate, epilogue), threads);
+
+    /// <summary>C = (accumulate ? C : 0) + A·B with both operands packed.</summary>
+    public static void Multiply(IGemmMicroKernel kernel, float* packedA, float* packedB,
+        int m, int n, int k, float* c, int ldc, bool accumulate, GemmEpilogue epilogue, int threads) =>
+        Run(new Job<PrepackedSource>(kernel, packedA, packedB, default, false, m, n, k, c, ldc, accumulate, epilogue), threads);
+
+    private static void Run<TSource>(Job<TSource> job, int threads) where TSource : struct, IPanelSource
+    {
+        if (job.M == 0 || job.N == 0)
+        {
+            return;
+        }
+        if (job.K == 0)
+        {
+            job.ZeroAndFinish();
+            return;
+        }
+        var panels = job.Panels;
+        var rowBlocks = job.RowBlocks;
+        if (threads <= 1 || (long)job.M * job.N * job.K < ParallelThreshold || panels * rowBlocks == 1)
+        {
+            job.ColumnWork(0, panels);
+            return;
+        }
+        if (ColumnSplitIsEven(job, panels, threads) || rowBlocks < 2 * threads)
+        {
+            CpuParallel.For(panels, threads, job.ColumnWork);
+            return;
+        }
+        if (job.PackInDriver)
+        {
+            CpuParallel.For(panels, threads, job.PackPanels);
+        }
+        CpuParallel.For(rowBlocks, threads, (r0, r1) => job.Compute(r0, r1, 0, panels));
+    }
+
+    /// <summary>Whether the contiguous panel ranges <see cref="CpuParallel"/> makes hold nearly equal numbers of columns.</summary>
+    private static bool ColumnSplitIsEven<TSource>(Job<TSource> job, int panels, int threads) where TSource : struct, IPanelSource
+    {
+        var parts = Math.Min(threads, panels);
+        long max = 0, total = 0;
+        for (var p = 0; p < parts; p++)
+        {
+            var p0 = (int)((long)panels * p / parts);
+            var p1 = (int)((long)panels * (p + 1) / parts);
+            long cols = 0;
+            for (var j = p0; j < p1; j++)
+            {
+                cols += job.PanelWidth(j);
+            }
+            max = Math.Max(max, cols);
+            total += cols;
+        }
+        return max * threads <= total * 1.08;
+    }
+
+    private readonly struct Job<TSource>(IGemmMicroKernel kernel, float* a, float* b, TSource source, bool packInDriver,
+        int m, int n, int k, float* c, int ldc, bool accumulate, GemmEpilogue epilogue)
+        where TSource : struct, IPanelSource
+    {
+        public int M => m;
+        public int N => n;
+        public int K => k;
+        public bool PackInDriver => packInDriver;
+        public int Panels => (n + kernel.NR - 1) / kernel.NR;
+        public int RowBlocks => (m + kernel.MR - 1) / kernel.MR;
+
+        public int PanelWidth(int p) => Math.Min(kernel.NR, RoundUp(n - p * kernel.NR, kernel.NRStep));
+
+        private float* Panel(int p) => b + (long)p * kernel.NR * k;
+
+        public void PackPanels(int p0, int p1)
+        {
+            var col = p0 * kernel.NR;
+            source.Pack(col, Math.Min(p1 * kernel.NR, n) - col, new PanelLayout(k, kernel.NR, kernel.NRStep), Panel(p0));
+        }
+
+        /// <summary>All rows of panels [p0, p1), B packed chunk by chunk just before use.</summary>
+        public void ColumnWork(int p0, int p1)
+        {
+            var chunk = Math.Max(1, ChunkFloats / (k * kernel.NR));
+            for (var q = p0; q < p1; q += chunk)
+            {
+                var q1 = Math.Min(q + chunk, p1);
+                if (packInDriver)
+                {
+                    PackPanels(q, q1);
+                }
+                Compute(0, RowBlocks, q, q1);
+            }
+        }
+
+        /// <summary>Row blocks [rb0, rb1) × panels [p0, p1), B already packed.</summary>
+        public void Compute(int rb0, int rb1, int p0, int p1)
+        {
+            var mr = kernel.MR;
+            var nr = kernel.NR;
+            var edge = stackalloc float[mr * nr];
+            var mcBlocks = Math.Max(1, MC / mr);
+            var mp = RowBlocks * mr;
+            for (var mb = rb0; mb < rb1; mb += mcBlocks)
+            {
+                var mbEnd = Math.Min(mb + mcBlocks, rb1);
+                for (var k0 = 0; k0 < k; k0 += KC)
+                {
+                    var kc = Math.Min(KC, k - k0);
+                    var acc = accumulate || k0 > 0;
+                    for (var p = p0; p < p1; p++)
+                    {
+                        var width = PanelWidth(p);
+                        var col = p * nr;
+                        var valid = Math.Min(width, n - col);
+                        var bp = Panel(p) + (long)k0 * width;
+                        for (var rb = mb; rb < mbEnd; rb++)
+                        {
+                            var row = rb * mr;
+                            var ap = a + (long)k0 * mp + (long)row * kc;
+                            var cp = c + (long)row * ldc + col;
+                            var rows = Math.Min(mr, m - row);
+                            if (valid <= kernel.NarrowCols)
+                            {
+                                kernel.RunNarrow(kc, ap, bp, width, rows, valid, cp, ldc, acc);
+                            }
+                            else if (rows == mr && valid == width)
+                            {
+                                kernel.Run(kc, ap, bp, width, cp, ldc, acc);
+                            }
+                            else
+                            {
+                                EdgeTile(kc, ap, bp, width, cp, rows, valid, acc, edge);
+                            }
+                        }
+                    }
+                }
+                epilogue.Apply(c, ldc, mb * mr, Math.Min(mbEnd * mr, m), p0 * nr, Math.Min(p1 * nr, n));
+            }
+        }
+
+        /// <summary>A partial tile: computed in a local buffer, only its valid part copied to C.</summary>
+        private void EdgeTile(int kc, float* ap, float* bp, int width, float* cp, int rows, int valid, bool acc, float* edge)
+        {
+            if (acc)
+            {
+                for (var r = 0; r < rows; r++)
+                {
+                    new ReadOnlySpan<float>(cp + (long)r * ldc, valid).CopyTo(new Span<float>(edge + r * width, valid));
+                }
+            }
+            kernel.Run(kc, ap, bp, width, edge, width, acc);
+            for (var r = 0; r < rows; r++)
+            {
+                new ReadOnlySpan<float>(edge + r * width, valid).CopyTo(new Span<float>(cp + (long)r * ldc, valid));
+            }
+        }
+
+        public void ZeroAndFinish()
+        {
+            for (var i = 0; i < m; i++)
+            {
+                if (!accumulate)
+                {
+                    new Span<float>(c + (long)i * ldc, n).Clear();
+                }
+            }
+            epilogue.Apply(c, ldc, 0, m, 0, n);
+        }
+    }
+}

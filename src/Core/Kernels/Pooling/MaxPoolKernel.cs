@@ -1,0 +1,84 @@
+using System.Numerics.Tensors;
+
+namespace DSConvService.Core.Kernels.Pooling;
+
+public static class MaxPoolKernel
+{
+    /// <summary>
+    /// y[oh, ow] = max over the window's taps inside the plane (padding never wins; a window with no
+    /// tap inside gives float.MinValue). Separable: the max over the window's rows first (vectorised
+    /// over W), then over its columns. <paramref name="scratch"/> holds <see cref="PoolWindow.ScratchLength"/> floats.
+    /// </summary>
+    public static void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, Span<float> scratch)
+    {
+        var w = g.InputW;
+        var padded = scratch.Slice(0, g.PaddedRowLength);
+        var gather = scratch.Slice(g.PaddedRowLength, g.OutputW);
+        var row = padded.Slice(g.PadLeft, w);
+        padded.Fill(float.MinValue);
+        for (var oh = 0; oh < g.OutputH; oh++)
+        {
+            var h0 = oh * g.StrideH - g.PadTop;
+            var any = false;
+            for (var kh = 0; kh < g.KernelH; kh++)
+            {
+                var h = h0 + kh * g.DilationH;
+                if ((uint)h >= (uint)g.InputH)
+                {
+                    continue;
+                }
+                if (!any)
+                {
+                    x.Slice(h * w, w).CopyTo(row);
+                    any = true;
+                }
+                else
+                {
+                    TensorPrimitives.Max(row, x.Slice(h * w, w), row);
+                }
+            }
+            var yr = y.Slice(oh * g.OutputW, g.OutputW);
+            if (!any)
+            {
+                yr.Fill(float.MinValue);
+                continue;
+            }
+            HorizontalWindow.Reduce(padded, yr, g.KernelW, g.StrideW, g.DilationW, max: true, gather);
+        }
+    }
+
+    /// <summary>
+    /// Max pooling that also returns the flat index (within the plane, row-major, plus
+    /// <paramref name="indexBase"/>) of each maximum, as MaxPool's optional second output.
+    /// </summary>
+    public static void PlaneWithIndices(ReadOnlySpan<float> x, Span<float> y, Span<long> indices, long indexBase, in PoolWindow g)
+    {
+        for (var oh = 0; oh < g.OutputH; oh++)
+        {
+            for (var ow = 0; ow < g.OutputW; ow++)
+            {
+                var m = float.MinValue;
+                var at = -1L;
+                for (var kh = 0; kh < g.KernelH; kh++)
+                {
+                    var h = oh * g.StrideH - g.PadTop + kh * g.DilationH;
+                    if ((uint)h >= (uint)g.InputH)
+                    {
+                        continue;
+                    }
+                    for (var kw = 0; kw < g.KernelW; kw++)
+                    {
+                        var c = ow * g.StrideW - g.PadLeft + kw * g.DilationW;
+                        if ((uint)c < (uint)g.InputW && (at < 0 || x[h * g.InputW + c] > m))
+                        {
+                            m = x[h * g.InputW + c];
+                            at = h * g.InputW + c;
+                        }
+                    }
+                }
+                y[oh * g.OutputW + ow] = m;
+                indices[oh * g.OutputW + ow] = indexBase + Math.Max(at, 0);
+            }
+        }
+    }
+}

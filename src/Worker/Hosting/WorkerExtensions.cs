@@ -1,0 +1,56 @@
+using DSConvService.Worker.Artifacts;
+using DSConvService.Worker.Jobs;
+using DSConvService.Worker.Pipeline;
+using DSConvService.Worker.Pipeline.Engine;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace DSConvService.Worker.Hosting;
+
+public static class WorkerExtensions
+{
+    /// <summary>
+    /// The job domain: options (validated on start), the SQLite job store, the file store, the engine,
+    /// the pipeline and the worker loop (which idles when Jobs:RunWorker is false).
+    /// </summary>
+    public static IHostApplicationBuilder AddJobs(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        AddValidated<StorageOptions>(builder, StorageOptions.Section,
+            o => string.IsNullOrWhiteSpace(o.DataDirectory) ? ["Storage:DataDirectory must be set."] : []);
+        AddValidated<JobRunnerOptions>(builder, JobRunnerOptions.Section, o => o.Validate());
+        AddValidated<LimitsOptions>(builder, LimitsOptions.Section, o => o.Validate());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<IJobStore, SqliteJobStore>();
+        services.AddSingleton<FileStore>();
+        services.AddSingleton<IQuantizationEngine, DsconvEngine>();
+        services.AddSingleton<JobSubmitter>();
+        services.AddScoped<QuantizationPipeline>();
+        services.AddHostedService<StorageInitializer>();
+        services.AddHostedService<JobRunnerService>();
+        return builder;
+    }
+
+    private static void AddValidated<T>(IHostApplicationBuilder builder, string section, Func<T, IEnumerable<string>> validate)
+        where T : class
+    {
+        builder.Services.AddOptions<T>()
+            .Bind(builder.Configuration.GetSection(section))
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<T>>(new ValidateByList<T>(validate));
+    }
+
+    private sealed class ValidateByList<T>(Func<T, IEnumerable<string>> validate) : IValidateOptions<T>
+        where T : class
+    {
+        public ValidateOptionsResult Validate(string? name, T options)
+        {
+            var errors = validate(options).ToList();
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+    }
+}

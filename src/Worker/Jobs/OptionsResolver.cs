@@ -1,0 +1,113 @@
+using System.Text.Json;
+using DSConvService.Core.Imaging;
+using DSConvService.Core.Quantization;
+
+namespace DSConvService.Worker.Jobs;
+
+/// <summary>Parses, validates and fills in the options of a job.</summary>
+public static class OptionsResolver
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = false };
+
+    /// <summary>Parses the options JSON (null or blank means all defaults).</summary>
+    public static QuantizeOptions Parse(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            return new QuantizeOptions();
+        }
+        try
+        {
+            var options = JsonSerializer.Deserialize<QuantizeOptions>(json, new JsonSerializerOptions(Json) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow });
+            return options ?? new QuantizeOptions();
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidOptionsException([$"options is not valid JSON for this API: {e.Message}"]);
+        }
+    }
+
+    /// <summary>Fills missing fields (preprocessing from the model's defaults) and checks every range.</summary>
+    public static QuantizeOptions Resolve(QuantizeOptions given, PreprocessingOptions modelDefaults)
+    {
+        var q = new QuantizationOptions();
+        var p = given.Preprocessing ?? new PreprocessingSettings();
+        var color = p.ColorMode ?? ColorName(modelDefaults.ColorMode);
+        var channels = color == "gray" ? 1 : 3;
+        var defaultsFit = modelDefaults.Channels == channels;
+        var resolved = new QuantizeOptions
+        {
+            WeightBits = given.WeightBits ?? q.WeightBits,
+            BlockSize = given.BlockSize ?? q.BlockSize,
+            ActivationBits = given.ActivationBits ?? q.ActivationBits,
+            Kds = given.Kds ?? "l2",
+            Adapt = given.Adapt ?? false,
+            Preprocessing = new PreprocessingSettings
+            {
+                Width = p.Width ?? modelDefaults.Width,
+                Height = p.Height ?? modelDefaults.Height,
+                Resize = p.Resize ?? ResizeName(modelDefaults.Resize),
+                ColorMode = color,
+                Scale = p.Scale ?? modelDefaults.Scale,
+                Mean = p.Mean ?? (defaultsFit ? modelDefaults.Mean : Enumerable.Repeat(0f, channels).ToArray()),
+                Std = p.Std ?? (defaultsFit ? modelDefaults.Std : Enumerable.Repeat(1f, channels).ToArray()),
+            },
+        };
+        var errors = Check(resolved);
+        if (errors.Count > 0)
+        {
+            throw new InvalidOptionsException(errors);
+        }
+        return resolved;
+    }
+
+    public static QuantizationOptions ToQuantization(QuantizeOptions o) => new()
+    {
+        WeightBits = o.WeightBits!.Value,
+        BlockSize = o.BlockSize!.Value,
+        ActivationBits = o.ActivationBits!.Value,
+        Kds = o.Kds == "kl" ? KdsMethod.Kl : KdsMethod.L2,
+        Adapt = o.Adapt!.Value,
+    };
+
+    public static PreprocessingOptions ToPreprocessing(QuantizeOptions o)
+    {
+        var p = o.Preprocessing!;
+        return new PreprocessingOptions
+        {
+            Width = p.Width!.Value,
+            Height = p.Height!.Value,
+            Resize = p.Resize == "stretch" ? ResizeMode.Stretch : ResizeMode.CenterCrop,
+            ColorMode = p.ColorMode switch { "gray" => ColorMode.Gray, "bgr" => ColorMode.Bgr, _ => ColorMode.Rgb },
+            Scale = p.Scale!.Value,
+            Mean = p.Mean!,
+            Std = p.Std!,
+        };
+    }
+
+    public static string ResizeName(ResizeMode mode) => mode == ResizeMode.Stretch ? "stretch" : "center-crop";
+
+    public static string ColorName(ColorMode mode) => mode switch { ColorMode.Gray => "gray", ColorMode.Bgr => "bgr", _ => "rgb" };
+
+    private static List<string> Check(QuantizeOptions o)
+    {
+        var errors = new List<string>();
+        if (o.WeightBits is < 2 or > 8) errors.Add($"weightBits must be between 2 and 8 (got {o.WeightBits}).");
+        if (o.BlockSize is < 1 or > 256) errors.Add($"blockSize must be between 1 and 256 (got {o.BlockSize}).");
+        if (o.ActivationBits != 0 && o.ActivationBits is < 2 or > 8)
+            errors.Add($"activationBits must be 0 (float activations) or between 2 and 8 (got {o.ActivationBits}).");
+        if (o.Kds is not ("l2" or "kl")) errors.Add($"kds must be \"l2\" or \"kl\" (got \"{o.Kds}\").");
+        var p = o.Preprocessing!;
+        if (p.Width is < 1 or > 4096) errors.Add($"preprocessing.width must be between 1 and 4096 (got {p.Width}).");
+        if (p.Height is < 1 or > 4096) errors.Add($"preprocessing.height must be between 1 and 4096 (got {p.Height}).");
+        if (p.Resize is not ("center-crop" or "stretch")) errors.Add($"preprocessing.resize must be \"center-crop\" or \"stretch\" (got \"{p.Resize}\").");
+        if (p.ColorMode is not ("rgb" or "bgr" or "gray")) errors.Add($"preprocessing.colorMode must be \"rgb\", \"bgr\" or \"gray\" (got \"{p.ColorMode}\").");
+        if (p.Scale is not { } scale || !float.IsFinite(scale) || scale <= 0) errors.Add($"preprocessing.scale must be a positive number (got {p.Scale}).");
+        var channels = p.ColorMode == "gray" ? 1 : 3;
+        if ((p.Mean!.Length != channels && p.Mean.Length != 1) || p.Mean.Any(m => !float.IsFinite(m)))
+            errors.Add($"preprocessing.mean must hold 1 or {channels} finite number(s) for colorMode \"{p.ColorMode}\" (got {p.Mean.Length}).");
+        if ((p.Std!.Length != channels && p.Std.Length != 1) || p.Std.Any(s => !float.IsFinite(s) || s <= 0))
+            errors.Add($"preprocessing.std must hold 1 or {channels} positive number(s) for colorMode \"{p.ColorMode}\".");
+        return errors;
+    }
+}

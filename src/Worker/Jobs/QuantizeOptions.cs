@@ -1,0 +1,48 @@
+namespace DSConvService.Worker.Jobs;
+
+/// <summary>
+/// The "options" JSON of POST /quantize (DESIGN 5). Missing fields take defaults (preprocessing
+/// inferred from the model's input shape); the job stores and shows the filled-in form.
+/// </summary>
+public sealed record QuantizeOptions
+{
+    /// <summary>Bits per weight (VQK), 2..8.</summary>
+    public int? WeightBits { get; init; }
+
+    /// <summary>Channels per block, 1..256.</summary>
+    public int? BlockSize { get; init; }
+
+    /// <summary>BFP mantissa bits 2..8, or 0 for float activations.</summary>
+    public int? ActivationBits { get; init; }
+
+    /// <summary>"l2" (least squares) or "kl".</summary>
+    public string? Kds { get; init; }
+
+    /// <summary>Re-fit on the calibration images (needs a calibration zip).</summary>
+    public bool? Adapt { get; init; }
+
+    public PreprocessingSettings? Preprocessing { get; init; }
+}
+
+/// <summary>How images become model inputs: x = (pixel · scale − mean[c]) / std[c].</summary>
+public sealed record PreprocessingSettings
+{
+    public int? Width { get; init; }
+    public int? Height { get; init; }
+
+    /// <summary>"center-crop" or "stretch".</summary>
+    public string? Resize { get; init; }
+
+    /// <summary>"rgb", "bgr" or "gray".</summary>
+    public string? ColorMode { get; init; }
+    public float? Scale { get; init; }
+    public float[]? Mean { get; init; }
+    public float[]? Std { get; init; }
+}
+
+/// <summary>The options are malformed or out of range; each error names the field.</summary>
+public sealed class InvalidOptionsException(IReadOnlyList<string> errors)
+    : Exception("Invalid options: " + string.Join(" ", errors))
+{
+    public IReadOnlyList<string> Errors { get; } = errors;
+}

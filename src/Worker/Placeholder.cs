@@ -1,3 +1,0 @@
-namespace DSConvService.Worker;
-
-internal static class Placeholder;
