@@ -160,8 +160,9 @@ public static unsafe class BfpPacker
                 Vector512<int> u;
                 if (c < channels)
                 {
-                    var v = Vector512.Round(Vector512.Load(x + (long)c * hw + p0) * inv);
-                    u = Vector512.Min(Vector512.Max(Vector512.ConvertToInt32(v), lo), hi) + off;
+                    // vcvtps2dq rounds half to even (the default MXCSR mode), as the spec's round.
+                    var v = Avx512F.ConvertToVector512Int32(Vector512.Load(x + (long)c * hw + p0) * inv);
+                    u = Vector512.Min(Vector512.Max(v, lo), hi) + off;
                 }
                 else
                 {
