@@ -233,13 +233,21 @@ public sealed unsafe class DSConvEngine
             Int16Steps = Math.Min(_int16Steps, w.StepsPerBlock),
             C = c,
         };
-        for (var panel = panel0; panel < panel1; panel++)
+        // Keep the smaller operand hot: when this chunk's weight panels fit in L2, each tile stays in L1
+        // while the panels stream past it; otherwise each panel stays while the tiles (L2) stream past.
+        var panelBytes = (long)w.KSteps * PackedWeights.Rows * 4;
+        var tileOuter = (panel1 - panel0) * panelBytes <= 512 * 1024;
+        var outer = tileOuter ? tile1 - tile0 : panel1 - panel0;
+        var inner = tileOuter ? panel1 - panel0 : tile1 - tile0;
+        for (var i = 0; i < outer; i++)
         {
-            args.Q = (sbyte*)ctx.Q + w.QOffset(g, panel);
-            args.Xi = (float*)ctx.Xi + w.BlockOffset(g, panel);
-            args.Correction = (int*)ctx.Correction + w.BlockOffset(g, panel);
-            for (var tile = tile0; tile < tile1; tile++)
+            for (var k = 0; k < inner; k++)
             {
+                var tile = tile0 + (tileOuter ? i : k);
+                var panel = panel0 + (tileOuter ? k : i);
+                args.Q = (sbyte*)ctx.Q + w.QOffset(g, panel);
+                args.Xi = (float*)ctx.Xi + w.BlockOffset(g, panel);
+                args.Correction = (int*)ctx.Correction + w.BlockOffset(g, panel);
                 args.A = quant + tile * TileArgs.Pixels * 4;
                 args.S = scales + tile * TileArgs.Pixels;
                 RunKernel(args);
