@@ -16,14 +16,14 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    /// <summary>conv-relu-pool-fc classifier over 3x16x16 images, 7 classes, dynamic batch.</summary>
+    /// <summary>conv-relu, 1x1 conv head, global pool: a classifier over 3x16x16 images, 7 classes, dynamic batch.</summary>
     private string ClassifierFile()
     {
         var b = new ModelBuilder();
         var x = b.Input("x", -1, 3, 16, 16);
         var conv = b.Node("Relu", [Conv(b, x, 3, 8, 1)]);
-        var pooled = b.Node("Flatten", [b.Node("GlobalAveragePool", [conv])]);
-        b.Output(b.Node("Gemm", [pooled, Weights(b, 3, 7, 8), Weights(b, 4, 7)], new { transB = 1L }));
+        var head = b.Node("Conv", [conv, Weights(b, 3, 7, 8, 1, 1), Weights(b, 4, 7)]);
+        b.Output(b.Node("Flatten", [b.Node("GlobalAveragePool", [head])]));
         var path = Path.Combine(_dir, "classifier.onnx");
         File.WriteAllBytes(path, b.ToBytes());
         return path;

@@ -1,28 +1,308 @@
-using DSConvService.Core.Kernels.DSConv.Reference;
+using DSConvService.Core.Execution;
 
 namespace DSConvService.Core.Kernels.DSConv;
 
 /// <summary>
-/// Runs one DSConv layer: y = act(conv(x̂, ŵ) + bias) (DESIGN 2.3).
+/// Runs one DSConv layer: y = act(conv(x̂, ŵ) + bias) (DESIGN 2.3). The integer path BFP-quantizes the
+/// input once (<see cref="BfpPacker"/>), then runs 4-row × 32-pixel micro-kernels over weight panels
+/// packed here, once; per block one float multiply-add. Layers with float activations, depthwise layers
+/// and layers with KDS bias or CDS bias take the float path (x̂ then a direct float conv with ŵ), which is
+/// the same formula evaluated in float. All per-run memory comes from the caller's scratch.
 /// </summary>
-public sealed class DSConvEngine
+public sealed unsafe class DSConvEngine
 {
-    public DSConvEngine(DSConvWeights weights, int groups, FusedActivation activation)
+    private static readonly int MaxWorkers = Math.Clamp(Environment.ProcessorCount, 1, 16);
+    private readonly PackedWeights? _packed;
+    private readonly float[]? _effective;
+    private readonly float[] _bias;
+    private readonly int _int16Steps;
+
+    /// <param name="isa">Kernel to use; <see cref="DSConvIsa.Auto"/> picks the fastest exact one
+    /// (the environment variable DSCONV_ISA=Scalar|Avx2|AvxVnni|Avx512Int16 forces one).</param>
+    public DSConvEngine(DSConvWeights weights, int groups, FusedActivation activation, DSConvIsa isa = DSConvIsa.Auto)
     {
         Weights = weights;
         Groups = groups;
         Activation = activation;
+        var f = weights.Format;
+        _bias = weights.Bias ?? new float[weights.O];
+        UsesFloatPath = f.FloatActivations || f.Depthwise || weights.KdsBias is not null || weights.CdsBias is not null;
+        if (UsesFloatPath)
+        {
+            _effective = weights.Effective();
+            Isa = DSConvIsa.Scalar;
+            return;
+        }
+        if (isa == DSConvIsa.Auto && Enum.TryParse<DSConvIsa>(Environment.GetEnvironmentVariable("DSCONV_ISA"), true, out var forced)
+            && DSConvIsaSupport.IsSupported(forced) && DSConvIsaSupport.IsExact(forced, f.WeightBits, f.MantissaBits))
+        {
+            isa = forced;
+        }
+        if (isa == DSConvIsa.Auto)
+        {
+            isa = DSConvIsaSupport.Best(f.WeightBits, f.MantissaBits);
+        }
+        if (!DSConvIsaSupport.IsSupported(isa))
+        {
+            throw new ArgumentException($"The {isa} kernel is not supported on this machine.");
+        }
+        if (!DSConvIsaSupport.IsExact(isa, f.WeightBits, f.MantissaBits))
+        {
+            throw new ArgumentException($"The {isa} kernel is not exact for {f.WeightBits}-bit weights and {f.MantissaBits}-bit mantissas.");
+        }
+        Isa = isa;
+        _packed = new PackedWeights(weights, groups, 1 << (f.MantissaBits - 1));
+        _int16Steps = Math.Max(1, DSConvIsaSupport.Int16Steps(f.WeightBits, f.MantissaBits));
     }
 
+    public static long KernelTicks, StoreTicks, PackTicks;
     public DSConvWeights Weights { get; }
     public int Groups { get; }
     public FusedActivation Activation { get; }
+    public DSConvIsa Isa { get; }
 
-    public long ScratchFloats(in ConvShape s) => 0;
+    /// <summary>True when the layer runs as x̂ then a float convolution (see the class remarks).</summary>
+    public bool UsesFloatPath { get; }
+
+    public long ScratchFloats(in ConvShape s) =>
+        UsesFloatPath
+            ? (Weights.Format.FloatActivations ? 0 : (long)s.N * s.C * s.InPixels)
+            : (new DSConvLayout(s, _packed!, MaxWorkers).TotalBytes + 3) / 4;
 
     public void Run(float[] x, in ConvShape s, float[] y, float[] scratch, int threads)
     {
-        var r = DSConvReference.Run(x.AsSpan(0, s.N * s.C * s.InPixels), s, Weights, Activation);
-        r.CopyTo(y, 0);
+        var workers = Math.Clamp(threads, 1, MaxWorkers);
+        if (UsesFloatPath)
+        {
+            RunFloat(x, s, y, scratch, workers);
+            return;
+        }
+        RunInteger(x, s, y, scratch, workers);
+    }
+
+    private void RunFloat(float[] x, ConvShape s, float[] y, float[] scratch, int workers)
+    {
+        var f = Weights.Format;
+        fixed (float* px = x, py = y, pw = _effective, ps = scratch)
+        {
+            var ax = (nint)px;
+            var ay = (nint)py;
+            var aw = (nint)pw;
+            var input = ax;
+            if (!f.FloatActivations)
+            {
+                var asim = (nint)ps;
+                var nbg = f.ActivationBlocksPerGroup(s.Cg);
+                CpuParallel.For(s.N * s.Groups * nbg, workers, (a, b) =>
+                {
+                    for (var u = a; u < b; u++)
+                    {
+                        var j = u % nbg;
+                        var ng = u / nbg;
+                        FloatConvKernel.SimulateBlock((float*)ax, (float*)asim, s, f, ng / s.Groups, ng % s.Groups, j);
+                    }
+                });
+                input = asim;
+            }
+            var bias = _bias;
+            var act = Activation;
+            CpuParallel.For(s.N * s.O, workers, (a, b) =>
+            {
+                for (var u = a; u < b; u++)
+                {
+                    FloatConvKernel.ConvPlane((float*)input, s, (float*)aw, bias[u % s.O], act, (float*)ay, u / s.O, u % s.O);
+                }
+            });
+        }
+    }
+
+    private void RunInteger(float[] x, ConvShape s, float[] y, float[] scratch, int workers)
+    {
+        var w = _packed!;
+        var f = Weights.Format;
+        var layout = new DSConvLayout(s, w, MaxWorkers);
+        fixed (float* px = x, py = y, ps = scratch, pxi = w.Xi, pbias = _bias)
+        fixed (sbyte* pq = w.Q)
+        fixed (int* pcorr = w.Correction)
+        {
+            var mem = (nint)ps;
+            var ax = (nint)px;
+            var nbg = w.Nbg;
+            var steps = w.StepsPerBlock;
+
+            var prof = System.Diagnostics.Stopwatch.StartNew();
+            // 1. BFP-quantize the input once: one unit per (image, group, channel block).
+            CpuParallel.For(s.N * s.Groups * nbg, workers, (a, b) =>
+            {
+                for (var u = a; u < b; u++)
+                {
+                    var j = u % nbg;
+                    var unit = u / nbg;
+                    var n = unit / s.Groups;
+                    var g = unit % s.Groups;
+                    var c0 = g * s.Cg + j * f.BlockSize;
+                    BfpPacker.PackBlock((float*)ax + ((long)n * s.C + c0) * s.InPixels, Math.Min(f.BlockSize, s.Cg - j * f.BlockSize), s.H, s.W, f, steps,
+                        (uint*)((byte*)mem + layout.QuantPlane(unit, j, 0)), (float*)((byte*)mem + layout.ScalePlane(unit, j)),
+                        layout.Geometry);
+                }
+            });
+
+            var t1 = prof.Elapsed.TotalMilliseconds;
+            // 2. Where each k-step / k-block of a tile lives (relative to the tile's A and S bases).
+            var aOff = (int*)((byte*)mem + layout.AOffsetsOffset);
+            var sOff = (int*)((byte*)mem + layout.SOffsetsOffset);
+            for (var t = 0; t < w.Taps; t++)
+            {
+                var tapOffset = layout.Geometry.TapOffset(t / s.KW, t % s.KW, s.DilationH, s.DilationW);
+                for (var j = 0; j < nbg; j++)
+                {
+                    var kb = t * nbg + j;
+                    sOff[kb] = j * layout.PlaneLength + tapOffset;
+                    for (var st = 0; st < steps; st++)
+                    {
+                        var ks = kb * steps + st;
+                        aOff[ks] = ((j * steps + st) * layout.PlaneLength + tapOffset) * 4;
+                    }
+                }
+            }
+
+            // 3. GEMM over work items (image, group, O-chunk, tile group); each worker takes a contiguous range.
+            var units = s.N * s.Groups;
+            var oChunks = Math.Clamp((2 * workers + units * layout.TileGroups - 1) / (units * layout.TileGroups), 1, w.Panels);
+            var items = units * oChunks * layout.TileGroups;
+            var ctx = new GemmContext
+            {
+                Mem = mem, Y = (nint)py, Q = (nint)pq, Xi = (nint)pxi, Correction = (nint)pcorr, Bias = (nint)pbias,
+                AOffsets = (nint)aOff, SOffsets = (nint)sOff, OChunks = oChunks,
+            };
+            var parts = Math.Min(workers, items);
+            CpuParallel.For(parts, parts, (a, b) =>
+            {
+                for (var worker = a; worker < b; worker++)
+                {
+                    var first = (int)((long)items * worker / parts);
+                    var last = (int)((long)items * (worker + 1) / parts);
+                    for (var item = first; item < last; item++)
+                    {
+                        RunItem(ctx, s, layout, worker, item);
+                    }
+                }
+            });
+            if (Environment.GetEnvironmentVariable("DSCONV_PROFILE") == "1")
+            {
+                Console.Error.WriteLine($"quant {t1:F3} total {prof.Elapsed.TotalMilliseconds:F3} items {items} kernel {KernelTicks / 1e6:F3} store {StoreTicks / 1e6:F3} pack {PackTicks / 1e6:F3}");
+                KernelTicks = StoreTicks = PackTicks = 0;
+            }
+        }
+    }
+
+    private readonly struct GemmContext
+    {
+        public nint Mem { get; init; }
+        public nint Y { get; init; }
+        public nint Q { get; init; }
+        public nint Xi { get; init; }
+        public nint Correction { get; init; }
+        public nint Bias { get; init; }
+        public nint AOffsets { get; init; }
+        public nint SOffsets { get; init; }
+        public int OChunks { get; init; }
+    }
+
+    private void RunItem(in GemmContext ctx, in ConvShape s, in DSConvLayout layout, int worker, int item)
+    {
+        var w = _packed!;
+        var tg = item % layout.TileGroups;
+        var rest = item / layout.TileGroups;
+        var oc = rest % ctx.OChunks;
+        var unit = rest / ctx.OChunks;
+        var n = unit / s.Groups;
+        var g = unit % s.Groups;
+        var tile0 = tg * layout.TileGroup;
+        var tile1 = Math.Min(layout.TilesPerImage, tile0 + layout.TileGroup);
+        var panel0 = (int)((long)w.Panels * oc / ctx.OChunks);
+        var panel1 = (int)((long)w.Panels * (oc + 1) / ctx.OChunks);
+        var mem = (byte*)ctx.Mem;
+        var workerMem = mem + layout.WorkersOffset + worker * layout.WorkerBytes;
+        var c = (float*)workerMem;
+        var quant = mem + layout.QuantPlane(unit, 0, 0);
+        var scales = (float*)(mem + layout.ScalePlane(unit, 0));
+        var args = new TileArgs
+        {
+            AOffsets = (int*)ctx.AOffsets,
+            SOffsets = (int*)ctx.SOffsets,
+            KBlocks = w.KBlocks,
+            StepsPerBlock = w.StepsPerBlock,
+            Int16Steps = Math.Min(_int16Steps, w.StepsPerBlock),
+            C = c,
+        };
+        for (var panel = panel0; panel < panel1; panel++)
+        {
+            args.Q = (sbyte*)ctx.Q + w.QOffset(g, panel);
+            args.Xi = (float*)ctx.Xi + w.BlockOffset(g, panel);
+            args.Correction = (int*)ctx.Correction + w.BlockOffset(g, panel);
+            for (var tile = tile0; tile < tile1; tile++)
+            {
+                args.A = quant + tile * TileArgs.Pixels * 4;
+                args.S = scales + tile * TileArgs.Pixels;
+                var k0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                RunKernel(args);
+                var k1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                Store(ctx, s, layout, c, n, g, panel, tile);
+                KernelTicks += k1 - k0;
+                StoreTicks += System.Diagnostics.Stopwatch.GetTimestamp() - k1;
+            }
+        }
+    }
+
+    private void RunKernel(in TileArgs args)
+    {
+        switch (Isa)
+        {
+            case DSConvIsa.Avx512Int16:
+                Avx512Int16Kernel.Run(args);
+                break;
+            case DSConvIsa.AvxVnni:
+                AvxVnniKernel.Run(args);
+                break;
+            case DSConvIsa.Avx2:
+                Avx2Kernel.Run(args);
+                break;
+            default:
+                ScalarKernel.Run(args);
+                break;
+        }
+    }
+
+    /// <summary>Adds the bias, applies the fused activation and writes the tile's valid pixels to y.</summary>
+    private void Store(in GemmContext ctx, in ConvShape s, in DSConvLayout layout, float* c, int n, int g, int panel, int tile)
+    {
+        var og0 = panel * PackedWeights.Rows;
+        var rows = Math.Min(PackedWeights.Rows, _packed!.Og - og0);
+        var p0 = tile * TileArgs.Pixels;
+        for (var r = 0; r < rows; r++)
+        {
+            var o = g * s.Og + og0 + r;
+            var bias = ((float*)ctx.Bias)[o];
+            var plane = (float*)ctx.Y + ((long)n * s.O + o) * s.OutPixels;
+            var row = c + r * TileArgs.Pixels;
+            // The tile covers the output grid OH × Wq; keep columns < OW.
+            var i = 0;
+            var gw = layout.GridWidth;
+            var oy = p0 / gw;
+            var ox = p0 - oy * gw;
+            while (i < TileArgs.Pixels && oy < s.OH)
+            {
+                var run = Math.Min(TileArgs.Pixels - i, gw - ox);
+                var valid = Math.Min(run, s.OW - ox);
+                if (valid > 0)
+                {
+                    EpilogueKernel.BiasActivate(row + i, plane + oy * s.OW + ox, valid, bias, Activation);
+                }
+                i += run;
+                ox = 0;
+                oy++;
+            }
+        }
     }
 }

@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using DSConvService.Core.Kernels.Gemm;
+
+namespace DSConvService.Bench;
+
+/// <summary>
+/// Single-thread GFLOP/s of each fp32 micro-kernel on cache-resident panels, and of the whole driver
+/// on typical ResNet18 conv GEMM shapes. Reported per CPU-second of this process so a busy machine
+/// distorts it less than wall time.
+/// </summary>
+public static unsafe class KernelBench
+{
+    public static int Run(string[] args)
+    {
+        foreach (var isa in GemmKernels.Supported())
+        {
+            var kernel = GemmKernels.Get(isa);
+            const int kc = 256;
+            var a = new float[kc * kernel.MR];
+            var b = new float[kc * kernel.NR];
+            var c = new float[kernel.MR * kernel.NR];
+            var calls = isa == GemmIsa.Scalar ? 2_000 : 50_000;
+            fixed (float* fa = a, fb = b, fc = c)
+            {
+                var pa = fa;
+                var pb = fb;
+                var pc = fc;
+                var flops = 2.0 * kc * kernel.MR * kernel.NR * calls;
+                var ms = CpuMs(() =>
+                {
+                    for (var i = 0; i < calls; i++)
+                    {
+                        kernel.Run(kc, pa, pb, kernel.NR, pc, kernel.NR, true);
+                    }
+                });
+                Console.WriteLine($"micro-kernel {isa} {kernel.MR}x{kernel.NR}: {flops / ms / 1e6:F0} GFLOP/CPU-s");
+            }
+        }
+        var k0 = GemmKernels.Default;
+        foreach (var (m, n, k) in new[] { (64, 3136, 576), (128, 784, 1152), (256, 196, 2304), (512, 49, 4608), (64, 12544, 147) })
+        {
+            var packedA = new float[Sgemm.PackedAFloats(k0, m, k)];
+            var bsrc = new float[k * n];
+            var scratch = new float[Sgemm.ScratchFloats(k0, n, k)];
+            var c = new float[m * n];
+            fixed (float* pa = packedA, pb = bsrc, ps = scratch, pc = c)
+            {
+                var pa2 = pa;
+                var pb2 = pb;
+                var ps2 = Sgemm.Align64(ps);
+                var pc2 = pc;
+                var reps = (int)Math.Max(3, 5e8 / (2.0 * m * n * k));
+                var ms = CpuMs(() =>
+                {
+                    for (var r = 0; r < reps; r++)
+                    {
+                        Sgemm.Multiply(k0, pa2, new MatrixPanelSource(pb2, k, n, 1), ps2, m, n, k, pc2, n, false, default, 1);
+                    }
+                });
+                Sgemm.PackB(k0, pb2, n, 1, k, n, ps2);
+                var msPre = CpuMs(() =>
+                {
+                    for (var r = 0; r < reps; r++)
+                    {
+                        Sgemm.Multiply(k0, pa2, ps2, m, n, k, pc2, n, false, default, 1);
+                    }
+                });
+                var flops = 2.0 * m * n * k * reps;
+                Console.WriteLine($"driver {k0.Isa} M={m} N={n} K={k}: {flops / ms / 1e6:F0} GFLOP/CPU-s, B pre-packed: {flops / msPre / 1e6:F0}");
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>Best of 5 (CPU time), after one warm-up call.</summary>
+    private static double CpuMs(Action action)
+    {
+        action();
+        var p = Process.GetCurrentProcess();
+        var best = double.MaxValue;
+        for (var i = 0; i < 5; i++)
+        {
+            p.Refresh();
+            var start = p.TotalProcessorTime;
+            action();
+            p.Refresh();
+            best = Math.Min(best, (p.TotalProcessorTime - start).TotalMilliseconds);
+        }
+        return best;
+    }
+}

@@ -1,0 +1,100 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace DSConvService.Core.Kernels.DSConv;
+
+/// <summary>
+/// 4 rows × 32 pixels with AVX-512BW: per step one vpmaddubsw (u8 activations × broadcast s8 weight dword)
+/// and one vpaddw into int16 accumulators; after <see cref="TileArgs.Int16Steps"/> steps (a whole 32-channel
+/// block for 4-bit weights) one vpmaddwd with ones widens into the int32 block sum. Exact while
+/// Int16Steps · 2·(2^M−1)·2^(b−1) ≤ 32767. Epilogue per block: C += ξ · S · float(sum − corr).
+/// </summary>
+public static unsafe class Avx512Int16Kernel
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(in TileArgs t)
+    {
+        var ones = Vector512.Create((short)1);
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        var q = (int*)t.Q;
+        var aOff = t.AOffsets;
+        var steps = t.StepsPerBlock;
+        var chunk = t.Int16Steps;
+        for (var kb = 0; kb < t.KBlocks; kb++)
+        {
+            Vector512<int> s00 = default, s01 = default, s10 = default, s11 = default;
+            Vector512<int> s20 = default, s21 = default, s30 = default, s31 = default;
+            for (var done = 0; done < steps; done += chunk)
+            {
+                var n = Math.Min(chunk, steps - done);
+                var a = t.A + *aOff++;
+                var a0 = Vector512.Load(a);
+                var a1 = Vector512.Load(a + 64);
+                var h00 = Avx512BW.MultiplyAddAdjacent(a0, Vector512.Create(q[0]).AsSByte());
+                var h01 = Avx512BW.MultiplyAddAdjacent(a1, Vector512.Create(q[0]).AsSByte());
+                var h10 = Avx512BW.MultiplyAddAdjacent(a0, Vector512.Create(q[1]).AsSByte());
+                var h11 = Avx512BW.MultiplyAddAdjacent(a1, Vector512.Create(q[1]).AsSByte());
+                var h20 = Avx512BW.MultiplyAddAdjacent(a0, Vector512.Create(q[2]).AsSByte());
+                var h21 = Avx512BW.MultiplyAddAdjacent(a1, Vector512.Create(q[2]).AsSByte());
+                var h30 = Avx512BW.MultiplyAddAdjacent(a0, Vector512.Create(q[3]).AsSByte());
+                var h31 = Avx512BW.MultiplyAddAdjacent(a1, Vector512.Create(q[3]).AsSByte());
+                q += 4;
+                for (var i = 1; i < n; i++)
+                {
+                    a = t.A + *aOff++;
+                    a0 = Vector512.Load(a);
+                    a1 = Vector512.Load(a + 64);
+                    var w = Vector512.Create(q[0]).AsSByte();
+                    h00 += Avx512BW.MultiplyAddAdjacent(a0, w);
+                    h01 += Avx512BW.MultiplyAddAdjacent(a1, w);
+                    w = Vector512.Create(q[1]).AsSByte();
+                    h10 += Avx512BW.MultiplyAddAdjacent(a0, w);
+                    h11 += Avx512BW.MultiplyAddAdjacent(a1, w);
+                    w = Vector512.Create(q[2]).AsSByte();
+                    h20 += Avx512BW.MultiplyAddAdjacent(a0, w);
+                    h21 += Avx512BW.MultiplyAddAdjacent(a1, w);
+                    w = Vector512.Create(q[3]).AsSByte();
+                    h30 += Avx512BW.MultiplyAddAdjacent(a0, w);
+                    h31 += Avx512BW.MultiplyAddAdjacent(a1, w);
+                    q += 4;
+                }
+                s00 += Avx512BW.MultiplyAddAdjacent(h00, ones);
+                s01 += Avx512BW.MultiplyAddAdjacent(h01, ones);
+                s10 += Avx512BW.MultiplyAddAdjacent(h10, ones);
+                s11 += Avx512BW.MultiplyAddAdjacent(h11, ones);
+                s20 += Avx512BW.MultiplyAddAdjacent(h20, ones);
+                s21 += Avx512BW.MultiplyAddAdjacent(h21, ones);
+                s30 += Avx512BW.MultiplyAddAdjacent(h30, ones);
+                s31 += Avx512BW.MultiplyAddAdjacent(h31, ones);
+            }
+            var s = t.S + t.SOffsets[kb];
+            var sc0 = Vector512.Load(s);
+            var sc1 = Vector512.Load(s + 16);
+            var xi = t.Xi + kb * 4;
+            var corr = t.Correction + kb * 4;
+            c00 = Epilogue(c00, s00, sc0, corr[0], xi[0]);
+            c01 = Epilogue(c01, s01, sc1, corr[0], xi[0]);
+            c10 = Epilogue(c10, s10, sc0, corr[1], xi[1]);
+            c11 = Epilogue(c11, s11, sc1, corr[1], xi[1]);
+            c20 = Epilogue(c20, s20, sc0, corr[2], xi[2]);
+            c21 = Epilogue(c21, s21, sc1, corr[2], xi[2]);
+            c30 = Epilogue(c30, s30, sc0, corr[3], xi[3]);
+            c31 = Epilogue(c31, s31, sc1, corr[3], xi[3]);
+        }
+        var c = t.C;
+        c00.Store(c);
+        c01.Store(c + 16);
+        c10.Store(c + 32);
+        c11.Store(c + 48);
+        c20.Store(c + 64);
+        c21.Store(c + 80);
+        c30.Store(c + 96);
+        c31.Store(c + 112);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Epilogue(Vector512<float> c, Vector512<int> sum, Vector512<float> scale, int corr, float xi) =>
+        Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum - Vector512.Create(corr)) * scale, Vector512.Create(xi), c);
+}

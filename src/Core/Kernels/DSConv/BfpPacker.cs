@@ -1,0 +1,198 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using DSConvService.Core.Quantization.Reference;
+
+namespace DSConvService.Core.Kernels.DSConv;
+
+/// <summary>
+/// BFP-quantizes one channel block of one image (DESIGN 2.2) into the padded quad-planar layout of
+/// <see cref="DSConvLayout"/>: u = m + 2^(M−1) bytes, 4 channels per dword, and the column scale
+/// 2^(e−M+2) per pixel (0 for all-zero blocks and padding). 16 pixels at a time with AVX-512; pixels
+/// with denormal, non-finite or tiny values go through <see cref="BfpReference"/> itself.
+/// </summary>
+public static unsafe class BfpPacker
+{
+    /// <param name="x">Channel 0 of the block (NCHW plane of H·W floats; channels H·W apart).</param>
+    /// <param name="channels">Real channels in the block (the rest of the padded block gets m = 0).</param>
+    /// <param name="planes">Step-0 plane of the block (steps are <see cref="PlaneGeometry.PlaneLength"/> dwords apart).</param>
+    public static void PackBlock(float* x, int channels, int h, int w, DSConvFormat f, int steps,
+        uint* planes, float* scales, in PlaneGeometry geo)
+    {
+        var m = f.MantissaBits;
+        var offset = 1 << (m - 1);
+        var fill = (uint)offset * 0x01010101u;
+        var hw = h * w;
+        FillPadding(planes, scales, steps, h, w, geo, fill);
+        var p = 0;
+        if (Vector512.IsHardwareAccelerated && hw >= 16)
+        {
+            for (; p < hw; p += 16)
+            {
+                var p0 = Math.Min(p, hw - 16);
+                if (!PackVector(x, channels, hw, p0, w, f, steps, planes, scales, geo))
+                {
+                    for (var i = 0; i < 16; i++)
+                    {
+                        PackPixel(x, channels, hw, p0 + i, w, f, steps, planes, scales, geo);
+                    }
+                }
+            }
+            return;
+        }
+        for (; p < hw; p++)
+        {
+            PackPixel(x, channels, hw, p, w, f, steps, planes, scales, geo);
+        }
+    }
+
+    private static void FillPadding(uint* planes, float* scales, int steps, int h, int w, in PlaneGeometry geo, uint fill)
+    {
+        if (geo.Strided)
+        {
+            // Phase-split planes: padding is scattered over the phases, so fill everything first.
+            for (var st = 0; st < steps; st++)
+            {
+                new Span<uint>(planes + (long)st * geo.PlaneLength, geo.PlaneLength).Fill(fill);
+            }
+            new Span<float>(scales, geo.PlaneLength).Clear();
+            return;
+        }
+        var wp = geo.Wp;
+        var top = geo.PadTop * wp;
+        var bottom = (geo.PadTop + h) * wp;
+        for (var st = 0; st < steps; st++)
+        {
+            var plane = planes + (long)st * geo.PlaneLength;
+            new Span<uint>(plane, top).Fill(fill);
+            new Span<uint>(plane + bottom, geo.PlaneLength - bottom).Fill(fill);
+            for (var iy = 0; iy < h; iy++)
+            {
+                var row = plane + (geo.PadTop + iy) * wp;
+                new Span<uint>(row, geo.PadLeft).Fill(fill);
+                new Span<uint>(row + geo.PadLeft + w, wp - geo.PadLeft - w).Fill(fill);
+            }
+        }
+        new Span<float>(scales, top).Clear();
+        new Span<float>(scales + bottom, geo.PlaneLength - bottom).Clear();
+        for (var iy = 0; iy < h; iy++)
+        {
+            var row = scales + (geo.PadTop + iy) * wp;
+            new Span<float>(row, geo.PadLeft).Clear();
+            new Span<float>(row + geo.PadLeft + w, wp - geo.PadLeft - w).Clear();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool PackVector(float* x, int channels, int hw, int p0, int w, DSConvFormat f, int steps,
+        uint* planes, float* scales, in PlaneGeometry geo)
+    {
+        var m = f.MantissaBits;
+        var maxAbs = Vector512<float>.Zero;
+        for (var c = 0; c < channels; c++)
+        {
+            maxAbs = Vector512.Max(maxAbs, Vector512.Abs(Vector512.Load(x + (long)c * hw + p0)));
+        }
+        var bits = maxAbs.AsInt32();
+        var field = (bits >>> 23) & Vector512.Create(0xFF);
+        var zero = Vector512.Equals(bits, Vector512<int>.Zero);
+        var emin = -(1 << (f.ExponentBits - 1));
+        var emax = (1 << (f.ExponentBits - 1)) - 1;
+        var e = Vector512.Min(Vector512.Max(field - Vector512.Create(127), Vector512.Create(emin)), Vector512.Create(emax));
+        // Denormals, inf/NaN and exponents whose 2^(M-2-e) or 2^(e-M+2) leave the normal range: exact scalar path.
+        var special = (Vector512.Equals(field, Vector512<int>.Zero) | Vector512.Equals(field, Vector512.Create(0xFF))
+            | Vector512.LessThan(e, Vector512.Create(m - 120)) | Vector512.GreaterThan(e, Vector512.Create(120))) & ~zero;
+        if (special != Vector512<int>.Zero)
+        {
+            return false;
+        }
+        e = Vector512.ConditionalSelect(zero, Vector512<int>.Zero, e);
+        var inv = ((Vector512.Create(m - 2 + 127) - e) << 23).AsSingle();
+        var scale = Vector512.ConditionalSelect(zero, Vector512<int>.Zero, (e + Vector512.Create(127 + 2 - m)) << 23).AsSingle();
+        var lo = Vector512.Create(-(1 << (m - 1)));
+        var hi = Vector512.Create((1 << (m - 1)) - 1);
+        var off = Vector512.Create(1 << (m - 1));
+        var iy = p0 / w;
+        var ix = p0 - iy * w;
+        var contiguous = !geo.Strided && ix + 16 <= w;
+        var dst = geo.Index(geo.PadTop + iy, geo.PadLeft + ix);
+        for (var st = 0; st < steps; st++)
+        {
+            var dword = Vector512<int>.Zero;
+            for (var lane = 0; lane < 4; lane++)
+            {
+                var c = 4 * st + lane;
+                Vector512<int> u;
+                if (c < channels)
+                {
+                    var v = Vector512.Round(Vector512.Load(x + (long)c * hw + p0) * inv);
+                    u = Vector512.Min(Vector512.Max(Vector512.ConvertToInt32(v), lo), hi) + off;
+                }
+                else
+                {
+                    u = off;
+                }
+                dword |= (u & Vector512.Create(0xFF)) << (8 * lane);
+            }
+            var plane = planes + (long)st * geo.PlaneLength;
+            if (contiguous)
+            {
+                dword.AsUInt32().Store(plane + dst);
+            }
+            else
+            {
+                Scatter(dword.AsUInt32(), plane, iy, ix, w, geo);
+            }
+        }
+        if (contiguous)
+        {
+            scale.Store(scales + dst);
+        }
+        else
+        {
+            Scatter(scale.AsUInt32(), (uint*)scales, iy, ix, w, geo);
+        }
+        return true;
+    }
+
+    private static void Scatter(Vector512<uint> v, uint* plane, int iy, int ix, int w, in PlaneGeometry geo)
+    {
+        for (var i = 0; i < 16; i++)
+        {
+            plane[geo.Index(geo.PadTop + iy, geo.PadLeft + ix)] = v.GetElement(i);
+            if (++ix == w)
+            {
+                ix = 0;
+                iy++;
+            }
+        }
+    }
+
+    private static void PackPixel(float* x, int channels, int hw, int p, int w, DSConvFormat f, int steps,
+        uint* planes, float* scales, in PlaneGeometry geo)
+    {
+        var m = f.MantissaBits;
+        Span<float> block = stackalloc float[channels];
+        var nonZero = false;
+        for (var c = 0; c < channels; c++)
+        {
+            block[c] = x[(long)c * hw + p];
+            nonZero |= block[c] != 0f;
+        }
+        var e = BfpReference.BlockExponent(block, f.ExponentBits);
+        var iy = p / w;
+        var dst = geo.Index(geo.PadTop + iy, geo.PadLeft + p - iy * w);
+        var offset = 1 << (m - 1);
+        for (var st = 0; st < steps; st++)
+        {
+            uint dword = 0;
+            for (var lane = 0; lane < 4; lane++)
+            {
+                var c = 4 * st + lane;
+                var u = c < channels ? BfpReference.Mantissa(block[c], e, m) + offset : offset;
+                dword |= (uint)(u & 0xFF) << (8 * lane);
+            }
+            planes[(long)st * geo.PlaneLength + dst] = dword;
+        }
+        scales[dst] = nonZero ? MathF.ScaleB(1f, e - m + 2) : 0f;
+    }
+}

@@ -1,0 +1,66 @@
+using System.Runtime.Intrinsics.X86;
+
+namespace DSConvService.Core.Kernels.DSConv;
+
+/// <summary>The micro-kernels of the integer DSConv GEMM.</summary>
+public enum DSConvIsa
+{
+    /// <summary>Chosen at run time: the fastest kernel that is exact for the layer's bit widths.</summary>
+    Auto,
+    Scalar,
+
+    /// <summary>256-bit vpmaddubsw with int16 accumulation (exact while the pair sums fit int16).</summary>
+    Avx2,
+
+    /// <summary>256-bit vpdpbusd (u8·s8 quads into int32): exact for every bit width.</summary>
+    AvxVnni,
+
+    /// <summary>512-bit vpmaddubsw + vpaddw accumulation in int16, widened once per chunk (DESIGN 2.3, research int16-accumulation).</summary>
+    Avx512Int16,
+}
+
+public static class DSConvIsaSupport
+{
+    public static bool IsSupported(DSConvIsa isa) => isa switch
+    {
+        DSConvIsa.Auto or DSConvIsa.Scalar => true,
+        DSConvIsa.Avx2 => Avx2.IsSupported,
+        DSConvIsa.AvxVnni => AvxVnni.IsSupported,
+        DSConvIsa.Avx512Int16 => Avx512BW.IsSupported,
+        _ => false,
+    };
+
+    /// <summary>Every concrete kernel this machine can run (for tests and benchmarks).</summary>
+    public static IReadOnlyList<DSConvIsa> Available =>
+        new[] { DSConvIsa.Scalar, DSConvIsa.Avx2, DSConvIsa.AvxVnni, DSConvIsa.Avx512Int16 }.Where(IsSupported).ToArray();
+
+    /// <summary>
+    /// Steps of 4 K (pairs of u8·s8 products, two per int16 lane) that can be summed in int16 without
+    /// overflow: activations u ∈ [0, 2^M-1], weights |q| ≤ 2^(b-1). 0 when not even one step fits.
+    /// </summary>
+    public static int Int16Steps(int weightBits, int mantissaBits)
+    {
+        var pairMax = 2 * ((1 << mantissaBits) - 1) * (1 << (weightBits - 1));
+        return short.MaxValue / pairMax;
+    }
+
+    /// <summary>Whether a kernel computes exact integer sums for these bit widths.</summary>
+    public static bool IsExact(DSConvIsa isa, int weightBits, int mantissaBits) => isa switch
+    {
+        DSConvIsa.Avx2 or DSConvIsa.Avx512Int16 => Int16Steps(weightBits, mantissaBits) >= 1,
+        _ => true,
+    };
+
+    /// <summary>The kernel used for <see cref="DSConvIsa.Auto"/>: the fastest supported exact one.</summary>
+    public static DSConvIsa Best(int weightBits, int mantissaBits)
+    {
+        foreach (var isa in new[] { DSConvIsa.Avx512Int16, DSConvIsa.AvxVnni, DSConvIsa.Avx2 })
+        {
+            if (IsSupported(isa) && IsExact(isa, weightBits, mantissaBits))
+            {
+                return isa;
+            }
+        }
+        return DSConvIsa.Scalar;
+    }
+}

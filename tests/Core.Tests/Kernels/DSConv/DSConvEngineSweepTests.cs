@@ -1,0 +1,172 @@
+using DSConvService.Core.Kernels.DSConv;
+using DSConvService.Core.Kernels.DSConv.Reference;
+using DSConvService.Core.Tensors;
+using DSConvService.TestSupport;
+using Xunit;
+
+namespace DSConvService.Core.Tests.Kernels.DSConv;
+
+/// <summary>
+/// Every kernel this machine supports, called directly, against the scalar spec conv(x̂, ŵ)
+/// (relative error ≤ 1e-5) on odd shapes.
+/// </summary>
+public class DSConvEngineSweepTests
+{
+    private const double Tolerance = 1e-5;
+
+    public sealed record Case(int N, int C, int H, int W, int O, int Groups, int KH, int KW, int Stride, int Pad, int Dilation,
+        int Block, int WeightBits, int MantissaBits, int ExponentBits = 8)
+    {
+        public override string ToString() =>
+            $"n{N} c{C} {H}x{W} o{O} g{Groups} k{KH}x{KW} s{Stride} p{Pad} d{Dilation} B{Block} w{WeightBits} m{MantissaBits} e{ExponentBits}";
+    }
+
+    public static readonly Case[] Cases =
+    [
+        new(1, 1, 5, 5, 4, 1, 3, 3, 1, 1, 1, 32, 4, 8),
+        new(1, 3, 17, 19, 8, 1, 7, 7, 2, 3, 1, 32, 4, 8),
+        new(1, 31, 6, 6, 5, 1, 3, 3, 1, 1, 1, 8, 4, 8),
+        new(2, 33, 9, 7, 12, 1, 3, 3, 1, 1, 1, 16, 5, 8),
+        new(1, 70, 8, 8, 9, 1, 1, 1, 1, 0, 1, 32, 4, 8),
+        new(1, 64, 7, 7, 16, 1, 3, 3, 1, 1, 1, 64, 3, 8),
+        new(1, 16, 10, 10, 8, 1, 3, 3, 1, 2, 2, 1, 2, 2),
+        new(1, 32, 1, 1, 7, 1, 1, 1, 1, 0, 1, 32, 8, 8),
+        new(1, 24, 2, 3, 6, 2, 3, 3, 1, 1, 1, 8, 6, 7),
+        new(3, 40, 12, 12, 20, 4, 3, 3, 2, 1, 1, 16, 7, 5),
+        new(1, 8, 16, 16, 8, 8, 3, 3, 1, 1, 1, 32, 4, 8),
+        new(1, 64, 14, 14, 32, 1, 1, 1, 2, 0, 1, 32, 4, 8),
+        new(2, 20, 5, 9, 6, 1, 1, 3, 1, 1, 1, 32, 4, 3),
+        new(1, 48, 9, 9, 10, 1, 5, 5, 2, 2, 1, 32, 2, 4),
+        new(1, 96, 11, 13, 13, 1, 3, 3, 1, 0, 3, 64, 4, 6, 4),
+        new(1, 40, 6, 6, 8, 1, 3, 3, 1, 1, 1, 256, 4, 8),
+        new(1, 64, 56, 56, 64, 1, 3, 3, 1, 1, 1, 32, 4, 8),
+        new(1, 3, 64, 64, 16, 1, 7, 7, 2, 3, 1, 32, 8, 8),
+    ];
+
+    public static TheoryData<int, DSConvIsa> CasesTimesKernels()
+    {
+        var data = new TheoryData<int, DSConvIsa>();
+        for (var i = 0; i < Cases.Length; i++)
+        {
+            foreach (var isa in DSConvIsaSupport.Available)
+            {
+                data.Add(i, isa);
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(CasesTimesKernels))]
+    public void Integer_Path_Matches_The_Simulated_Float_Conv(int caseIndex, DSConvIsa isa)
+    {
+        var k = Cases[caseIndex];
+        var format = new DSConvFormat(k.Block, k.WeightBits, k.MantissaBits, k.ExponentBits, false);
+        if (!DSConvIsaSupport.IsExact(isa, k.WeightBits, k.MantissaBits))
+        {
+            Assert.Throws<ArgumentException>(() => Engine(k, format, caseIndex, isa, out _, out _));
+            return;
+        }
+        var engine = Engine(k, format, caseIndex, isa, out var shape, out var x);
+        Assert.False(engine.UsesFloatPath);
+        Assert.Equal(isa, engine.Isa);
+        AssertMatchesReference(engine, shape, x, threads: 2);
+    }
+
+    [Fact]
+    public void One_Thread_Gives_The_Same_Result_As_Two()
+    {
+        var k = Cases[3];
+        var engine = Engine(k, new DSConvFormat(k.Block, k.WeightBits, k.MantissaBits, 8, false), 3, DSConvIsa.Auto, out var shape, out var x);
+        var y1 = Run(engine, shape, x, 1);
+        var y2 = Run(engine, shape, x, 2);
+        Assert.Equal(y1, y2);
+    }
+
+    [Theory]
+    [InlineData(8, 32, 4, 8, true)]
+    [InlineData(4, 16, 4, 0, false)]
+    [InlineData(1, 32, 3, 8, false)]
+    public void Float_Path_Layers_Match_The_Reference(int groups, int block, int wbits, int mbits, bool depthwise)
+    {
+        var k = new Case(2, 8, 9, 9, depthwise ? 16 : 8, groups, 3, 3, 1, 1, 1, block, wbits, mbits);
+        var format = new DSConvFormat(block, wbits, mbits, 8, depthwise);
+        var engine = Engine(k, format, 99, DSConvIsa.Auto, out var shape, out var x, kdsBias: !depthwise && mbits > 0);
+        Assert.True(engine.UsesFloatPath);
+        AssertMatchesReference(engine, shape, x, threads: 2);
+    }
+
+    [Fact]
+    public void Extreme_Values_Stay_Exact_On_Every_Kernel()
+    {
+        // u = 255 (m = 127) against q = -8 in every position: each int16 lane reaches -32640 after 8 steps.
+        const int c = 64, o = 8;
+        var shape = new ConvShape(1, c, 4, 4, o, 1, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4);
+        foreach (var mantissaSign in new[] { 1f, -1f })
+        {
+            var x = Enumerable.Repeat(1.9999f * mantissaSign, c * 16).ToArray();
+            foreach (var isa in DSConvIsaSupport.Available)
+            {
+                var q = Enumerable.Repeat((sbyte)-8, o * c * 9).ToArray();
+                var kds = Enumerable.Repeat(0.03125f, o * 2 * 9).ToArray();
+                var weights = new DSConvWeights(o, c, 3, 3, new DSConvFormat(32, 4, 8, 8, false), q, kds);
+                var engine = new DSConvEngine(weights, 1, FusedActivation.None, isa);
+                var y = Run(engine, shape, x, 2);
+                var expected = DSConvReference.Run(x, shape, weights, FusedActivation.None);
+                Assert.True(RandomTensors.RelativeDiff(Tensor.FromFloats([y.Length], y), Tensor.FromFloats([y.Length], expected)) <= Tolerance, $"{isa}");
+            }
+        }
+    }
+
+    [Fact]
+    public void All_Zero_Blocks_And_Zero_Input_Give_The_Bias()
+    {
+        var k = Cases[4];
+        var engine = Engine(k, new DSConvFormat(k.Block, k.WeightBits, k.MantissaBits, 8, false), 4, DSConvIsa.Auto, out var shape, out var x);
+        Array.Clear(x);
+        var y = Run(engine, shape, x, 2);
+        for (var o = 0; o < shape.O; o++)
+        {
+            for (var p = 0; p < shape.OutPixels; p++)
+            {
+                Assert.Equal(engine.Activation.Apply(engine.Weights.Bias![o]), y[o * shape.OutPixels + p]);
+            }
+        }
+    }
+
+    private static void AssertMatchesReference(DSConvEngine engine, ConvShape shape, float[] x, int threads)
+    {
+        var y = Run(engine, shape, x, threads);
+        var expected = DSConvReference.Run(x, shape, engine.Weights, engine.Activation);
+        var diff = RandomTensors.RelativeDiff(Tensor.FromFloats([y.Length], y), Tensor.FromFloats([y.Length], expected));
+        Assert.True(diff <= Tolerance, $"relative error {diff:E2}");
+    }
+
+    internal static float[] Run(DSConvEngine engine, ConvShape shape, float[] x, int threads)
+    {
+        var y = new float[shape.N * shape.O * shape.OutPixels];
+        // Scratch starts dirty: the engine must not depend on its content.
+        var scratch = new float[engine.ScratchFloats(shape)];
+        scratch.AsSpan().Fill(float.NaN);
+        engine.Run(x, shape, y, scratch, threads);
+        return y;
+    }
+
+    private static DSConvEngine Engine(Case k, DSConvFormat format, int seed, DSConvIsa isa, out ConvShape shape, out float[] x, bool kdsBias = false)
+    {
+        var rng = new Random(seed * 7919 + 1);
+        var cg = k.C / k.Groups;
+        var oh = (k.H + 2 * k.Pad - ((k.KH - 1) * k.Dilation + 1)) / k.Stride + 1;
+        var ow = (k.W + 2 * k.Pad - ((k.KW - 1) * k.Dilation + 1)) / k.Stride + 1;
+        shape = new ConvShape(k.N, k.C, k.H, k.W, k.O, k.Groups, k.KH, k.KW, k.Stride, k.Stride, k.Pad, k.Pad, k.Dilation, k.Dilation, oh, ow);
+        var q = DSConvTestData.RandomQ(rng, k.O * cg * k.KH * k.KW, k.WeightBits);
+        var kdsLength = format.Depthwise ? k.O : k.O * format.BlocksPerGroup(cg) * k.KH * k.KW;
+        var kds = DSConvTestData.RandomFloats(rng, kdsLength, -0.1f, 0.1f);
+        var bias = DSConvTestData.RandomFloats(rng, k.O, -1f, 1f);
+        var beta = kdsBias ? DSConvTestData.RandomFloats(rng, kdsLength, -0.01f, 0.01f) : null;
+        var weights = new DSConvWeights(k.O, cg, k.KH, k.KW, format, q, kds, bias, beta);
+        x = DSConvTestData.Activations(rng, k.N * k.C * k.H * k.W, k.H * k.W);
+        var act = seed % 2 == 0 ? new FusedActivation(ActivationKind.Relu, 0, 0, 0) : new FusedActivation(ActivationKind.LeakyRelu, 0, 0, 0.1f);
+        return new DSConvEngine(weights, k.Groups, act, isa);
+    }
+}
