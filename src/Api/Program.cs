@@ -16,8 +16,8 @@ builder.AddApiDocs();          // OpenAPI document
 
 var app = builder.Build();
 
-app.UseProblems();
 app.UseSerilogRequestLogging();
+app.UseProblems();
 app.UseApiKeys();
 
 app.MapHealth();               // /health/live, /health/ready

@@ -7,6 +7,7 @@ using DSConvService.Worker.Jobs;
 using DSConvService.Worker.Pipeline.Engine;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 
 namespace DSConvService.Api.Apis;
 
@@ -19,8 +20,11 @@ public static class InferApi
             .WithTags("Inference")
             .WithSummary("Classify an image with a job's quantized model (integer kernels); top-k predictions")
             .WithDescription("Body: multipart field `image` (PNG/JPEG), or the raw image bytes. The job's preprocessing is applied.")
-            .Accepts<IFormFile>("multipart/form-data")
-            .Accepts<byte[]>("image/png", "image/jpeg", "application/octet-stream")
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                operation.RequestBody = ImageRequestBody();
+                return Task.CompletedTask;
+            })
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
@@ -69,6 +73,31 @@ public static class InferApi
             .Select(i => new Prediction(i, loaded.Labels is { } l && i < l.Count ? l[i] : null, probabilities[i]))
             .ToList();
         return TypedResults.Ok(new InferResponse(job.Id, engine.Name, latency, predictions));
+    }
+
+    /// <summary>The body as documented: multipart with an `image` file, or raw image bytes (the handler reads it itself).</summary>
+    private static OpenApiRequestBody ImageRequestBody()
+    {
+        var binary = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" };
+        return new OpenApiRequestBody
+        {
+            Required = true,
+            Content = new Dictionary<string, OpenApiMediaType>
+            {
+                ["multipart/form-data"] = new()
+                {
+                    Schema = new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Object,
+                        Required = new HashSet<string> { "image" },
+                        Properties = new Dictionary<string, IOpenApiSchema> { ["image"] = binary },
+                    },
+                },
+                ["image/png"] = new() { Schema = binary },
+                ["image/jpeg"] = new() { Schema = binary },
+                ["application/octet-stream"] = new() { Schema = binary },
+            },
+        };
     }
 
     private static async Task<byte[]?> ReadImageAsync(HttpRequest request, long maxBytes, CancellationToken ct)

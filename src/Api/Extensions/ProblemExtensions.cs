@@ -34,6 +34,8 @@ public static class ProblemExtensions
         {
             var (status, title, extensions) = exception switch
             {
+                BadHttpRequestException { InnerException: InvalidDataException inner } when inner.Message.Contains("limit", StringComparison.OrdinalIgnoreCase)
+                    => (413, "Upload too large", null),
                 BadHttpRequestException e => (e.StatusCode, e.StatusCode == 413 ? "Upload too large" : "Bad request", null),
                 UploadTooLargeException => (413, "Upload too large", null),
                 InvalidOptionsException e => (400, "Invalid options", new Dictionary<string, object?> { ["errors"] = e.Errors }),

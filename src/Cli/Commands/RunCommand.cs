@@ -31,7 +31,7 @@ public static class RunCommand
             var output = session.Run(input)[0];
             var ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             var result = new Result(file.Path, parse.GetValue(image)!, session.Outputs[0].Name, output.Shape, ms,
-                OutputSummary.LooksLikeClassScores(output) ? OutputSummary.TopK(output, parse.GetValue(topk)) : null,
+                OutputSummary.LooksLikeClassScores(output) ? OutputSummary.TopK(output, parse.GetValue(topk), file.Artifact?.Labels) : null,
                 OutputSummary.LooksLikeClassScores(output) ? null : OutputSummary.Summarize(output));
             if (parse.GetValue(json))
             {
@@ -54,7 +54,7 @@ public static class RunCommand
         {
             foreach (var p in top)
             {
-                o.WriteLine(string.Create(c, $"  class {p.Index,5}  score {p.Score,12:G6}  p {p.Probability:F4}"));
+                o.WriteLine(string.Create(c, $"  class {p.Index,5}  score {p.Score,12:G6}  p {p.Probability:F4}  {p.Label}"));
             }
         }
         else if (r.Summary is { } s)

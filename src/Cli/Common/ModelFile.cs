@@ -1,10 +1,13 @@
 using DSConvService.Core.Graph;
-using DSConvService.Core.Onnx;
+using DSConvService.Core.Quantization.Artifact;
 
 namespace DSConvService.Cli.Common;
 
-/// <summary>An ONNX file read from disk, with errors phrased for the command line.</summary>
-public sealed record ModelFile(string Path, byte[] Bytes, Model Model)
+/// <summary>
+/// An ONNX file read from disk, with errors phrased for the command line. A DSConv artifact comes
+/// back with its DSConv nodes rebuilt (so this engine runs the integer kernels) and its metadata.
+/// </summary>
+public sealed record ModelFile(string Path, byte[] Bytes, Model Model, ArtifactMetadata? Artifact)
 {
     public static ModelFile Load(string path)
     {
@@ -15,7 +18,8 @@ public sealed record ModelFile(string Path, byte[] Bytes, Model Model)
         var bytes = File.ReadAllBytes(path);
         try
         {
-            return new ModelFile(path, bytes, OnnxReader.Load(bytes));
+            var (model, metadata) = DSConvArtifact.Load(bytes);
+            return new ModelFile(path, bytes, model, metadata);
         }
         catch (InvalidModelException e)
         {

@@ -2,7 +2,7 @@ using DSConvService.Core.Tensors;
 
 namespace DSConvService.Cli.Common;
 
-public sealed record Prediction(int Index, float Score, float Probability);
+public sealed record Prediction(int Index, string? Label, float Score, float Probability);
 
 public sealed record VectorSummary(int[] Shape, float Min, float Max, float Mean, float L2Norm, float[] First);
 
@@ -14,7 +14,7 @@ public static class OutputSummary
         t.Type.IsFloat() && (t.Rank == 2 || t.Rank == 1) && t.Shape[^1] >= 2;
 
     /// <summary>Top-k of the first row; probabilities are the scores themselves when they already sum to 1, else their softmax.</summary>
-    public static Prediction[] TopK(Tensor t, int k)
+    public static Prediction[] TopK(Tensor t, int k, IReadOnlyList<string>? labels = null)
     {
         var classes = t.Shape[^1];
         var row = t.Floats.AsSpan(0, classes).ToArray();
@@ -22,7 +22,7 @@ public static class OutputSummary
         return Enumerable.Range(0, classes)
             .OrderByDescending(i => row[i]).ThenBy(i => i)
             .Take(Math.Max(1, k))
-            .Select(i => new Prediction(i, row[i], probabilities[i]))
+            .Select(i => new Prediction(i, labels is not null && i < labels.Count ? labels[i] : null, row[i], probabilities[i]))
             .ToArray();
     }
 

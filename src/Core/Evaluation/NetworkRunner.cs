@@ -29,6 +29,7 @@ public sealed class NetworkRunner : IDisposable
             throw new InvalidModelException($"Only single-input models can be evaluated (this one has {inputs.Length} inputs).");
         }
         _input = inputs[0].Name;
+        DynamicBatch = inputs[0].Shape is { Length: > 0 } shape && shape[0] < 0;
         if (!forceOrt && OperatorRegistry.FindUnsupported(model.Graph).Count == 0)
         {
             _engine = new InferenceSession(model, new SessionOptions { Threads = threads, Optimize = false });
@@ -82,6 +83,59 @@ public sealed class NetworkRunner : IDisposable
             result[_ort.OutputNames[i]] = values[i];
         }
         return result;
+    }
+
+    /// <summary>True when the model's input has a free batch dimension (inputs can be stacked).</summary>
+    public bool DynamicBatch { get; }
+
+    /// <summary>
+    /// Runs many single-sample inputs, stacked into batches of up to <paramref name="batch"/> when the
+    /// model allows it; returns the per-input results (outputs and captures split along axis 0).
+    /// </summary>
+    public List<Dictionary<string, Tensor>> RunMany(IReadOnlyList<Tensor> inputs, int batch = 64)
+    {
+        var results = new List<Dictionary<string, Tensor>>(inputs.Count);
+        if (!DynamicBatch || batch <= 1 || inputs.Any(t => t.Rank == 0 || t.Shape[0] != 1 || !t.Shape.AsSpan(1).SequenceEqual(inputs[0].Shape.AsSpan(1))))
+        {
+            results.AddRange(inputs.Select(Run));
+            return results;
+        }
+        for (var start = 0; start < inputs.Count; start += batch)
+        {
+            var count = Math.Min(batch, inputs.Count - start);
+            var stacked = Stack(inputs, start, count);
+            var run = Run(stacked);
+            for (var i = 0; i < count; i++)
+            {
+                results.Add(run.ToDictionary(kv => kv.Key, kv => Row(kv.Value, i, count), StringComparer.Ordinal));
+            }
+        }
+        return results;
+    }
+
+    private static Tensor Stack(IReadOnlyList<Tensor> inputs, int start, int count)
+    {
+        var len = inputs[start].Length;
+        var data = new float[len * count];
+        for (var i = 0; i < count; i++)
+        {
+            inputs[start + i].Floats.CopyTo(data, i * len);
+        }
+        var shape = (int[])inputs[start].Shape.Clone();
+        shape[0] = count;
+        return Tensor.FromFloats(shape, data);
+    }
+
+    private static Tensor Row(Tensor t, int i, int count)
+    {
+        if (t.Rank == 0 || t.Shape[0] != count)
+        {
+            return t;
+        }
+        var len = t.Length / count;
+        var shape = (int[])t.Shape.Clone();
+        shape[0] = 1;
+        return Tensor.FromFloats(shape, t.Floats.AsSpan(i * len, len).ToArray());
     }
 
     /// <summary>The first graph output of a run.</summary>

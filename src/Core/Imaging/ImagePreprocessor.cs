@@ -38,7 +38,7 @@ public sealed class ImagePreprocessor
     /// <summary>Decodes and preprocesses one image into a [1, C, H, W] tensor.</summary>
     public Tensor Process(ReadOnlySpan<byte> encoded)
     {
-        using var decoded = Decode(encoded, MaxPixels);
+        using var decoded = Decode(encoded, MaxPixels, MinimumDecodeScale());
         using var resized = Resize(decoded, Options.Width, Options.Height, Options.Resize);
         return ToTensor(resized);
     }
@@ -80,8 +80,15 @@ public sealed class ImagePreprocessor
     private static SKCodec OpenCodec(SKData data) =>
         SKCodec.Create(data) ?? throw new InvalidImageException("The data is not an image that can be decoded (PNG or JPEG expected).");
 
-    /// <summary>Decodes to 8-bit RGBA after checking the header's pixel count against the limit.</summary>
-    private static SKBitmap Decode(ReadOnlySpan<byte> encoded, long maxPixels)
+    /// <summary>Width and height of the target; the decoder may shrink the image while it still keeps twice that.</summary>
+    private (int Width, int Height) MinimumDecodeScale() => (Options.Width * 2, Options.Height * 2);
+
+    /// <summary>
+    /// Decodes to 8-bit RGBA after checking the header's pixel count against the limit. Formats that
+    /// can decode at a reduced scale (JPEG: 1/2, 1/4, 1/8) do so when the result stays at least
+    /// <paramref name="keep"/> in both directions: big photos then never exist at full size in memory.
+    /// </summary>
+    private static SKBitmap Decode(ReadOnlySpan<byte> encoded, long maxPixels, (int Width, int Height) keep)
     {
         if (encoded.Length == 0)
         {
@@ -97,6 +104,15 @@ public sealed class ImagePreprocessor
         if ((long)w * h > maxPixels)
         {
             throw new InvalidImageException($"The image is {w}x{h} = {(long)w * h} pixels, more than the limit of {maxPixels}; send a smaller image.");
+        }
+        var shrink = Math.Max((float)keep.Width / w, (float)keep.Height / h);
+        if (shrink < 1f)
+        {
+            var scaled = codec.GetScaledDimensions(shrink);
+            if (scaled.Width >= keep.Width && scaled.Height >= keep.Height)
+            {
+                (w, h) = (scaled.Width, scaled.Height);
+            }
         }
         var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul);
         var bitmap = new SKBitmap(info);

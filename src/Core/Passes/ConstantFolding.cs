@@ -54,7 +54,7 @@ public static class ConstantFolding
         !NonDeterministic.Contains(node.OpType)
         && node.Outputs.Count > 0
         && node.Outputs.All(o => o.Length == 0 || !GraphEdits.IsGraphOutput(graph, o))
-        && node.Inputs.All(i => i.Length == 0 || (graph.Initializers.ContainsKey(i) && !GraphEdits.IsGraphInput(graph, i)))
+        && node.Inputs.All(i => i.Length == 0 || graph.Initializers.ContainsKey(i))
         && !node.Attributes.Values.Any(a => a.Kind == AttributeKind.Graph);
 
     private static Tensor[]? Evaluate(Graph.Graph graph, Node node, OperatorContext context)

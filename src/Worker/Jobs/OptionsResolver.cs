@@ -104,10 +104,10 @@ public static class OptionsResolver
         if (p.ColorMode is not ("rgb" or "bgr" or "gray")) errors.Add($"preprocessing.colorMode must be \"rgb\", \"bgr\" or \"gray\" (got \"{p.ColorMode}\").");
         if (p.Scale is not { } scale || !float.IsFinite(scale) || scale <= 0) errors.Add($"preprocessing.scale must be a positive number (got {p.Scale}).");
         var channels = p.ColorMode == "gray" ? 1 : 3;
-        if (p.Mean!.Length != channels || p.Mean.Any(m => !float.IsFinite(m)))
-            errors.Add($"preprocessing.mean must hold {channels} finite number(s) for colorMode \"{p.ColorMode}\" (got {p.Mean.Length}).");
-        if (p.Std!.Length != channels || p.Std.Any(s => !float.IsFinite(s) || s <= 0))
-            errors.Add($"preprocessing.std must hold {channels} positive number(s) for colorMode \"{p.ColorMode}\".");
+        if ((p.Mean!.Length != channels && p.Mean.Length != 1) || p.Mean.Any(m => !float.IsFinite(m)))
+            errors.Add($"preprocessing.mean must hold 1 or {channels} finite number(s) for colorMode \"{p.ColorMode}\" (got {p.Mean.Length}).");
+        if ((p.Std!.Length != channels && p.Std.Length != 1) || p.Std.Any(s => !float.IsFinite(s) || s <= 0))
+            errors.Add($"preprocessing.std must hold 1 or {channels} positive number(s) for colorMode \"{p.ColorMode}\".");
         return errors;
     }
 }

@@ -16,14 +16,14 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    /// <summary>conv-relu-pool-fc classifier over 3x16x16 images, 7 classes, dynamic batch.</summary>
+    /// <summary>conv-relu, 1x1 conv head, global pool: a classifier over 3x16x16 images, 7 classes, dynamic batch.</summary>
     private string ClassifierFile()
     {
         var b = new ModelBuilder();
         var x = b.Input("x", -1, 3, 16, 16);
         var conv = b.Node("Relu", [Conv(b, x, 3, 8, 1)]);
-        var pooled = b.Node("Flatten", [b.Node("GlobalAveragePool", [conv])]);
-        b.Output(b.Node("Gemm", [pooled, Weights(b, 3, 7, 8), Weights(b, 4, 7)], new { transB = 1L }));
+        var head = b.Node("Conv", [conv, Weights(b, 3, 7, 8, 1, 1), Weights(b, 4, 7)]);
+        b.Output(b.Node("Flatten", [b.Node("GlobalAveragePool", [head])]));
         var path = Path.Combine(_dir, "classifier.onnx");
         File.WriteAllBytes(path, b.ToBytes());
         return path;
@@ -89,6 +89,24 @@ public sealed class CliTests : IDisposable
         var expected = Enumerable.Range(0, 7).OrderByDescending(i => scores[i]).Take(3).ToArray();
         Assert.Equal(expected, top.Select(p => p.GetProperty("index").GetInt32()));
         Assert.Equal(scores[expected[0]], top[0].GetProperty("score").GetSingle(), 4);
+    }
+
+    [Fact]
+    public void Compare_Runs_A_Dsconv_Artifact_On_The_Integer_Kernels_Against_Ort_Dequantizing_It()
+    {
+        var fp32 = Core.Onnx.OnnxReader.Load(ClassifierFile());
+        var options = new Core.Quantization.QuantizationOptions { WeightBits = 8, BlockSize = 8, ActivationBits = 0 };
+        var result = Core.Quantization.DSConvQuantizer.Quantize(fp32, options, null, null, CancellationToken.None);
+        var path = Path.Combine(_dir, "artifact.onnx");
+        File.WriteAllBytes(path, result.ToArtifactBytes(null, ["a", "b", "c", "d", "e", "f", "g"]));
+        var (code, stdout, stderr) = Invoke("compare", "--model", path, "--runs", "1", "--json");
+        Assert.True(code == 0, stderr);
+        // Weight-only quantization: both engines use the same dequantized weights, so they agree closely.
+        Assert.InRange(JsonDocument.Parse(stdout).RootElement.GetProperty("relativeDiff").GetDouble(), 0, 1e-4);
+        (code, stdout, stderr) = Invoke("run", "--model", path, "--image", ImageFile("q.png", SKColors.Teal), "--json");
+        Assert.True(code == 0, stderr);
+        var label = JsonDocument.Parse(stdout).RootElement.GetProperty("topK")[0].GetProperty("label").GetString();
+        Assert.Contains(label, new[] { "a", "b", "c", "d", "e", "f", "g" });
     }
 
     [Fact]

@@ -96,6 +96,28 @@ public class ImagePreprocessorTests
     }
 
     [Fact]
+    public void Large_Jpeg_Is_Reduced_While_Decoding_And_Keeps_Its_Content()
+    {
+        // 1600x1200 quadrants (red, green / blue, white) down to 40x30: each quadrant stays pure away from the seams.
+        SKColor Quadrant(int x, int y) => (x < 800, y < 600) switch
+        {
+            (true, true) => SKColors.Red,
+            (false, true) => SKColors.Lime,
+            (true, false) => SKColors.Blue,
+            _ => SKColors.White,
+        };
+        var jpg = TestImages.Encode(1600, 1200, Quadrant, SKEncodedImageFormat.Jpeg, 95);
+        var t = new ImagePreprocessor(Raw with { Width = 40, Height = 30 }).Process(jpg);
+        float At(int c, int x, int y) => t.Floats[c * 1200 + y * 40 + x];
+        Assert.InRange(At(0, 5, 5), 240, 255);
+        Assert.InRange(At(1, 5, 5), 0, 15);
+        Assert.InRange(At(1, 35, 5), 240, 255);
+        Assert.InRange(At(2, 5, 25), 240, 255);
+        Assert.InRange(At(0, 35, 25), 240, 255);
+        Assert.InRange(At(2, 35, 25), 240, 255);
+    }
+
+    [Fact]
     public void Undecodable_Data_Is_Refused()
     {
         var p = new ImagePreprocessor(Raw);

@@ -63,4 +63,16 @@ public class PreprocessingDefaultsTests
         Assert.Equal([1f], o.Std);
         Assert.Equal((224, 224), (o.Width, o.Height));
     }
+
+    [Fact]
+    public void A_Dsconv_Artifact_Brings_Its_Own_Preprocessing()
+    {
+        var model = WithInput("x", 1, 3, 64, 64);
+        var saved = new PreprocessingOptions { Width = 40, Height = 30, ColorMode = ColorMode.Bgr, Scale = 2f, Mean = [1f], Std = [3f], Resize = ResizeMode.Stretch };
+        new Core.Quantization.Artifact.ArtifactMetadata { Preprocessing = saved }.WriteTo(model.Metadata);
+        var o = PreprocessingDefaults.FromModel(model);
+        Assert.Equal((40, 30, ColorMode.Bgr, ResizeMode.Stretch, 2f), (o.Width, o.Height, o.ColorMode, o.Resize, o.Scale));
+        Assert.Equal([1f], o.Mean);
+        Assert.Equal([3f], o.Std);
+    }
 }

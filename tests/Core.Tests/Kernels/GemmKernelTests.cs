@@ -63,12 +63,60 @@ public sealed unsafe class GemmKernelTests
 
     [Theory]
     [MemberData(nameof(Isas))]
+    public void NarrowPathMatchesReferenceForEveryRowAndColumnCount(GemmIsa isa)
+    {
+        var kernel = GemmKernels.Get(isa);
+        var rng = new Random(5);
+        var width = kernel.NRStep;
+        foreach (var kc in new[] { 1, 3, 4, 9, 130 })
+        {
+            for (var cols = 1; cols <= kernel.NarrowCols; cols++)
+            {
+                for (var rows = 1; rows <= kernel.MR; rows++)
+                {
+                    var a = Random(rng, kc * kernel.MR);
+                    var b = Random(rng, kc * width);
+                    var ldc = 7;
+                    var c0 = Random(rng, kernel.MR * ldc);
+                    foreach (var accumulate in new[] { false, true })
+                    {
+                        var c = (float[])c0.Clone();
+                        fixed (float* pa = a, pb = b, pc = c)
+                        {
+                            kernel.RunNarrow(kc, pa, pb, width, rows, cols, pc, ldc, accumulate);
+                        }
+                        for (var r = 0; r < kernel.MR; r++)
+                        {
+                            for (var j = 0; j < ldc; j++)
+                            {
+                                if (r >= rows || j >= cols)
+                                {
+                                    Assert.Equal(c0[r * ldc + j], c[r * ldc + j]);
+                                    continue;
+                                }
+                                double expected = accumulate ? c0[r * ldc + j] : 0;
+                                for (var k = 0; k < kc; k++)
+                                {
+                                    expected += (double)a[k * kernel.MR + r] * b[k * width + j];
+                                }
+                                Assert.True(Math.Abs(c[r * ldc + j] - expected) <= 1e-5 * (1 + Math.Abs(expected)),
+                                    $"{isa} narrow kc={kc} rows={rows} cols={cols} ({r},{j}): {c[r * ldc + j]} vs {expected}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
     public void SgemmMatchesReferenceOverSizeSweep(GemmIsa isa)
     {
         var kernel = GemmKernels.Get(isa);
         var rng = new Random(2);
         int[] ms = [1, 2, kernel.MR - 1, kernel.MR, kernel.MR + 1, 2 * kernel.MR + 3, 131];
-        int[] ns = [1, 15, 16, 17, 47, 48, 49, 63, 97, 200];
+        int[] ns = [1, 2, 3, 15, 16, 17, 47, 48, 49, 52, 53, 63, 97, 200];
         int[] ks = [1, 5, 16, 255, 256, 257, 600];
         var count = 0;
         foreach (var m in ms)
@@ -100,6 +148,8 @@ public sealed unsafe class GemmKernelTests
         CheckGemm(kernel, rng, 256, 49, 700, false, false, false, false, 2, true);
         CheckGemm(kernel, rng, 64, 3136, 147, false, false, false, false, 2, true);
         CheckGemm(kernel, rng, 37, 1000, 520, true, true, true, true, 3, true);
+        // Row ranges that do not start on the MC grid of the packed A.
+        CheckGemm(kernel, rng, 300, 50, 300, false, false, false, true, 3, true);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using DSConvService.Core.Graph;
 using DSConvService.Core.Kernels.Elementwise;
+using DSConvService.Core.Kernels.Movement;
 using DSConvService.Core.Tensors;
 
 namespace DSConvService.Core.Execution.Ops;
@@ -62,12 +63,18 @@ public abstract class ArithmeticOperator<TOp> : FoldingOperator where TOp : IAri
             Apply(a, inputs[1]!, y, context.Threads);
             return;
         }
-        // Broadcast the first input into y (f(x, x) = x for Max and Min), then fold the others in place.
-        Apply(a, a, y, context.Threads);
+        // Broadcast the first input into y, then fold the others in place.
+        TypedArrays.Dispatch(a.Data, y.Data, new StridedCopyAction(0, y.Shape, BroadcastLayout.Strides(a.Shape, y.Shape)));
         for (var i = 1; i < inputs.Length; i++)
         {
             Apply(y, inputs[i]!, y, context.Threads);
         }
+        Finish(y, inputs.Length);
+    }
+
+    /// <summary>A last step after folding all inputs (Mean divides by their count).</summary>
+    protected virtual void Finish(Tensor y, int count)
+    {
     }
 
     private static void Apply(Tensor a, Tensor b, Tensor y, int threads)
@@ -110,3 +117,40 @@ public sealed class MinOperator(Node node, OperatorContext context) : Arithmetic
 {
     protected override bool Variadic => true;
 }
+
+[OnnxOp("Sum")]
+public sealed class SumOperator(Node node, OperatorContext context) : ArithmeticOperator<AddOp>(node, context)
+{
+    protected override bool Variadic => true;
+}
+
+[OnnxOp("Mean")]
+public sealed class MeanOperator(Node node, OperatorContext context) : ArithmeticOperator<AddOp>(node, context)
+{
+    protected override bool Variadic => true;
+
+    protected override void Finish(Tensor y, int count) =>
+        System.Numerics.Tensors.TensorPrimitives.Divide(y.Floats, count, y.Floats);
+
+    public override void Run(Tensor?[] inputs, Tensor[] outputs, RunContext context)
+    {
+        base.Run(inputs, outputs, context);
+        if (inputs.Length == 2)
+        {
+            Finish(outputs[0], 2);
+        }
+    }
+}
+
+/// <summary>PRelu: y = x &lt; 0 ? slope·x : x, the slope broadcast to x (per channel as [C,1,1]).</summary>
+[OnnxOp("PRelu")]
+public sealed class PReluOperator(Node node, OperatorContext context) : ArithmeticOperator<PReluOp>(node, context);
+
+[OnnxOp("And")]
+public sealed class AndOperator(Node node, OperatorContext context) : ArithmeticOperator<AndOp>(node, context);
+
+[OnnxOp("Or")]
+public sealed class OrOperator(Node node, OperatorContext context) : ArithmeticOperator<OrOp>(node, context);
+
+[OnnxOp("Xor")]
+public sealed class XorOperator(Node node, OperatorContext context) : ArithmeticOperator<XorOp>(node, context);

@@ -54,3 +54,53 @@ public sealed class CeilOperator(Node node, OperatorContext context) : UnaryOper
 {
     protected override void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Ceiling(x, y);
 }
+
+[OnnxOp("Sign")]
+public sealed class SignOperator(Node node, OperatorContext context) : UnaryOperator(node, context)
+{
+    protected override bool SupportsIntegers => true;
+
+    protected override void Apply(ReadOnlySpan<float> x, Span<float> y)
+    {
+        for (var i = 0; i < x.Length; i++)
+        {
+            y[i] = float.IsNaN(x[i]) ? x[i] : MathF.Sign(x[i]);
+        }
+    }
+
+    protected override long ApplyLong(long x) => Math.Sign(x);
+}
+
+/// <summary>Round half to even, as ONNX specifies.</summary>
+[OnnxOp("Round")]
+public sealed class RoundOperator(Node node, OperatorContext context) : UnaryOperator(node, context)
+{
+    protected override void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Round(x, y);
+}
+
+[OnnxOp("Sin")]
+public sealed class SinOperator(Node node, OperatorContext context) : UnaryOperator(node, context)
+{
+    protected override void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sin(x, y);
+}
+
+[OnnxOp("Cos")]
+public sealed class CosOperator(Node node, OperatorContext context) : UnaryOperator(node, context)
+{
+    protected override void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Cos(x, y);
+}
+
+[OnnxOp("Erf")]
+public sealed class ErfOperator(Node node, OperatorContext context) : UnaryOperator(node, context)
+{
+    protected override void Apply(ReadOnlySpan<float> x, Span<float> y) => Kernels.Elementwise.ErfKernel.Erf(x, y);
+}
+
+/// <summary>Logical not on booleans (held as 0/1 longs).</summary>
+[OnnxOp("Not")]
+public sealed class NotOperator(Node node, OperatorContext context) : UnaryOperator(node, context)
+{
+    protected override bool SupportsIntegers => true;
+    protected override void Apply(ReadOnlySpan<float> x, Span<float> y) => throw Error("expects a Bool input.");
+    protected override long ApplyLong(long x) => x == 0 ? 1 : 0;
+}

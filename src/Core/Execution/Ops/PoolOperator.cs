@@ -11,15 +11,14 @@ namespace DSConvService.Core.Execution.Ops;
 /// </summary>
 public abstract class PoolOperator : FoldingOperator
 {
-    private const int ParallelThreshold = 1 << 14;
-    private const int StackRowLimit = 4096;
+    private const int StackScratchLimit = 8192;
 
     protected PoolOperator(Node node, OperatorContext context) : base(node, context)
     {
     }
 
-    /// <summary>Computes one plane (all of a window geometry's output) from one input plane.</summary>
-    protected abstract void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, Span<float> row);
+    /// <summary>Computes one output plane from one input plane, with <see cref="PoolWindow.ScratchLength"/> floats of scratch.</summary>
+    protected abstract void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, Span<float> scratch);
 
     protected PoolWindow Window(int[] inputShape)
     {
@@ -114,12 +113,13 @@ public abstract class PoolOperator : FoldingOperator
         var outSize = g.OutputH * g.OutputW;
         var xs = x.Floats;
         var ys = outputs[0].Floats;
-        CpuParallel.For(planes, xs.Length >= ParallelThreshold ? context.Threads : 1, (start, end) =>
+        CpuParallel.For(planes, ParallelPolicy.Threads(xs.Length, context.Threads), (start, end) =>
         {
-            Span<float> row = g.InputW <= StackRowLimit ? stackalloc float[g.InputW] : new float[g.InputW];
+            var length = g.ScratchLength;
+            Span<float> scratch = length <= StackScratchLimit ? stackalloc float[length] : new float[length];
             for (var p = start; p < end; p++)
             {
-                Plane(xs.AsSpan(p * inSize, inSize), ys.AsSpan(p * outSize, outSize), g, row);
+                Plane(xs.AsSpan(p * inSize, inSize), ys.AsSpan(p * outSize, outSize), g, scratch);
             }
         });
     }
@@ -128,8 +128,8 @@ public abstract class PoolOperator : FoldingOperator
 [OnnxOp("MaxPool")]
 public sealed class MaxPoolOperator(Node node, OperatorContext context) : PoolOperator(node, context)
 {
-    protected override void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, Span<float> row) =>
-        MaxPoolKernel.Plane(x, y, g, row);
+    protected override void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, Span<float> scratch) =>
+        MaxPoolKernel.Plane(x, y, g, scratch);
 
     public override void Run(Tensor?[] inputs, Tensor[] outputs, RunContext context)
     {
@@ -166,6 +166,6 @@ public sealed class AveragePoolOperator(Node node, OperatorContext context) : Po
 {
     private readonly bool _countIncludePad = node.GetInt("count_include_pad", 0) != 0;
 
-    protected override void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, Span<float> row) =>
-        AveragePoolKernel.Plane(x, y, g, _countIncludePad, row);
+    protected override void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, Span<float> scratch) =>
+        AveragePoolKernel.Plane(x, y, g, _countIncludePad, scratch);
 }

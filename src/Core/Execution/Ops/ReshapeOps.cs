@@ -157,7 +157,10 @@ public sealed class IdentityOperator(Node node, OperatorContext context) : Shape
     protected override int[] OutputShape(TensorDesc data, TensorDesc?[] inputs) => data.Shape;
 }
 
-/// <summary>Dropout in inference: the identity; the optional mask output is all true.</summary>
+/// <summary>
+/// Dropout in inference: the identity. The optional mask is all true from opset 12; before that
+/// ONNX Runtime (the reference) returns it all false, and so do we.
+/// </summary>
 [OnnxOp("Dropout")]
 public sealed class DropoutOperator(Node node, OperatorContext context) : FoldingOperator(node, context)
 {
@@ -174,7 +177,7 @@ public sealed class DropoutOperator(Node node, OperatorContext context) : Foldin
             return [y];
         }
         var mask = Tensor.Zeros(DataType.Bool, x.Shape);
-        Array.Fill(mask.Longs, 1L);
+        Array.Fill(mask.Longs, Opset >= 12 ? 1L : 0L);
         return [y, new TensorDesc(DataType.Bool, x.Shape, mask)];
     }
 

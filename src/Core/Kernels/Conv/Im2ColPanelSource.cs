@@ -9,7 +9,7 @@ namespace DSConvService.Core.Kernels.Conv;
 /// </summary>
 public readonly unsafe struct Im2ColPanelSource(float* x, ConvGeometry g) : IPanelSource
 {
-    public void Pack(int col0, int valid, int width, float* dst)
+    public void Pack(int col0, int cols, PanelLayout layout, float* dst)
     {
         var k = 0;
         for (var c = 0; c < g.Channels; c++)
@@ -19,9 +19,14 @@ public readonly unsafe struct Im2ColPanelSource(float* x, ConvGeometry g) : IPan
             {
                 for (var kx = 0; kx < g.KernelW; kx++, k++)
                 {
-                    var row = dst + (long)k * width;
-                    PackRow(plane, ky, kx, col0, valid, row);
-                    new Span<float>(row + valid, width - valid).Clear();
+                    for (var j0 = 0; j0 < cols; j0 += layout.NR)
+                    {
+                        var valid = Math.Min(layout.NR, cols - j0);
+                        var width = layout.Width(valid);
+                        var row = dst + (long)j0 * layout.K + (long)k * width;
+                        PackRow(plane, ky, kx, col0 + j0, valid, row);
+                        PanelCopy.Zero(row + valid, width - valid);
+                    }
                 }
             }
         }
@@ -40,7 +45,7 @@ public readonly unsafe struct Im2ColPanelSource(float* x, ConvGeometry g) : IPan
             var seg = row + j;
             if ((uint)iy >= (uint)g.Height)
             {
-                new Span<float>(seg, run).Clear();
+                PanelCopy.Zero(seg, run);
             }
             else
             {
@@ -50,18 +55,29 @@ public readonly unsafe struct Im2ColPanelSource(float* x, ConvGeometry g) : IPan
                 {
                     var lo = Math.Clamp(-ix0, 0, run);
                     var hi = Math.Clamp(g.Width - ix0, lo, run);
-                    new Span<float>(seg, lo).Clear();
-                    new ReadOnlySpan<float>(src + ix0 + lo, hi - lo).CopyTo(new Span<float>(seg + lo, hi - lo));
-                    new Span<float>(seg + hi, run - hi).Clear();
+                    PanelCopy.Zero(seg, lo);
+                    PanelCopy.Copy(src + ix0 + lo, seg + lo, hi - lo);
+                    PanelCopy.Zero(seg + hi, run - hi);
                 }
                 else
                 {
+                    // ix = ix0 + t·sw must lie in [0, Width).
                     var sw = g.StrideW;
-                    for (var t = 0; t < run; t++)
+                    var lo = ix0 >= 0 ? 0 : Math.Min(run, (-ix0 + sw - 1) / sw);
+                    var hi = g.Width - ix0 <= 0 ? 0 : Math.Clamp((g.Width - ix0 - 1) / sw + 1, lo, run);
+                    PanelCopy.Zero(seg, lo);
+                    if (sw == 2)
                     {
-                        var ix = ix0 + t * sw;
-                        seg[t] = (uint)ix < (uint)g.Width ? src[ix] : 0f;
+                        PanelCopy.CopyStride2(src + ix0 + 2 * lo, seg + lo, hi - lo, ix0 + 2 * (hi - 1) + 1 < g.Width);
                     }
+                    else
+                    {
+                        for (var t = lo; t < hi; t++)
+                        {
+                            seg[t] = src[ix0 + t * sw];
+                        }
+                    }
+                    PanelCopy.Zero(seg + hi, run - hi);
                 }
             }
             j += run;

@@ -127,6 +127,58 @@ public readonly struct MinOp : IArithmetic
     public static void ScalarRow(float a, ReadOnlySpan<float> b, Span<float> d) => TensorPrimitives.Min(b, a, d);
 }
 
+public readonly struct PReluOp : IArithmetic
+{
+    public static float Apply(float a, float b) => a < 0 ? a * b : a;
+    public static long Apply(long a, long b) => a < 0 ? a * b : a;
+
+    public static void RowRow(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> d)
+    {
+        for (var i = 0; i < d.Length; i++)
+        {
+            d[i] = Apply(a[i], b[i]);
+        }
+    }
+
+    public static void RowScalar(ReadOnlySpan<float> a, float b, Span<float> d) => ActivationKernels.LeakyRelu(a, d, b);
+
+    public static void ScalarRow(float a, ReadOnlySpan<float> b, Span<float> d)
+    {
+        if (a < 0)
+        {
+            TensorPrimitives.Multiply(b, a, d);
+        }
+        else
+        {
+            d.Fill(a);
+        }
+    }
+}
+
+/// <summary>Logical operations on booleans (held as 0/1 longs); the float forms are never used.</summary>
+public abstract class LogicalOp
+{
+    public static float Apply(float a, float b) => throw new NotSupportedException();
+    public static void RowRow(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> d) => throw new NotSupportedException();
+    public static void RowScalar(ReadOnlySpan<float> a, float b, Span<float> d) => throw new NotSupportedException();
+    public static void ScalarRow(float a, ReadOnlySpan<float> b, Span<float> d) => throw new NotSupportedException();
+}
+
+public sealed class AndOp : LogicalOp, IArithmetic
+{
+    public static long Apply(long a, long b) => a != 0 && b != 0 ? 1 : 0;
+}
+
+public sealed class OrOp : LogicalOp, IArithmetic
+{
+    public static long Apply(long a, long b) => a != 0 || b != 0 ? 1 : 0;
+}
+
+public sealed class XorOp : LogicalOp, IArithmetic
+{
+    public static long Apply(long a, long b) => (a != 0) != (b != 0) ? 1 : 0;
+}
+
 /// <summary>Float rows of an <see cref="IArithmetic"/> operation.</summary>
 public readonly struct FloatRows<TOp> : IRowKernel<float, float, float> where TOp : IArithmetic
 {

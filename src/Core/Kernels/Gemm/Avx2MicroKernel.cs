@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -25,6 +26,7 @@ public sealed unsafe class Avx2MicroKernel : IGemmMicroKernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
@@ -97,6 +99,7 @@ public sealed unsafe class Avx2MicroKernel : IGemmMicroKernel
         c51.Store(c + 5 * ldc + 8);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel6x8(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         Vector256<float> c00, c10, c20, c30, c40, c50;
@@ -143,4 +146,9 @@ public sealed unsafe class Avx2MicroKernel : IGemmMicroKernel
         c40.Store(c + 4 * ldc + 0);
         c50.Store(c + 5 * ldc + 0);
     }
+
+    public int NarrowCols => 0;
+
+    public void RunNarrow(int kc, float* a, float* b, int width, int rows, int cols, float* c, int ldc, bool accumulate) =>
+        throw new NotSupportedException();
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -29,6 +30,7 @@ public sealed unsafe class Avx512MicroKernel : IGemmMicroKernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel8x48(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         Vector512<float> c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32, c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;
@@ -152,6 +154,7 @@ public sealed unsafe class Avx512MicroKernel : IGemmMicroKernel
         c72.Store(c + 7 * ldc + 32);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel8x32(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
@@ -242,6 +245,7 @@ public sealed unsafe class Avx512MicroKernel : IGemmMicroKernel
         c71.Store(c + 7 * ldc + 16);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel8x16(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         Vector512<float> c00, c10, c20, c30, c40, c50, c60, c70;
@@ -297,5 +301,165 @@ public sealed unsafe class Avx512MicroKernel : IGemmMicroKernel
         c50.Store(c + 5 * ldc + 0);
         c60.Store(c + 6 * ldc + 0);
         c70.Store(c + 7 * ldc + 0);
+    }
+
+    /// <summary>Columns up to this many are computed with <see cref="RunNarrow"/> (8 rows in one ymm, a broadcast per column).</summary>
+    public int NarrowCols => 4;
+
+    public void RunNarrow(int kc, float* a, float* b, int width, int rows, int cols, float* c, int ldc, bool accumulate)
+    {
+        switch (cols)
+        {
+            case 1:
+                Narrow1(kc, a, b, width, rows, c, ldc, accumulate);
+                break;
+            case 2:
+                Narrow2(kc, a, b, width, rows, c, ldc, accumulate);
+                break;
+            case 3:
+                Narrow3(kc, a, b, width, rows, c, ldc, accumulate);
+                break;
+            default:
+                Narrow4(kc, a, b, width, rows, c, ldc, accumulate);
+                break;
+        }
+    }
+
+    private static void StoreColumn(Vector256<float> sum, int rows, float* c, int ldc, bool accumulate)
+    {
+        for (var r = 0; r < rows; r++)
+        {
+            c[r * ldc] = (accumulate ? c[r * ldc] : 0f) + sum.GetElement(r);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Narrow1(int kc, float* a, float* b, int width, int rows, float* c, int ldc, bool accumulate)
+    {
+        Vector256<float> s00 = Vector256<float>.Zero, s01 = Vector256<float>.Zero, s02 = Vector256<float>.Zero, s03 = Vector256<float>.Zero;
+        var k = 0;
+        for (; k <= kc - 4; k += 4)
+        {
+            var a0 = Vector256.Load(a + (k + 0) * 8);
+            var b0 = b + (k + 0) * width;
+            s00 = Fma.MultiplyAdd(a0, Vector256.Create(b0[0]), s00);
+            var a1 = Vector256.Load(a + (k + 1) * 8);
+            var b1 = b + (k + 1) * width;
+            s01 = Fma.MultiplyAdd(a1, Vector256.Create(b1[0]), s01);
+            var a2 = Vector256.Load(a + (k + 2) * 8);
+            var b2 = b + (k + 2) * width;
+            s02 = Fma.MultiplyAdd(a2, Vector256.Create(b2[0]), s02);
+            var a3 = Vector256.Load(a + (k + 3) * 8);
+            var b3 = b + (k + 3) * width;
+            s03 = Fma.MultiplyAdd(a3, Vector256.Create(b3[0]), s03);
+        }
+        for (; k < kc; k++)
+        {
+            var a0 = Vector256.Load(a + k * 8);
+            var b0 = b + k * width;
+            s00 = Fma.MultiplyAdd(a0, Vector256.Create(b0[0]), s00);
+        }
+        StoreColumn(s00 + s01 + s02 + s03, rows, c + 0, ldc, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Narrow2(int kc, float* a, float* b, int width, int rows, float* c, int ldc, bool accumulate)
+    {
+        Vector256<float> s00 = Vector256<float>.Zero, s01 = Vector256<float>.Zero, s02 = Vector256<float>.Zero, s03 = Vector256<float>.Zero, s10 = Vector256<float>.Zero, s11 = Vector256<float>.Zero, s12 = Vector256<float>.Zero, s13 = Vector256<float>.Zero;
+        var k = 0;
+        for (; k <= kc - 4; k += 4)
+        {
+            var a0 = Vector256.Load(a + (k + 0) * 8);
+            var b0 = b + (k + 0) * width;
+            s00 = Fma.MultiplyAdd(a0, Vector256.Create(b0[0]), s00);
+            s10 = Fma.MultiplyAdd(a0, Vector256.Create(b0[1]), s10);
+            var a1 = Vector256.Load(a + (k + 1) * 8);
+            var b1 = b + (k + 1) * width;
+            s01 = Fma.MultiplyAdd(a1, Vector256.Create(b1[0]), s01);
+            s11 = Fma.MultiplyAdd(a1, Vector256.Create(b1[1]), s11);
+            var a2 = Vector256.Load(a + (k + 2) * 8);
+            var b2 = b + (k + 2) * width;
+            s02 = Fma.MultiplyAdd(a2, Vector256.Create(b2[0]), s02);
+            s12 = Fma.MultiplyAdd(a2, Vector256.Create(b2[1]), s12);
+            var a3 = Vector256.Load(a + (k + 3) * 8);
+            var b3 = b + (k + 3) * width;
+            s03 = Fma.MultiplyAdd(a3, Vector256.Create(b3[0]), s03);
+            s13 = Fma.MultiplyAdd(a3, Vector256.Create(b3[1]), s13);
+        }
+        for (; k < kc; k++)
+        {
+            var a0 = Vector256.Load(a + k * 8);
+            var b0 = b + k * width;
+            s00 = Fma.MultiplyAdd(a0, Vector256.Create(b0[0]), s00);
+            s10 = Fma.MultiplyAdd(a0, Vector256.Create(b0[1]), s10);
+        }
+        StoreColumn(s00 + s01 + s02 + s03, rows, c + 0, ldc, accumulate);
+        StoreColumn(s10 + s11 + s12 + s13, rows, c + 1, ldc, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Narrow3(int kc, float* a, float* b, int width, int rows, float* c, int ldc, bool accumulate)
+    {
+        Vector256<float> s00 = Vector256<float>.Zero, s01 = Vector256<float>.Zero, s10 = Vector256<float>.Zero, s11 = Vector256<float>.Zero, s20 = Vector256<float>.Zero, s21 = Vector256<float>.Zero;
+        var k = 0;
+        for (; k <= kc - 2; k += 2)
+        {
+            var a0 = Vector256.Load(a + (k + 0) * 8);
+            var b0 = b + (k + 0) * width;
+            s00 = Fma.MultiplyAdd(a0, Vector256.Create(b0[0]), s00);
+            s10 = Fma.MultiplyAdd(a0, Vector256.Create(b0[1]), s10);
+            s20 = Fma.MultiplyAdd(a0, Vector256.Create(b0[2]), s20);
+            var a1 = Vector256.Load(a + (k + 1) * 8);
+            var b1 = b + (k + 1) * width;
+            s01 = Fma.MultiplyAdd(a1, Vector256.Create(b1[0]), s01);
+            s11 = Fma.MultiplyAdd(a1, Vector256.Create(b1[1]), s11);
+            s21 = Fma.MultiplyAdd(a1, Vector256.Create(b1[2]), s21);
+        }
+        for (; k < kc; k++)
+        {
+            var a0 = Vector256.Load(a + k * 8);
+            var b0 = b + k * width;
+            s00 = Fma.MultiplyAdd(a0, Vector256.Create(b0[0]), s00);
+            s10 = Fma.MultiplyAdd(a0, Vector256.Create(b0[1]), s10);
+            s20 = Fma.MultiplyAdd(a0, Vector256.Create(b0[2]), s20);
+        }
+        StoreColumn(s00 + s01, rows, c + 0, ldc, accumulate);
+        StoreColumn(s10 + s11, rows, c + 1, ldc, accumulate);
+        StoreColumn(s20 + s21, rows, c + 2, ldc, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Narrow4(int kc, float* a, float* b, int width, int rows, float* c, int ldc, bool accumulate)
+    {
+        Vector256<float> s00 = Vector256<float>.Zero, s01 = Vector256<float>.Zero, s10 = Vector256<float>.Zero, s11 = Vector256<float>.Zero, s20 = Vector256<float>.Zero, s21 = Vector256<float>.Zero, s30 = Vector256<float>.Zero, s31 = Vector256<float>.Zero;
+        var k = 0;
+        for (; k <= kc - 2; k += 2)
+        {
+            var a0 = Vector256.Load(a + (k + 0) * 8);
+            var b0 = b + (k + 0) * width;
+            s00 = Fma.MultiplyAdd(a0, Vector256.Create(b0[0]), s00);
+            s10 = Fma.MultiplyAdd(a0, Vector256.Create(b0[1]), s10);
+            s20 = Fma.MultiplyAdd(a0, Vector256.Create(b0[2]), s20);
+            s30 = Fma.MultiplyAdd(a0, Vector256.Create(b0[3]), s30);
+            var a1 = Vector256.Load(a + (k + 1) * 8);
+            var b1 = b + (k + 1) * width;
+            s01 = Fma.MultiplyAdd(a1, Vector256.Create(b1[0]), s01);
+            s11 = Fma.MultiplyAdd(a1, Vector256.Create(b1[1]), s11);
+            s21 = Fma.MultiplyAdd(a1, Vector256.Create(b1[2]), s21);
+            s31 = Fma.MultiplyAdd(a1, Vector256.Create(b1[3]), s31);
+        }
+        for (; k < kc; k++)
+        {
+            var a0 = Vector256.Load(a + k * 8);
+            var b0 = b + k * width;
+            s00 = Fma.MultiplyAdd(a0, Vector256.Create(b0[0]), s00);
+            s10 = Fma.MultiplyAdd(a0, Vector256.Create(b0[1]), s10);
+            s20 = Fma.MultiplyAdd(a0, Vector256.Create(b0[2]), s20);
+            s30 = Fma.MultiplyAdd(a0, Vector256.Create(b0[3]), s30);
+        }
+        StoreColumn(s00 + s01, rows, c + 0, ldc, accumulate);
+        StoreColumn(s10 + s11, rows, c + 1, ldc, accumulate);
+        StoreColumn(s20 + s21, rows, c + 2, ldc, accumulate);
+        StoreColumn(s30 + s31, rows, c + 3, ldc, accumulate);
     }
 }

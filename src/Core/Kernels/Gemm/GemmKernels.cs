@@ -16,7 +16,7 @@ public static class GemmKernels
 
     public static bool IsSupported(GemmIsa isa) => isa switch
     {
-        GemmIsa.Avx512 => Avx512F.IsSupported && Vector512.IsHardwareAccelerated,
+        GemmIsa.Avx512 => Avx512F.IsSupported && Fma.IsSupported && Vector512.IsHardwareAccelerated,
         GemmIsa.Avx2 => Avx2.IsSupported && Fma.IsSupported,
         _ => true,
     };

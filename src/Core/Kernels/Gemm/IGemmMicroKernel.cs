@@ -22,4 +22,13 @@ public unsafe interface IGemmMicroKernel
     /// for r &lt; MR, j &lt; width. width is a multiple of NRStep, at most NR.
     /// </summary>
     void Run(int kc, float* a, float* b, int width, float* c, int ldc, bool accumulate);
+
+    /// <summary>Largest column count <see cref="RunNarrow"/> handles (0 when the kernel has no narrow path).</summary>
+    int NarrowCols { get; }
+
+    /// <summary>
+    /// The first <paramref name="cols"/> (≤ NarrowCols) columns and <paramref name="rows"/> (≤ MR) rows of
+    /// <see cref="Run"/>'s result, cheaper than a full panel when only a few columns are real (e.g. 49 = 48 + 1 pixels).
+    /// </summary>
+    void RunNarrow(int kc, float* a, float* b, int width, int rows, int cols, float* c, int ldc, bool accumulate);
 }

@@ -26,4 +26,9 @@ public sealed unsafe class ScalarMicroKernel : IGemmMicroKernel
             }
         }
     }
+
+    public int NarrowCols => 0;
+
+    public void RunNarrow(int kc, float* a, float* b, int width, int rows, int cols, float* c, int ldc, bool accumulate) =>
+        throw new NotSupportedException();
 }

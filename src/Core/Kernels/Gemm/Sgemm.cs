@@ -39,45 +39,56 @@ public static unsafe class Sgemm
     public static float* Align64(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
 
     /// <summary>
-    /// Packs A[i, k] = src[i·rowStride + k·colStride] · scale into panels of MR rows:
-    /// dst[(i / MR)·MR·K + k·MR + i % MR], rows past M zero.
+    /// Packs A[i, k] = src[i·rowStride + k·colStride] · scale, rows padded with zeros to Mp = a multiple of MR.
+    /// Rows are cut in blocks of MC, K in blocks of KC, in the order the driver reads them: the block
+    /// of rows [r0, r0 + mc) holds mc·K floats from r0·K; inside it K block k0 holds mc·kc floats from
+    /// k0·mc; inside that the row panel starting at row i0 holds kc·MR floats from (i0 − r0)·kc, element
+    /// (i, k) at (k − k0)·MR + (i − i0). So A is read as one sequential stream.
     /// </summary>
     public static void PackA(IGemmMicroKernel kernel, float* src, int rowStride, int colStride, int m, int k, float scale, float* dst)
     {
         var mr = kernel.MR;
+        var mp = RoundUp(m, mr);
         for (var i0 = 0; i0 < m; i0 += mr)
         {
-            var panel = dst + (long)i0 * k;
             var rows = Math.Min(mr, m - i0);
-            for (var r = 0; r < mr; r++)
+            for (var k0 = 0; k0 < k; k0 += KC)
             {
-                if (r >= rows)
+                var kc = Math.Min(KC, k - k0);
+                var panel = dst + PanelOffsetA(mr, mp, k, i0, k0, kc);
+                for (var r = 0; r < mr; r++)
                 {
-                    for (var kk = 0; kk < k; kk++)
+                    if (r >= rows)
                     {
-                        panel[(long)kk * mr + r] = 0f;
+                        for (var kk = 0; kk < kc; kk++)
+                        {
+                            panel[kk * mr + r] = 0f;
+                        }
+                        continue;
                     }
-                    continue;
-                }
-                var row = src + (long)(i0 + r) * rowStride;
-                for (var kk = 0; kk < k; kk++)
-                {
-                    panel[(long)kk * mr + r] = row[(long)kk * colStride] * scale;
+                    var row = src + (long)(i0 + r) * rowStride + (long)k0 * colStride;
+                    for (var kk = 0; kk < kc; kk++)
+                    {
+                        panel[kk * mr + r] = row[(long)kk * colStride] * scale;
+                    }
                 }
             }
         }
     }
 
+    /// <summary>Where the packed A panel of rows [i0, i0 + MR) and K block k0 (kc long) starts (see <see cref="PackA"/>).</summary>
+    private static long PanelOffsetA(int mr, int mp, int k, int i0, int k0, int kc)
+    {
+        var mc = MC / mr * mr;
+        var r0 = i0 / mc * mc;
+        var rows = Math.Min(mc, mp - r0);
+        return (long)r0 * k + (long)k0 * rows + (long)(i0 - r0) * kc;
+    }
+
     /// <summary>Packs B[k, j] = src[k·rowStride + j·colStride] into the panel layout <see cref="Multiply"/> reads.</summary>
     public static void PackB(IGemmMicroKernel kernel, float* src, int rowStride, int colStride, int k, int n, float* dst)
     {
-        var source = new MatrixPanelSource(src, k, rowStride, colStride);
-        var nr = kernel.NR;
-        for (var col = 0; col < n; col += nr)
-        {
-            var valid = Math.Min(nr, n - col);
-            source.Pack(col, valid, Math.Min(nr, RoundUp(valid, kernel.NRStep)), dst + (long)col * k);
-        }
+        new MatrixPanelSource(src, k, rowStride, colStride).Pack(0, n, new PanelLayout(k, kernel.NR, kernel.NRStep), dst);
     }
 
     /// <summary>C = (accumulate ? C : 0) + A·B with B packed from <paramref name="source"/> into <paramref name="scratch"/> (64-byte aligned, <see cref="PackedBFloats"/> floats).</summary>
@@ -158,11 +169,8 @@ public static unsafe class Sgemm
 
         public void PackPanels(int p0, int p1)
         {
-            for (var p = p0; p < p1; p++)
-            {
-                var col = p * kernel.NR;
-                source.Pack(col, Math.Min(kernel.NR, n - col), PanelWidth(p), Panel(p));
-            }
+            var col = p0 * kernel.NR;
+            source.Pack(col, Math.Min(p1 * kernel.NR, n) - col, new PanelLayout(k, kernel.NR, kernel.NRStep), Panel(p0));
         }
 
         /// <summary>All rows of panels [p0, p1), B packed chunk by chunk just before use.</summary>
@@ -187,9 +195,11 @@ public static unsafe class Sgemm
             var nr = kernel.NR;
             var edge = stackalloc float[mr * nr];
             var mcBlocks = Math.Max(1, MC / mr);
-            for (var mb = rb0; mb < rb1; mb += mcBlocks)
+            var mp = RowBlocks * mr;
+            for (var mb = rb0; mb < rb1; mb = mb / mcBlocks * mcBlocks + mcBlocks)
             {
-                var mbEnd = Math.Min(mb + mcBlocks, rb1);
+                // Blocks follow the global MC grid of the packed A, clipped to this range.
+                var mbEnd = Math.Min(mb / mcBlocks * mcBlocks + mcBlocks, rb1);
                 for (var k0 = 0; k0 < k; k0 += KC)
                 {
                     var kc = Math.Min(KC, k - k0);
@@ -203,10 +213,14 @@ public static unsafe class Sgemm
                         for (var rb = mb; rb < mbEnd; rb++)
                         {
                             var row = rb * mr;
-                            var ap = a + (long)row * k + (long)k0 * mr;
+                            var ap = a + PanelOffsetA(mr, mp, k, row, k0, kc);
                             var cp = c + (long)row * ldc + col;
                             var rows = Math.Min(mr, m - row);
-                            if (rows == mr && valid == width)
+                            if (valid <= kernel.NarrowCols)
+                            {
+                                kernel.RunNarrow(kc, ap, bp, width, rows, valid, cp, ldc, acc);
+                            }
+                            else if (rows == mr && valid == width)
                             {
                                 kernel.Run(kc, ap, bp, width, cp, ldc, acc);
                             }

@@ -7,53 +7,53 @@ public static class AveragePoolKernel
     /// <summary>
     /// y[oh, ow] = (sum of the window's taps inside the plane) / count, where count is the number of
     /// taps inside the plane, or with <paramref name="countIncludePad"/> the number of taps inside the
-    /// padded extent [-pad_begin, size + pad_end). Vertical sums first (vectorised over W into
-    /// <paramref name="row"/>, W floats), then the horizontal window.
+    /// padded extent [-pad_begin, size + pad_end). Separable: row sums first (vectorised over W), then
+    /// column sums. <paramref name="scratch"/> holds <see cref="PoolWindow.ScratchLength"/> floats.
     /// </summary>
-    public static void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, bool countIncludePad, Span<float> row)
+    public static void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, bool countIncludePad, Span<float> scratch)
     {
         var w = g.InputW;
+        var padded = scratch.Slice(0, g.PaddedRowLength);
+        var gather = scratch.Slice(g.PaddedRowLength, g.OutputW);
+        var inverseCols = scratch.Slice(g.PaddedRowLength + g.OutputW, g.OutputW);
+        var row = padded.Slice(g.PadLeft, w);
+        padded.Clear();
+        for (var ow = 0; ow < g.OutputW; ow++)
+        {
+            inverseCols[ow] = 1f / Taps(ow * g.StrideW - g.PadLeft, g.KernelW, g.DilationW, w, countIncludePad ? g.PadLeft : 0, countIncludePad ? g.PadRight : 0);
+        }
         for (var oh = 0; oh < g.OutputH; oh++)
         {
             var h0 = oh * g.StrideH - g.PadTop;
-            int rows = 0, paddedRows = 0;
             row.Clear();
             for (var kh = 0; kh < g.KernelH; kh++)
             {
                 var h = h0 + kh * g.DilationH;
-                if (h >= -g.PadTop && h < g.InputH + g.PadBottom)
+                if ((uint)h < (uint)g.InputH)
                 {
-                    paddedRows++;
+                    TensorPrimitives.Add(row, x.Slice(h * w, w), row);
                 }
-                if ((uint)h >= (uint)g.InputH)
-                {
-                    continue;
-                }
-                rows++;
-                TensorPrimitives.Add(row, x.Slice(h * w, w), row);
             }
+            var rows = Taps(h0, g.KernelH, g.DilationH, g.InputH, countIncludePad ? g.PadTop : 0, countIncludePad ? g.PadBottom : 0);
             var yr = y.Slice(oh * g.OutputW, g.OutputW);
-            for (var ow = 0; ow < g.OutputW; ow++)
+            HorizontalWindow.Reduce(padded, yr, g.KernelW, g.StrideW, g.DilationW, max: false, gather);
+            TensorPrimitives.Multiply(yr, inverseCols, yr);
+            TensorPrimitives.Divide(yr, rows, yr);
+        }
+    }
+
+    /// <summary>Taps of a window starting at <paramref name="start"/> that fall in [-padBegin, size + padEnd).</summary>
+    private static int Taps(int start, int kernel, int dilation, int size, int padBegin, int padEnd)
+    {
+        var n = 0;
+        for (var k = 0; k < kernel; k++)
+        {
+            var i = start + k * dilation;
+            if (i >= -padBegin && i < size + padEnd)
             {
-                var w0 = ow * g.StrideW - g.PadLeft;
-                var sum = 0f;
-                int cols = 0, paddedCols = 0;
-                for (var kw = 0; kw < g.KernelW; kw++)
-                {
-                    var c = w0 + kw * g.DilationW;
-                    if (c >= -g.PadLeft && c < w + g.PadRight)
-                    {
-                        paddedCols++;
-                    }
-                    if ((uint)c < (uint)w)
-                    {
-                        sum += row[c];
-                        cols++;
-                    }
-                }
-                var count = countIncludePad ? paddedRows * paddedCols : rows * cols;
-                yr[ow] = count == 0 ? 0f : sum / count;
+                n++;
             }
         }
+        return n;
     }
 }

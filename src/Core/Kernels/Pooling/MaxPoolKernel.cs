@@ -6,12 +6,16 @@ public static class MaxPoolKernel
 {
     /// <summary>
     /// y[oh, ow] = max over the window's taps inside the plane (padding never wins; a window with no
-    /// tap inside gives float.MinValue). Vertical pass first (vectorised over W into
-    /// <paramref name="row"/>, W floats), then the horizontal window on that row.
+    /// tap inside gives float.MinValue). Separable: the max over the window's rows first (vectorised
+    /// over W), then over its columns. <paramref name="scratch"/> holds <see cref="PoolWindow.ScratchLength"/> floats.
     /// </summary>
-    public static void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, Span<float> row)
+    public static void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, Span<float> scratch)
     {
         var w = g.InputW;
+        var padded = scratch.Slice(0, g.PaddedRowLength);
+        var gather = scratch.Slice(g.PaddedRowLength, g.OutputW);
+        var row = padded.Slice(g.PadLeft, w);
+        padded.Fill(float.MinValue);
         for (var oh = 0; oh < g.OutputH; oh++)
         {
             var h0 = oh * g.StrideH - g.PadTop;
@@ -39,20 +43,7 @@ public static class MaxPoolKernel
                 yr.Fill(float.MinValue);
                 continue;
             }
-            for (var ow = 0; ow < g.OutputW; ow++)
-            {
-                var w0 = ow * g.StrideW - g.PadLeft;
-                var m = float.MinValue;
-                for (var kw = 0; kw < g.KernelW; kw++)
-                {
-                    var c = w0 + kw * g.DilationW;
-                    if ((uint)c < (uint)w && row[c] > m)
-                    {
-                        m = row[c];
-                    }
-                }
-                yr[ow] = m;
-            }
+            HorizontalWindow.Reduce(padded, yr, g.KernelW, g.StrideW, g.DilationW, max: true, gather);
         }
     }
 

@@ -10,4 +10,11 @@ public readonly record struct PoolWindow(
     int StrideH, int StrideW,
     int DilationH, int DilationW,
     int PadTop, int PadLeft, int PadBottom, int PadRight,
-    int InputH, int InputW, int OutputH, int OutputW);
+    int InputH, int InputW, int OutputH, int OutputW)
+{
+    /// <summary>Length of a row padded on both sides so that every window's columns fall inside it.</summary>
+    public int PaddedRowLength => Math.Max(PadLeft + InputW, (OutputW - 1) * StrideW + (KernelW - 1) * DilationW + 1);
+
+    /// <summary>Scratch floats one plane computation needs (see the kernels).</summary>
+    public int ScratchLength => InputW + PaddedRowLength + 2 * OutputW;
+}

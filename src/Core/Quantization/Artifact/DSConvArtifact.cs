@@ -38,7 +38,7 @@ public static class DSConvArtifact
             var settings = new ArtifactMetadata.LayerSettings(
                 (int)n.GetInt("weight_bits", 4), (int)n.GetInt("block_size", 32), (int)n.GetInt("activation_bits", 0), (int)n.GetInt("exponent_bits", 8));
             layers[n.DisplayName] = settings;
-            nodes.AddRange(Expand(quantized, g, n));
+            nodes.AddRange(Expand(quantized, g, n, $"L{layers.Count}"));
         }
         g.Nodes.Clear();
         g.Nodes.AddRange(nodes);
@@ -57,23 +57,26 @@ public static class DSConvArtifact
         return model;
     }
 
-    private static List<Node> Expand(Model quantized, Graph.Graph g, Node n)
+    // Generated values get short names (L7.q, L7.kds, ...): names are a visible share of a small file.
+    private static List<Node> Expand(Model quantized, Graph.Graph g, Node n, string name)
     {
         var fc = n.OpType == DSConvNodes.Gemm;
         var qw = DSConvNodes.ReadWeight(quantized, n);
-        var name = n.DisplayName;
-        var qShape = g.Initializers[n.Inputs[DSConvNodes.InputQ]].Shape;
+        var qTensor = g.Initializers[n.Inputs[DSConvNodes.InputQ]];
+        var qShape = qTensor.Shape;
+        var qName = g.UniqueName($"{name}.q");
+        g.Initializers[qName] = qTensor;
         var nodes = new List<Node>();
-        string Value(string suffix) => g.UniqueName($"{name}/{suffix}");
+        string Value(string suffix) => g.UniqueName($"{name}.{suffix}");
         string Const(string suffix, Tensor t)
         {
-            var c = g.UniqueName($"{name}/{suffix}");
+            var c = g.UniqueName($"{name}.{suffix}");
             g.Initializers[c] = t;
             return c;
         }
         Node Add(string op, string[] inputs, string output)
         {
-            var node = new Node(op, inputs, [output], output);
+            var node = new Node(op, inputs, [output]);
             nodes.Add(node);
             return node;
         }
@@ -82,7 +85,7 @@ public static class DSConvArtifact
         string scale;
         if (qw.KdsIsFloat16)
         {
-            var half = Const("kds_f16", new Tensor(DataType.Float16, kdsShape, (float[])qw.Kds.Clone()));
+            var half = Const("kds16", new Tensor(DataType.Float16, kdsShape, (float[])qw.Kds.Clone()));
             scale = Value("kds");
             Add("Cast", [half], scale).Attributes["to"] = AttributeValue.Of((long)DataType.Float);
         }
@@ -90,8 +93,8 @@ public static class DSConvArtifact
         {
             scale = Const("kds", Tensor.FromFloats(kdsShape, (float[])qw.Kds.Clone()));
         }
-        var w = Value("w_dq");
-        var dq = Add("DequantizeLinear", [n.Inputs[DSConvNodes.InputQ], scale], w);
+        var w = Value("w");
+        var dq = Add("DequantizeLinear", [qName, scale], w);
         dq.Attributes["axis"] = AttributeValue.Of(qw.Depthwise ? 0L : 1L);
         if (!qw.Depthwise)
         {
@@ -115,7 +118,7 @@ public static class DSConvArtifact
         {
             inputs.Add(bias);
         }
-        var op = new Node(fc ? "Gemm" : "Conv", inputs, n.Outputs, name);
+        var op = new Node(fc ? "Gemm" : "Conv", inputs, n.Outputs, n.DisplayName);
         if (fc)
         {
             op.Attributes["transB"] = AttributeValue.Of(1L);

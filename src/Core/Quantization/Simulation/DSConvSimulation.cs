@@ -19,6 +19,7 @@ public static class DSConvSimulation
         var g = model.Graph;
         var nodes = new List<Node>(g.Nodes.Count);
         var usesSim = false;
+        var shared = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var node in g.Nodes)
         {
             if (!DSConvNodes.IsDSConv(node))
@@ -34,10 +35,17 @@ public static class DSConvSimulation
 
             var x = node.Inputs[DSConvNodes.InputX];
             var activationBits = (int)node.GetInt("activation_bits", 0);
-            if (simulateActivations && activationBits > 0)
+            var groups = fc ? 1 : node.GetInt("group", 1);
+            var key = $"{x}|{groups}|{node.GetInt("block_size", 32)}|{activationBits}|{node.GetInt("exponent_bits", 8)}";
+            if (simulateActivations && activationBits > 0 && shared.TryGetValue(key, out var existing))
             {
+                x = existing;
+            }
+            else if (simulateActivations && activationBits > 0)
+            {
+                // One fake-quant per distinct (input, settings): layers reading the same tensor share it.
                 var xq = g.UniqueName(x + "_bfp");
-                var groups = fc ? 1 : node.GetInt("group", 1);
+                shared[key] = xq;
                 var bfp = new Node(BfpFakeQuant, [x], [xq], node.DisplayName + "_bfp", Domain);
                 bfp.Attributes["group"] = AttributeValue.Of(groups);
                 bfp.Attributes["channels"] = AttributeValue.Of((long)(fc ? qShape[1] : qShape[1] * groups));

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using DSConvService.Core.Kernels.Conv;
+using DSConvService.Core.Kernels.Gemm;
+
+namespace DSConvService.Bench;
+
+/// <summary>
+/// Single-thread GFLOP/s of each fp32 micro-kernel on cache-resident panels, and of the whole driver
+/// on typical ResNet18 conv GEMM shapes. Reported per CPU-second of this process so a busy machine
+/// distorts it less than wall time.
+/// </summary>
+public static unsafe class KernelBench
+{
+    public static int Run(string[] args)
+    {
+        foreach (var isa in GemmKernels.Supported())
+        {
+            var kernel = GemmKernels.Get(isa);
+            const int kc = 256;
+            var a = new float[kc * kernel.MR];
+            var b = new float[kc * kernel.NR];
+            var c = new float[kernel.MR * kernel.NR];
+            var calls = isa == GemmIsa.Scalar ? 2_000 : 50_000;
+            fixed (float* fa = a, fb = b, fc = c)
+            {
+                var pa = fa;
+                var pb = fb;
+                var pc = fc;
+                var flops = 2.0 * kc * kernel.MR * kernel.NR * calls;
+                var ms = CpuMs(() =>
+                {
+                    for (var i = 0; i < calls; i++)
+                    {
+                        kernel.Run(kc, pa, pb, kernel.NR, pc, kernel.NR, true);
+                    }
+                });
+                Console.WriteLine($"micro-kernel {isa} {kernel.MR}x{kernel.NR}: {flops / ms / 1e6:F0} GFLOP/CPU-s");
+            }
+        }
+        var k0 = GemmKernels.Default;
+        foreach (var (m, n, k) in new[] { (64, 3136, 576), (128, 784, 1152), (256, 196, 2304), (512, 49, 4608), (64, 12544, 147) })
+        {
+            var packedA = new float[Sgemm.PackedAFloats(k0, m, k)];
+            var bsrc = new float[k * n];
+            var scratch = new float[Sgemm.ScratchFloats(k0, n, k)];
+            var c = new float[m * n];
+            fixed (float* pa = packedA, pb = bsrc, ps = scratch, pc = c)
+            {
+                var pa2 = pa;
+                var pb2 = pb;
+                var ps2 = Sgemm.Align64(ps);
+                var pc2 = pc;
+                var reps = (int)Math.Max(3, 5e8 / (2.0 * m * n * k));
+                var ms = CpuMs(() =>
+                {
+                    for (var r = 0; r < reps; r++)
+                    {
+                        Sgemm.Multiply(k0, pa2, new MatrixPanelSource(pb2, k, n, 1), ps2, m, n, k, pc2, n, false, default, 1);
+                    }
+                });
+                Sgemm.PackB(k0, pb2, n, 1, k, n, ps2);
+                var msPre = CpuMs(() =>
+                {
+                    for (var r = 0; r < reps; r++)
+                    {
+                        Sgemm.Multiply(k0, pa2, ps2, m, n, k, pc2, n, false, default, 1);
+                    }
+                });
+                var flops = 2.0 * m * n * k * reps;
+                Console.WriteLine($"driver {k0.Isa} M={m} N={n} K={k}: {flops / ms / 1e6:F0} GFLOP/CPU-s, B pre-packed: {flops / msPre / 1e6:F0}");
+            }
+        }
+        Im2Col("7x7/2 3ch 224", new ConvGeometry(3, 224, 224, 7, 7, 2, 2, 1, 1, 3, 3, 112, 112));
+        Im2Col("3x3/1 64ch 56", new ConvGeometry(64, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, 56, 56));
+        Im2Col("3x3/2 64ch 56", new ConvGeometry(64, 56, 56, 3, 3, 2, 2, 1, 1, 1, 1, 28, 28));
+        return 0;
+    }
+
+    private static void Im2Col(string name, ConvGeometry g)
+    {
+        var k0 = GemmKernels.Default;
+        var x = new float[g.Channels * g.InPixels];
+        var dst = new float[Sgemm.ScratchFloats(k0, g.OutPixels, g.Taps)];
+        fixed (float* px = x, pd = dst)
+        {
+            var src = new Im2ColPanelSource(px, g);
+            var d = Sgemm.Align64(pd);
+            var layout = new PanelLayout(g.Taps, k0.NR, k0.NRStep);
+            var ms = CpuMs(() =>
+            {
+                for (var r = 0; r < 10; r++)
+                {
+                    src.Pack(0, g.OutPixels, layout, d);
+                }
+            }) / 10;
+            // One L2-sized chunk packed over and over (what the driver does).
+            var chunkCols = Math.Max(1, (1 << 17) / (g.Taps * k0.NR)) * k0.NR;
+            var reps = g.OutPixels / chunkCols;
+            var msChunk = CpuMs(() =>
+            {
+                for (var r = 0; r < 10 * reps; r++)
+                {
+                    src.Pack(chunkCols * (r % reps), chunkCols, layout, d);
+                }
+            }) / 10;
+            var floats = (double)g.Taps * g.OutPixels;
+            Console.WriteLine($"im2col {name}: whole {ms * 1e6 / floats:F2} ns/float, in chunks {msChunk * 1e6 / (reps * chunkCols * (double)g.Taps):F2} ns/float ({msChunk:F2} ms per image)");
+        }
+    }
+
+    /// <summary>Best of 5 (CPU time), after one warm-up call.</summary>
+    private static double CpuMs(Action action)
+    {
+        action();
+        var p = Process.GetCurrentProcess();
+        var best = double.MaxValue;
+        for (var i = 0; i < 5; i++)
+        {
+            p.Refresh();
+            var start = p.TotalProcessorTime;
+            action();
+            p.Refresh();
+            best = Math.Min(best, (p.TotalProcessorTime - start).TotalMilliseconds);
+        }
+        return best;
+    }
+}

@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using DSConvService.Core.Execution;
+using DSConvService.Core.Graph;
+using DSConvService.Core.Onnx;
+using DSConvService.Core.Passes;
+using DSConvService.Core.Quantization;
+using DSConvService.Core.Quantization.Simulation;
+using DSConvService.Core.Reports;
+using DSConvService.Core.Tensors;
+
+namespace DSConvService.Core.Evaluation;
+
+public sealed record EvaluationOptions
+{
+    public int Threads { get; init; } = Environment.ProcessorCount;
+    public bool MeasureLatency { get; init; } = true;
+    public int LatencyRuns { get; init; } = 20;
+
+    /// <summary>Inputs used for the per-layer output SQNR (captures every layer's tensor, so keep it small).</summary>
+    public int LayerSamples { get; init; } = 8;
+}
+
+/// <summary>What <see cref="ModelEvaluator"/> measured.</summary>
+public sealed record EvaluationResult
+{
+    public AccuracySection? Accuracy { get; init; }
+    public required FidelitySection Fidelity { get; init; }
+    public LatencySection? Latency { get; init; }
+
+    /// <summary>Output SQNR (dB) of each quantized layer: the quantized network's tensor against the fp32 network's.</summary>
+    public required IReadOnlyDictionary<string, double> LayerOutputSqnrDb { get; init; }
+
+    /// <summary>True when the quantized outputs came from the integer DSConv operators, false when from the float simulation.</summary>
+    public bool IntegerEngine { get; init; }
+    public double Seconds { get; init; }
+    public IReadOnlyList<string> Notes { get; init; } = [];
+}
+
+/// <summary>
+/// Compares a quantized model with its fp32 original (run by ONNX Runtime): accuracy against
+/// labels, fidelity (top-1 agreement, mean KL, output SQNR, cosine), per-layer output SQNR and
+/// latency. Quantized outputs come from this engine's DSConv operators when they are available,
+/// else from the simulated network (documented in the notes).
+/// </summary>
+public static class ModelEvaluator
+{
+    public static EvaluationResult Evaluate(byte[] fp32Onnx, Model quantized, IReadOnlyList<Tensor> inputs,
+        IReadOnlyList<int>? labels = null, EvaluationOptions? options = null, CancellationToken ct = default)
+    {
+        options ??= new EvaluationOptions();
+        if (inputs.Count == 0)
+        {
+            throw new ArgumentException("At least one input is needed to evaluate.");
+        }
+        var watch = Stopwatch.StartNew();
+        var notes = new List<string>();
+        var integer = OperatorRegistry.FindUnsupported(quantized.Graph).Count == 0;
+        var runModel = integer ? quantized : DSConvSimulation.ToFloatGraph(quantized, simulateActivations: true);
+        if (!integer)
+        {
+            notes.Add("Quantized outputs were computed by the float simulation of the DSConv network (integer operators not available).");
+        }
+
+        var reference = new List<Tensor>(inputs.Count);
+        using (var ort = new OrtReference(fp32Onnx, options.Threads))
+        {
+            foreach (var x in inputs)
+            {
+                ct.ThrowIfCancellationRequested();
+                reference.Add(ort.Run(x)[0]);
+            }
+        }
+        var outputs = new List<Tensor>(inputs.Count);
+        using (var runner = NetworkRunner.Create(runModel, threads: options.Threads))
+        {
+            for (var start = 0; start < inputs.Count; start += 256)
+            {
+                ct.ThrowIfCancellationRequested();
+                outputs.AddRange(runner.RunMany(inputs.Skip(start).Take(256).ToList()).Select(runner.Output));
+            }
+        }
+        var fidelity = OutputComparison.Fidelity(reference, outputs);
+        var accuracy = labels is null ? null : OutputComparison.Accuracy(reference, outputs, labels);
+        var layerSqnr = LayerSqnr(fp32Onnx, quantized, runModel, inputs.Take(options.LayerSamples).ToList(), options, notes, ct);
+        var latency = options.MeasureLatency && integer ? Latency(fp32Onnx, quantized, inputs[0], options) : null;
+        if (options.MeasureLatency && !integer)
+        {
+            notes.Add("Latency not measured: the integer DSConv operators are not available in this build.");
+        }
+        return new EvaluationResult
+        {
+            Accuracy = accuracy,
+            Fidelity = fidelity,
+            Latency = latency,
+            LayerOutputSqnrDb = layerSqnr,
+            IntegerEngine = integer,
+            Seconds = watch.Elapsed.TotalSeconds,
+            Notes = notes,
+        };
+    }
+
+    /// <summary>Fills <see cref="QuantizationResult.OutputSqnrDb"/> from an evaluation.</summary>
+    public static void ApplyTo(EvaluationResult evaluation, QuantizationResult result)
+    {
+        foreach (var (k, v) in evaluation.LayerOutputSqnrDb)
+        {
+            result.OutputSqnrDb[k] = v;
+        }
+    }
+
+    private static Dictionary<string, double> LayerSqnr(byte[] fp32Onnx, Model quantized, Model runModel, List<Tensor> inputs,
+        EvaluationOptions options, List<string> notes, CancellationToken ct)
+    {
+        var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        try
+        {
+            var floatModel = GraphOptimizer.Optimize(OnnxReader.Load(fp32Onnx), fuseActivations: false);
+            var floatValues = new HashSet<string>(floatModel.Graph.Nodes.SelectMany(n => n.Outputs), StringComparer.Ordinal);
+            var layers = quantized.Graph.Nodes.Where(DSConvNodes.IsDSConv)
+                .Select(n => (Name: n.DisplayName, Value: n.Outputs[0]))
+                .Where(l => floatValues.Contains(l.Value))
+                .ToList();
+            var names = layers.Select(l => l.Value).ToList();
+            var signal = new double[layers.Count];
+            var noise = new double[layers.Count];
+            using var fp = NetworkRunner.Create(floatModel, names, options.Threads);
+            using var q = NetworkRunner.Create(runModel, names, options.Threads);
+            foreach (var x in inputs)
+            {
+                ct.ThrowIfCancellationRequested();
+                var a = fp.Run(x);
+                var b = q.Run(x);
+                for (var i = 0; i < layers.Count; i++)
+                {
+                    var r = a[names[i]].Floats;
+                    var t = b[names[i]].Floats;
+                    for (var k = 0; k < r.Length; k++)
+                    {
+                        signal[i] += (double)r[k] * r[k];
+                        var d = (double)r[k] - t[k];
+                        noise[i] += d * d;
+                    }
+                }
+            }
+            for (var i = 0; i < layers.Count; i++)
+            {
+                result[layers[i].Name] = Metrics.SqnrDb(signal[i], noise[i]);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            notes.Add($"Per-layer output SQNR could not be measured: {e.Message}");
+        }
+        return result;
+    }
+
+    private static LatencySection Latency(byte[] fp32Onnx, Model quantized, Tensor input, EvaluationOptions options)
+    {
+        using var ort = new OrtReference(fp32Onnx, options.Threads);
+        var engine = new InferenceSession(quantized, new SessionOptions { Threads = options.Threads });
+        var ortMs = Median(options.LatencyRuns, () => ort.Run(input));
+        var ourMs = Median(options.LatencyRuns, () => engine.Run(input));
+        return new LatencySection
+        {
+            Threads = options.Threads,
+            Batch = input.Shape[0],
+            Fp32OrtMs = ortMs,
+            DsconvMs = ourMs,
+            Speedup = ourMs > 0 ? ortMs / ourMs : 0,
+        };
+    }
+
+    private static double Median(int runs, Action run)
+    {
+        run();
+        var times = new double[Math.Max(runs, 1)];
+        for (var i = 0; i < times.Length; i++)
+        {
+            var t = Stopwatch.GetTimestamp();
+            run();
+            times[i] = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return times[times.Length / 2];
+    }
+}
