@@ -98,7 +98,7 @@ public sealed class QuantizationPipeline(
             Layers = evaluated.Layers ?? quantized.Layers,
             Timings = new TimingsSection { QuantizeSeconds = quantizeClock.Elapsed.TotalSeconds, EvaluateSeconds = evaluateClock.Elapsed.TotalSeconds },
             FidelityInputs = source,
-            Notes = [.. quantized.Notes, .. notes],
+            Notes = [.. quantized.Notes, .. evaluated.Notes ?? [], .. notes],
         };
         var reportJson = JsonSerializer.Serialize(report, ReportJson);
         await files.SaveReportAsync(job.Id, System.Text.Encoding.UTF8.GetBytes(reportJson), ct);
