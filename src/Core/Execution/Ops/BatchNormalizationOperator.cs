@@ -11,7 +11,6 @@ namespace DSConvService.Core.Execution.Ops;
 [OnnxOp("BatchNormalization")]
 public sealed class BatchNormalizationOperator : FoldingOperator
 {
-    private const int ParallelThreshold = 1 << 15;
     private readonly (float[] Scale, float[] Shift)? _packed;
 
     public BatchNormalizationOperator(Node node, OperatorContext context) : base(node, context)
@@ -78,7 +77,7 @@ public sealed class BatchNormalizationOperator : FoldingOperator
         var channels = x.Shape[1];
         var planes = x.Shape[0] * channels;
         var size = planes == 0 ? 0 : xs.Length / planes;
-        CpuParallel.For(planes, xs.Length >= ParallelThreshold ? context.Threads : 1, (start, end) =>
+        CpuParallel.For(planes, ParallelPolicy.Threads(xs.Length, context.Threads), (start, end) =>
         {
             for (var p = start; p < end; p++)
             {

@@ -61,12 +61,23 @@ public readonly unsafe struct Im2ColPanelSource(float* x, ConvGeometry g) : IPan
                 }
                 else
                 {
+                    // ix = ix0 + t·sw must lie in [0, Width).
                     var sw = g.StrideW;
-                    for (var t = 0; t < run; t++)
+                    var lo = ix0 >= 0 ? 0 : Math.Min(run, (-ix0 + sw - 1) / sw);
+                    var hi = g.Width - ix0 <= 0 ? 0 : Math.Clamp((g.Width - ix0 - 1) / sw + 1, lo, run);
+                    PanelCopy.Zero(seg, lo);
+                    if (sw == 2)
                     {
-                        var ix = ix0 + t * sw;
-                        seg[t] = (uint)ix < (uint)g.Width ? src[ix] : 0f;
+                        PanelCopy.CopyStride2(src + ix0 + 2 * lo, seg + lo, hi - lo, ix0 + 2 * (hi - 1) + 1 < g.Width);
                     }
+                    else
+                    {
+                        for (var t = lo; t < hi; t++)
+                        {
+                            seg[t] = src[ix0 + t * sw];
+                        }
+                    }
+                    PanelCopy.Zero(seg + hi, run - hi);
                 }
             }
             j += run;

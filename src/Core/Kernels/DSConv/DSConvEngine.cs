@@ -51,11 +51,11 @@ public sealed unsafe class DSConvEngine
             throw new ArgumentException($"The {isa} kernel is not exact for {f.WeightBits}-bit weights and {f.MantissaBits}-bit mantissas.");
         }
         Isa = isa;
-        _packed = new PackedWeights(weights, groups, 1 << (f.MantissaBits - 1));
-        _int16Steps = Math.Max(1, DSConvIsaSupport.Int16Steps(f.WeightBits, f.MantissaBits));
+        var split = DSConvIsaSupport.NeedsNibbleSplit(isa, f.WeightBits, f.MantissaBits);
+        _packed = new PackedWeights(weights, groups, 1 << (f.MantissaBits - 1), split);
+        _int16Steps = Math.Max(1, DSConvIsaSupport.Int16Steps(split ? 4 : f.WeightBits, f.MantissaBits));
     }
 
-    public static long KernelTicks, StoreTicks, PackTicks;
     public DSConvWeights Weights { get; }
     public int Groups { get; }
     public FusedActivation Activation { get; }
@@ -130,7 +130,6 @@ public sealed unsafe class DSConvEngine
             var nbg = w.Nbg;
             var steps = w.StepsPerBlock;
 
-            var prof = System.Diagnostics.Stopwatch.StartNew();
             // 1. BFP-quantize the input once: one unit per (image, group, channel block).
             CpuParallel.For(s.N * s.Groups * nbg, workers, (a, b) =>
             {
@@ -147,7 +146,6 @@ public sealed unsafe class DSConvEngine
                 }
             });
 
-            var t1 = prof.Elapsed.TotalMilliseconds;
             // 2. Where each k-step / k-block of a tile lives (relative to the tile's A and S bases).
             var aOff = (int*)((byte*)mem + layout.AOffsetsOffset);
             var sOff = (int*)((byte*)mem + layout.SOffsetsOffset);
@@ -156,12 +154,16 @@ public sealed unsafe class DSConvEngine
                 var tapOffset = layout.Geometry.TapOffset(t / s.KW, t % s.KW, s.DilationH, s.DilationW);
                 for (var j = 0; j < nbg; j++)
                 {
-                    var kb = t * nbg + j;
-                    sOff[kb] = j * layout.PlaneLength + tapOffset;
-                    for (var st = 0; st < steps; st++)
+                    // Nibble-split weights: virtual blocks 2·kb and 2·kb+1 read the same activations.
+                    var copies = w.SplitNibbles ? 2 : 1;
+                    for (var h = 0; h < copies; h++)
                     {
-                        var ks = kb * steps + st;
-                        aOff[ks] = ((j * steps + st) * layout.PlaneLength + tapOffset) * 4;
+                        var kb = (t * nbg + j) * copies + h;
+                        sOff[kb] = j * layout.PlaneLength + tapOffset;
+                        for (var st = 0; st < steps; st++)
+                        {
+                            aOff[kb * steps + st] = ((j * steps + st) * layout.PlaneLength + tapOffset) * 4;
+                        }
                     }
                 }
             }
@@ -188,11 +190,6 @@ public sealed unsafe class DSConvEngine
                     }
                 }
             });
-            if (Environment.GetEnvironmentVariable("DSCONV_PROFILE") == "1")
-            {
-                Console.Error.WriteLine($"quant {t1:F3} total {prof.Elapsed.TotalMilliseconds:F3} items {items} kernel {KernelTicks / 1e6:F3} store {StoreTicks / 1e6:F3} pack {PackTicks / 1e6:F3}");
-                KernelTicks = StoreTicks = PackTicks = 0;
-            }
         }
     }
 
@@ -236,21 +233,25 @@ public sealed unsafe class DSConvEngine
             Int16Steps = Math.Min(_int16Steps, w.StepsPerBlock),
             C = c,
         };
-        for (var panel = panel0; panel < panel1; panel++)
+        // Keep the smaller operand hot: when this chunk's weight panels fit in L2, each tile stays in L1
+        // while the panels stream past it; otherwise each panel stays while the tiles (L2) stream past.
+        var panelBytes = (long)w.KSteps * PackedWeights.Rows * 4;
+        var tileOuter = (panel1 - panel0) * panelBytes <= 512 * 1024;
+        var outer = tileOuter ? tile1 - tile0 : panel1 - panel0;
+        var inner = tileOuter ? panel1 - panel0 : tile1 - tile0;
+        for (var i = 0; i < outer; i++)
         {
-            args.Q = (sbyte*)ctx.Q + w.QOffset(g, panel);
-            args.Xi = (float*)ctx.Xi + w.BlockOffset(g, panel);
-            args.Correction = (int*)ctx.Correction + w.BlockOffset(g, panel);
-            for (var tile = tile0; tile < tile1; tile++)
+            for (var k = 0; k < inner; k++)
             {
+                var tile = tile0 + (tileOuter ? i : k);
+                var panel = panel0 + (tileOuter ? k : i);
+                args.Q = (sbyte*)ctx.Q + w.QOffset(g, panel);
+                args.Xi = (float*)ctx.Xi + w.BlockOffset(g, panel);
+                args.Correction = (int*)ctx.Correction + w.BlockOffset(g, panel);
                 args.A = quant + tile * TileArgs.Pixels * 4;
                 args.S = scales + tile * TileArgs.Pixels;
-                var k0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 RunKernel(args);
-                var k1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 Store(ctx, s, layout, c, n, g, panel, tile);
-                KernelTicks += k1 - k0;
-                StoreTicks += System.Diagnostics.Stopwatch.GetTimestamp() - k1;
             }
         }
     }

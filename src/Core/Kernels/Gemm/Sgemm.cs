@@ -39,21 +39,23 @@ public static unsafe class Sgemm
     public static float* Align64(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
 
     /// <summary>
-    /// Packs A[i, k] = src[i·rowStride + k·colStride] · scale, rows padded with zeros to Mp = a multiple of MR,
-    /// K cut in blocks of KC; block (k0, row panel i0/MR) holds kc·MR floats at k0·Mp + i0·kc, element
-    /// (i, k) at [(k − k0)·MR + i % MR]. So the A data of one K block is one sequential stream.
+    /// Packs A[i, k] = src[i·rowStride + k·colStride] · scale, rows padded with zeros to Mp = a multiple of MR.
+    /// Rows are cut in blocks of MC, K in blocks of KC, in the order the driver reads them: the block
+    /// of rows [r0, r0 + mc) holds mc·K floats from r0·K; inside it K block k0 holds mc·kc floats from
+    /// k0·mc; inside that the row panel starting at row i0 holds kc·MR floats from (i0 − r0)·kc, element
+    /// (i, k) at (k − k0)·MR + (i − i0). So A is read as one sequential stream.
     /// </summary>
     public static void PackA(IGemmMicroKernel kernel, float* src, int rowStride, int colStride, int m, int k, float scale, float* dst)
     {
         var mr = kernel.MR;
         var mp = RoundUp(m, mr);
-        for (var k0 = 0; k0 < k; k0 += KC)
+        for (var i0 = 0; i0 < m; i0 += mr)
         {
-            var kc = Math.Min(KC, k - k0);
-            for (var i0 = 0; i0 < m; i0 += mr)
+            var rows = Math.Min(mr, m - i0);
+            for (var k0 = 0; k0 < k; k0 += KC)
             {
-                var panel = dst + (long)k0 * mp + (long)i0 * kc;
-                var rows = Math.Min(mr, m - i0);
+                var kc = Math.Min(KC, k - k0);
+                var panel = dst + PanelOffsetA(mr, mp, k, i0, k0, kc);
                 for (var r = 0; r < mr; r++)
                 {
                     if (r >= rows)
@@ -72,6 +74,15 @@ public static unsafe class Sgemm
                 }
             }
         }
+    }
+
+    /// <summary>Where the packed A panel of rows [i0, i0 + MR) and K block k0 (kc long) starts (see <see cref="PackA"/>).</summary>
+    private static long PanelOffsetA(int mr, int mp, int k, int i0, int k0, int kc)
+    {
+        var mc = MC / mr * mr;
+        var r0 = i0 / mc * mc;
+        var rows = Math.Min(mc, mp - r0);
+        return (long)r0 * k + (long)k0 * rows + (long)(i0 - r0) * kc;
     }
 
     /// <summary>Packs B[k, j] = src[k·rowStride + j·colStride] into the panel layout <see cref="Multiply"/> reads.</summary>
@@ -185,9 +196,10 @@ public static unsafe class Sgemm
             var edge = stackalloc float[mr * nr];
             var mcBlocks = Math.Max(1, MC / mr);
             var mp = RowBlocks * mr;
-            for (var mb = rb0; mb < rb1; mb += mcBlocks)
+            for (var mb = rb0; mb < rb1; mb = mb / mcBlocks * mcBlocks + mcBlocks)
             {
-                var mbEnd = Math.Min(mb + mcBlocks, rb1);
+                // Blocks follow the global MC grid of the packed A, clipped to this range.
+                var mbEnd = Math.Min(mb / mcBlocks * mcBlocks + mcBlocks, rb1);
                 for (var k0 = 0; k0 < k; k0 += KC)
                 {
                     var kc = Math.Min(KC, k - k0);
@@ -201,7 +213,7 @@ public static unsafe class Sgemm
                         for (var rb = mb; rb < mbEnd; rb++)
                         {
                             var row = rb * mr;
-                            var ap = a + (long)k0 * mp + (long)row * kc;
+                            var ap = a + PanelOffsetA(mr, mp, k, row, k0, kc);
                             var cp = c + (long)row * ldc + col;
                             var rows = Math.Min(mr, m - row);
                             if (valid <= kernel.NarrowCols)
