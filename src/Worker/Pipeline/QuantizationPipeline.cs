@@ -106,7 +106,7 @@ public sealed class QuantizationPipeline(
         };
         var reportJson = JsonSerializer.Serialize(report, ReportJson);
         await files.SaveReportAsync(job.Id, System.Text.Encoding.UTF8.GetBytes(reportJson), ct);
-        logger.LogInformation("Job quantized {Layers} layers; fidelity on {Samples} {Source} inputs, top-1 agreement {Agreement:F4}",
+        logger.LogInformation("Job quantized {Layers} layers; fidelity on {Samples} {Source:l} inputs, top-1 agreement {Agreement:F4}",
             report.Model.QuantizedLayers, report.Fidelity?.Samples, source, report.Fidelity?.Top1Agreement);
         return new PipelineResult(reportJson, artifact);
     }
