@@ -199,9 +199,29 @@ public static unsafe class BfpPacker
 
     private static void Scatter(Vector512<uint> v, uint* plane, int iy, int ix, int w, in PlaneGeometry geo)
     {
+        var lanes = stackalloc uint[16];
+        v.Store(lanes);
+        if (!geo.Strided)
+        {
+            // Runs of one row, then the next: no divisions on the stride-1 path.
+            var i = 0;
+            while (i < 16)
+            {
+                var run = Math.Min(16 - i, w - ix);
+                var dst = plane + (geo.PadTop + iy) * geo.Wp + geo.PadLeft + ix;
+                for (var k = 0; k < run; k++)
+                {
+                    dst[k] = lanes[i + k];
+                }
+                i += run;
+                ix = 0;
+                iy++;
+            }
+            return;
+        }
         for (var i = 0; i < 16; i++)
         {
-            plane[geo.Index(geo.PadTop + iy, geo.PadLeft + ix)] = v.GetElement(i);
+            plane[geo.Index(geo.PadTop + iy, geo.PadLeft + ix)] = lanes[i];
             if (++ix == w)
             {
                 ix = 0;

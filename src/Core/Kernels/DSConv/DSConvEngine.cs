@@ -5,15 +5,17 @@ namespace DSConvService.Core.Kernels.DSConv;
 /// <summary>
 /// Runs one DSConv layer: y = act(conv(x̂, ŵ) + bias) (DESIGN 2.3). The integer path BFP-quantizes the
 /// input once (<see cref="BfpPacker"/>), then runs 4-row × 32-pixel micro-kernels over weight panels
-/// packed here, once; per block one float multiply-add. Layers with float activations, depthwise layers
-/// and layers with KDS bias or CDS bias take the float path (x̂ then a direct float conv with ŵ), which is
-/// the same formula evaluated in float. All per-run memory comes from the caller's scratch.
+/// packed here, once; per block one float multiply-add. The float path (<see cref="FloatConvPath"/>:
+/// x̂, then the fp32 GEMM with ŵ, which is the same formula evaluated in float) takes layers with float
+/// activations, depthwise layers, layers with KDS bias or CDS bias, and, under <see cref="DSConvIsa.Auto"/>,
+/// layers whose channel blocks hold at most 4 channels (the RGB stem). All per-run memory comes from the
+/// caller's scratch.
 /// </summary>
 public sealed unsafe class DSConvEngine
 {
     private static readonly int MaxWorkers = Math.Clamp(Environment.ProcessorCount, 1, 16);
     private readonly PackedWeights? _packed;
-    private readonly float[]? _effective;
+    private readonly FloatConvPath? _float;
     private readonly float[] _bias;
     private readonly int _int16Steps;
 
@@ -26,10 +28,13 @@ public sealed unsafe class DSConvEngine
         Activation = activation;
         var f = weights.Format;
         _bias = weights.Bias ?? new float[weights.O];
-        UsesFloatPath = f.FloatActivations || f.Depthwise || weights.KdsBias is not null || weights.CdsBias is not null;
+        // Channel blocks of at most 4 channels (the RGB stem) leave one integer step per block and tap: every
+        // product then needs its own float scale, so the float form of the same formula is faster there.
+        var tinyBlocks = Math.Min(f.BlockSize, weights.Cg) <= 4 && isa == DSConvIsa.Auto;
+        UsesFloatPath = f.FloatActivations || f.Depthwise || weights.KdsBias is not null || weights.CdsBias is not null || tinyBlocks;
         if (UsesFloatPath)
         {
-            _effective = weights.Effective();
+            _float = new FloatConvPath(weights, weights.Effective(), groups, activation);
             Isa = DSConvIsa.Scalar;
             return;
         }
@@ -66,7 +71,7 @@ public sealed unsafe class DSConvEngine
 
     public long ScratchFloats(in ConvShape s) =>
         UsesFloatPath
-            ? (Weights.Format.FloatActivations ? 0 : (long)s.N * s.C * s.InPixels)
+            ? _float!.ScratchFloats(s, !Weights.Format.FloatActivations)
             : (new DSConvLayout(s, _packed!, MaxWorkers).TotalBytes + 3) / 4;
 
     public void Run(float[] x, in ConvShape s, float[] y, float[] scratch, int threads)
@@ -74,46 +79,10 @@ public sealed unsafe class DSConvEngine
         var workers = Math.Clamp(threads, 1, MaxWorkers);
         if (UsesFloatPath)
         {
-            RunFloat(x, s, y, scratch, workers);
+            _float!.Run(x, s, Weights.Format, y, scratch, workers);
             return;
         }
         RunInteger(x, s, y, scratch, workers);
-    }
-
-    private void RunFloat(float[] x, ConvShape s, float[] y, float[] scratch, int workers)
-    {
-        var f = Weights.Format;
-        fixed (float* px = x, py = y, pw = _effective, ps = scratch)
-        {
-            var ax = (nint)px;
-            var ay = (nint)py;
-            var aw = (nint)pw;
-            var input = ax;
-            if (!f.FloatActivations)
-            {
-                var asim = (nint)ps;
-                var nbg = f.ActivationBlocksPerGroup(s.Cg);
-                CpuParallel.For(s.N * s.Groups * nbg, workers, (a, b) =>
-                {
-                    for (var u = a; u < b; u++)
-                    {
-                        var j = u % nbg;
-                        var ng = u / nbg;
-                        FloatConvKernel.SimulateBlock((float*)ax, (float*)asim, s, f, ng / s.Groups, ng % s.Groups, j);
-                    }
-                });
-                input = asim;
-            }
-            var bias = _bias;
-            var act = Activation;
-            CpuParallel.For(s.N * s.O, workers, (a, b) =>
-            {
-                for (var u = a; u < b; u++)
-                {
-                    FloatConvKernel.ConvPlane((float*)input, s, (float*)aw, bias[u % s.O], act, (float*)ay, u / s.O, u % s.O);
-                }
-            });
-        }
     }
 
     private void RunInteger(float[] x, ConvShape s, float[] y, float[] scratch, int workers)

@@ -74,6 +74,15 @@ public class DSConvEngineSweepTests
     }
 
     [Fact]
+    public void Auto_Runs_Tiny_Channel_Blocks_On_The_Float_Path_And_Matches()
+    {
+        var k = Cases[1];
+        var engine = Engine(k, new DSConvFormat(k.Block, k.WeightBits, k.MantissaBits, 8, false), 1, DSConvIsa.Auto, out var shape, out var x);
+        Assert.True(engine.UsesFloatPath);
+        AssertMatchesReference(engine, shape, x, threads: 2);
+    }
+
+    [Fact]
     public void One_Thread_Gives_The_Same_Result_As_Two()
     {
         var k = Cases[3];
@@ -87,6 +96,7 @@ public class DSConvEngineSweepTests
     [InlineData(8, 32, 4, 8, true)]
     [InlineData(4, 16, 4, 0, false)]
     [InlineData(1, 32, 3, 8, false)]
+    [InlineData(2, 8, 4, 0, false)]
     public void Float_Path_Layers_Match_The_Reference(int groups, int block, int wbits, int mbits, bool depthwise)
     {
         var k = new Case(2, 8, 9, 9, depthwise ? 16 : 8, groups, 3, 3, 1, 1, 1, block, wbits, mbits);
