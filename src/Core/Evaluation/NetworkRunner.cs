@@ -1,6 +1,7 @@
 using DSConvService.Core.Execution;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Onnx;
+using DSConvService.Core.Quantization;
 using DSConvService.Core.Quantization.Simulation;
 using DSConvService.Core.Tensors;
 
@@ -9,7 +10,8 @@ namespace DSConvService.Core.Evaluation;
 /// <summary>
 /// Runs a float (or simulated-quantized) network and hands back its outputs plus chosen
 /// intermediate values. Uses this engine when it implements every operator of the graph, else
-/// ONNX Runtime on a standard-ONNX copy (BfpFakeQuant expanded, captured values made outputs).
+/// ONNX Runtime on a standard-ONNX copy (DSConv layers simulated, BfpFakeQuant expanded, captured
+/// values made outputs).
 /// </summary>
 public sealed class NetworkRunner : IDisposable
 {
@@ -32,11 +34,14 @@ public sealed class NetworkRunner : IDisposable
         DynamicBatch = inputs[0].Shape is { Length: > 0 } shape && shape[0] < 0;
         if (!forceOrt && OperatorRegistry.FindUnsupported(model.Graph).Count == 0)
         {
-            _engine = new InferenceSession(model, new SessionOptions { Threads = threads, Optimize = false });
+            // The graph passes (activation fusion) would hide intermediate values: only without captures.
+            _engine = new InferenceSession(model, new SessionOptions { Threads = threads, Optimize = _captures.Count == 0 });
             UsesEngine = true;
             return;
         }
-        var standard = BfpOnnxExpansion.ToStandardOnnx(model);
+        // ONNX Runtime knows no DSConv operators: it runs their float simulation (bit-exact BFP, dequantized weights).
+        var simulated = model.Graph.Nodes.Any(DSConvNodes.IsDSConv) ? DSConvSimulation.ToFloatGraph(model, simulateActivations: true) : model;
+        var standard = BfpOnnxExpansion.ToStandardOnnx(simulated);
         var declared = new HashSet<string>(standard.Graph.Outputs.Select(o => o.Name), StringComparer.Ordinal);
         foreach (var c in _captures.Where(c => c != _input && !declared.Contains(c)))
         {

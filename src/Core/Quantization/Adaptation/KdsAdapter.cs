@@ -102,6 +102,12 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
         var errNew = new double[outs];
         var patch = samples.PatchLength;
 
+        // KDS entry of each patch element (patch laid out [C, S]; blocks of B channels at each tap).
+        var kdsOf = new int[patch];
+        for (var e = 0; e < patch; e++)
+        {
+            kdsOf[e] = qw.Depthwise ? 0 : (e / qw.Spatial / qw.BlockSize) * qw.Spatial + e % qw.Spatial;
+        }
         CpuParallel.For(outs, Environment.ProcessorCount, (start, end) =>
         {
             var f = new double[samples.Count * nu];
@@ -124,17 +130,25 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
                     var xq = samples.QuantizedPatch(p, g);
                     var row = f.AsSpan(p * nu, nu);
                     double target = src.Bias?[o] ?? 0f, hs = 0;
+                    var wRow = src.Weight.AsSpan(o * patch, patch);
+                    var qRow = qw.Q.AsSpan(o * patch, patch);
                     for (var e = 0; e < patch; e++)
                     {
-                        var wi = o * patch + e;
-                        target += (double)src.Weight[wi] * xr[e];
-                        var k = qw.Depthwise ? 0 : (e / qw.Spatial / qw.BlockSize) * qw.Spatial + e % qw.Spatial;
-                        row[k] += (double)a * qw.Q[wi] * xq[e];
+                        target += (double)wRow[e] * xr[e];
+                        var k = kdsOf[e];
+                        row[k] += (double)qRow[e] * xq[e];
                         if (hasBeta)
                         {
-                            row[nk + k] += (double)a * xq[e];
+                            row[nk + k] += xq[e];
                         }
                         hs += xq[e];
+                    }
+                    if (a != 1f)
+                    {
+                        for (var k = 0; k < nu; k++)
+                        {
+                            row[k] *= a;
+                        }
                     }
                     t[p] = target;
                     h[p] = hs;
