@@ -44,21 +44,21 @@ public static class DSConvModelBench
         Console.WriteLine($"ResNet18 224x224, DSConv {bits}-bit weights / block 32 / 8-bit BFP ({result.QuantizedLayers} layers, data-free), "
             + $"kernel {DSConvIsaSupport.Best(bits, 8)}, {o.Threads} threads, warm-up {o.Warmup}, median of {o.Runs} runs, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         Console.WriteLine();
-        Console.WriteLine("| Batch | DSConv int (ms) | ORT fp32 (ms) | ORT int8 QDQ (ms) | speed-up vs ORT fp32 | DSConv / ORT int8 | cosine vs fp32 |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Console.WriteLine("| Batch | DSConv int (ms) | ORT fp32 (ms) | ORT int8 QDQ (ms) | speed-up vs ORT fp32 | DSConv / ORT int8 | min ms DSConv / fp32 / int8 | cosine vs fp32 |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var batch in o.Batches)
         {
             var x = Input(batch);
             var cosine = Cosine(ours.Run(x)[0].Floats, ortFp32.Run(x)[0].Floats);
-            var oursMs = Timing.MedianMs(() => ours.Run(x), o.Warmup, o.Runs);
-            var fp32Ms = Timing.MedianMs(() => ortFp32.Run(x), o.Warmup, o.Runs);
+            var (oursMs, oursMin) = MedianAndMin(() => ours.Run(x), o.Warmup, o.Runs);
+            var (fp32Ms, fp32Min) = MedianAndMin(() => ortFp32.Run(x), o.Warmup, o.Runs);
             // The QDQ file fixes batch 1 when int8Batch is 1: batch b is timed as b runs of batch 1.
-            double int8Ms = double.NaN;
+            double int8Ms = double.NaN, int8Min = double.NaN;
             if (ortInt8 is not null)
             {
                 var x1 = int8Batch <= 0 || int8Batch == batch ? x : Input(1);
                 var repeat = int8Batch <= 0 || int8Batch == batch ? 1 : batch;
-                int8Ms = Timing.MedianMs(() =>
+                (int8Ms, int8Min) = MedianAndMin(() =>
                 {
                     for (var r = 0; r < repeat; r++)
                     {
@@ -66,9 +66,26 @@ public static class DSConvModelBench
                     }
                 }, o.Warmup, o.Runs);
             }
-            Console.WriteLine($"| {batch} | {oursMs:F2} | {fp32Ms:F2} | {int8Ms:F2} | {fp32Ms / oursMs:F2}x | {oursMs / int8Ms:F2} | {cosine:F4} |");
+            Console.WriteLine($"| {batch} | {oursMs:F2} | {fp32Ms:F2} | {int8Ms:F2} | {fp32Ms / oursMs:F2}x | {oursMs / int8Ms:F2} | {oursMin:F2} / {fp32Min:F2} / {int8Min:F2} | {cosine:F4} |");
         }
         return 0;
+    }
+
+    private static (double Median, double Min) MedianAndMin(Action action, int warmup, int runs)
+    {
+        for (var i = 0; i < warmup; i++)
+        {
+            action();
+        }
+        var times = new double[runs];
+        for (var i = 0; i < runs; i++)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            action();
+            times[i] = sw.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return (runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2, times[0]);
     }
 
     private static Tensor Input(int batch)

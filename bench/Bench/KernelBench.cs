@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using DSConvService.Core.Kernels.Conv;
 using DSConvService.Core.Kernels.Gemm;
 
 namespace DSConvService.Bench;
@@ -69,7 +70,42 @@ public static unsafe class KernelBench
                 Console.WriteLine($"driver {k0.Isa} M={m} N={n} K={k}: {flops / ms / 1e6:F0} GFLOP/CPU-s, B pre-packed: {flops / msPre / 1e6:F0}");
             }
         }
+        Im2Col("7x7/2 3ch 224", new ConvGeometry(3, 224, 224, 7, 7, 2, 2, 1, 1, 3, 3, 112, 112));
+        Im2Col("3x3/1 64ch 56", new ConvGeometry(64, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, 56, 56));
+        Im2Col("3x3/2 64ch 56", new ConvGeometry(64, 56, 56, 3, 3, 2, 2, 1, 1, 1, 1, 28, 28));
         return 0;
+    }
+
+    private static void Im2Col(string name, ConvGeometry g)
+    {
+        var k0 = GemmKernels.Default;
+        var x = new float[g.Channels * g.InPixels];
+        var dst = new float[Sgemm.ScratchFloats(k0, g.OutPixels, g.Taps)];
+        fixed (float* px = x, pd = dst)
+        {
+            var src = new Im2ColPanelSource(px, g);
+            var d = Sgemm.Align64(pd);
+            var layout = new PanelLayout(g.Taps, k0.NR, k0.NRStep);
+            var ms = CpuMs(() =>
+            {
+                for (var r = 0; r < 10; r++)
+                {
+                    src.Pack(0, g.OutPixels, layout, d);
+                }
+            }) / 10;
+            // One L2-sized chunk packed over and over (what the driver does).
+            var chunkCols = Math.Max(1, (1 << 17) / (g.Taps * k0.NR)) * k0.NR;
+            var reps = g.OutPixels / chunkCols;
+            var msChunk = CpuMs(() =>
+            {
+                for (var r = 0; r < 10 * reps; r++)
+                {
+                    src.Pack(chunkCols * (r % reps), chunkCols, layout, d);
+                }
+            }) / 10;
+            var floats = (double)g.Taps * g.OutPixels;
+            Console.WriteLine($"im2col {name}: whole {ms * 1e6 / floats:F2} ns/float, in chunks {msChunk * 1e6 / (reps * chunkCols * (double)g.Taps):F2} ns/float ({msChunk:F2} ms per image)");
+        }
     }
 
     /// <summary>Best of 5 (CPU time), after one warm-up call.</summary>

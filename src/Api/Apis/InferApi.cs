@@ -72,7 +72,7 @@ public static class InferApi
         var predictions = OutputMetrics.TopK(scores, Math.Min(topk, scores.Length))
             .Select(i => new Prediction(i, loaded.Labels is { } l && i < l.Count ? l[i] : null, probabilities[i]))
             .ToList();
-        return TypedResults.Ok(new InferResponse(job.Id, engine.Name, latency, predictions));
+        return TypedResults.Ok(new InferResponse(job.Id, loaded.Engine, latency, predictions));
     }
 
     /// <summary>The body as documented: multipart with an `image` file, or raw image bytes (the handler reads it itself).</summary>

@@ -16,7 +16,12 @@ public static class ProblemExtensions
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<InputExceptionHandler>();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase);
+        builder.Services.Configure<JsonOptions>(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase;
+            // Numbers are numbers (also in the OpenAPI schemas), not "number or string".
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
         return builder;
     }
 
@@ -34,6 +39,8 @@ public static class ProblemExtensions
         {
             var (status, title, extensions) = exception switch
             {
+                BadHttpRequestException { InnerException: InvalidDataException inner } when inner.Message.Contains("limit", StringComparison.OrdinalIgnoreCase)
+                    => (413, "Upload too large", null),
                 BadHttpRequestException e => (e.StatusCode, e.StatusCode == 413 ? "Upload too large" : "Bad request", null),
                 UploadTooLargeException => (413, "Upload too large", null),
                 InvalidOptionsException e => (400, "Invalid options", new Dictionary<string, object?> { ["errors"] = e.Errors }),

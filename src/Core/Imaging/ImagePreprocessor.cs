@@ -7,6 +7,7 @@ namespace DSConvService.Core.Imaging;
 /// Turns encoded images (PNG, JPEG, and the other formats Skia reads) into model inputs following
 /// <see cref="PreprocessingOptions"/>: decode, resize (centre crop or stretch), pick the colour
 /// channels, then x = (pixel·scale − mean[c]) / std[c], as a [1, C, H, W] float tensor.
+/// A JPEG's EXIF orientation is applied first, so the model sees the picture as a person does.
 /// Images larger than <see cref="MaxPixels"/> are refused from their header, before any decoding.
 /// </summary>
 public sealed class ImagePreprocessor
@@ -105,6 +106,10 @@ public sealed class ImagePreprocessor
         {
             throw new InvalidImageException($"The image is {w}x{h} = {(long)w * h} pixels, more than the limit of {maxPixels}; send a smaller image.");
         }
+        if (codec.EncodedOrigin >= SKEncodedOrigin.LeftTop)
+        {
+            keep = (keep.Height, keep.Width); // the stored image is sideways
+        }
         var shrink = Math.Max((float)keep.Width / w, (float)keep.Height / h);
         if (shrink < 1f)
         {
@@ -122,7 +127,7 @@ public sealed class ImagePreprocessor
             bitmap.Dispose();
             throw new InvalidImageException($"The image could not be decoded ({result}).");
         }
-        return bitmap;
+        return Orientation.Apply(bitmap, codec.EncodedOrigin);
     }
 
     /// <summary>

@@ -21,7 +21,9 @@ public static class BatchNormFolding
                 continue;
             }
             var producer = graph.Nodes.FirstOrDefault(n => n.Outputs.Count > 0 && n.Outputs[0] == x);
+            // A fused activation would sit between the layer and the BN: folding would then be wrong.
             if (producer is null || producer.Domain is not ("" or "ai.onnx") || GraphEdits.UseCount(graph, x) != 1
+                || producer.Attributes.ContainsKey(ActivationFusion.ActivationAttribute)
                 || !Enumerable.Range(1, Math.Max(0, bn.Outputs.Count - 1)).All(k => GraphEdits.IsUnused(graph, bn, k))
                 || bn.GetInt("training_mode", 0) != 0 || Parameters(graph, bn) is not { } p)
             {

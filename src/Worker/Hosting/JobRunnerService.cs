@@ -74,7 +74,7 @@ public sealed class JobRunnerService(
 
     private async Task RunJobAsync(Job job, JobRunnerOptions settings, CancellationToken stoppingToken)
     {
-        using var logScope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = job.Id });
+        using var logScope = logger.BeginScope(new JobLogScope(job.Id));
         logger.JobClaimed(job.Attempts);
         using var jobCts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var lease = new LeaseKeeper(store, job.Id, WorkerId, settings, jobCts);

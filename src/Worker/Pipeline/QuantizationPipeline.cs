@@ -75,6 +75,10 @@ public sealed class QuantizationPipeline(
         var evaluateClock = Stopwatch.StartNew();
         var evaluated = await engine.EvaluateAsync(modelBytes, quantized, inputs, source == "evaluation" ? evaluationLabels : null,
             new EvaluationSettings(settings.Threads, settings.LatencyRuns), StageProgress.Start(progress, "evaluating", 0.5, 0.97), ct);
+        if (quantization.Adapt && evaluated.Accuracy is not null)
+        {
+            notes.Add(await WithoutAdaptationAsync(modelBytes, quantization, preprocessing, labels, inputs, evaluationLabels!, settings, progress, ct));
+        }
         evaluateClock.Stop();
         ct.ThrowIfCancellationRequested();
 
@@ -98,13 +102,26 @@ public sealed class QuantizationPipeline(
             Layers = evaluated.Layers ?? quantized.Layers,
             Timings = new TimingsSection { QuantizeSeconds = quantizeClock.Elapsed.TotalSeconds, EvaluateSeconds = evaluateClock.Elapsed.TotalSeconds },
             FidelityInputs = source,
-            Notes = [.. quantized.Notes, .. notes],
+            Notes = [.. quantized.Notes, .. evaluated.Notes ?? [], .. notes],
         };
         var reportJson = JsonSerializer.Serialize(report, ReportJson);
         await files.SaveReportAsync(job.Id, System.Text.Encoding.UTF8.GetBytes(reportJson), ct);
-        logger.LogInformation("Job quantized {Layers} layers; fidelity on {Samples} {Source} inputs, top-1 agreement {Agreement:F4}",
+        logger.LogInformation("Job quantized {Layers} layers; fidelity on {Samples} {Source:l} inputs, top-1 agreement {Agreement:F4}",
             report.Model.QuantizedLayers, report.Fidelity?.Samples, source, report.Fidelity?.Top1Agreement);
         return new PipelineResult(reportJson, artifact);
+    }
+
+    /// <summary>DESIGN 2.4 asks for accuracy with and without adaptation: the data-free quantization, evaluated on the same images.</summary>
+    private async Task<string> WithoutAdaptationAsync(byte[] modelBytes, Core.Quantization.QuantizationOptions quantization, PreprocessingOptions preprocessing,
+        IReadOnlyList<string>? labels, IReadOnlyList<Tensor> inputs, IReadOnlyList<int> evaluationLabels, JobRunnerOptions settings,
+        IJobProgress progress, CancellationToken ct)
+    {
+        var dataFree = await engine.QuantizeAsync(modelBytes, quantization with { Adapt = false }, null, preprocessing, labels, null, ct);
+        var result = await engine.EvaluateAsync(modelBytes, dataFree, inputs, evaluationLabels, new EvaluationSettings(settings.Threads, 1),
+            StageProgress.Start(progress, "evaluating without adaptation", 0.97, 0.98), ct);
+        var a = result.Accuracy!;
+        return FormattableString.Invariant(
+            $"Without adaptation (data-free): quantized top-1 {a.QuantizedTop1:F4} (drop {a.Top1Drop:F4}), top-1 agreement {result.Fidelity.Top1Agreement:F4}.");
     }
 
     private List<Tensor> Decode(IReadOnlyList<DatasetImage> images, PreprocessingOptions preprocessing, IProgress<double> progress, CancellationToken ct)

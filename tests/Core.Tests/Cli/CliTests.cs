@@ -92,6 +92,24 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Compare_Runs_A_Dsconv_Artifact_On_The_Integer_Kernels_Against_Ort_Dequantizing_It()
+    {
+        var fp32 = Core.Onnx.OnnxReader.Load(ClassifierFile());
+        var options = new Core.Quantization.QuantizationOptions { WeightBits = 8, BlockSize = 8, ActivationBits = 0 };
+        var result = Core.Quantization.DSConvQuantizer.Quantize(fp32, options, null, null, CancellationToken.None);
+        var path = Path.Combine(_dir, "artifact.onnx");
+        File.WriteAllBytes(path, result.ToArtifactBytes(null, ["a", "b", "c", "d", "e", "f", "g"]));
+        var (code, stdout, stderr) = Invoke("compare", "--model", path, "--runs", "1", "--json");
+        Assert.True(code == 0, stderr);
+        // Weight-only quantization: both engines use the same dequantized weights, so they agree closely.
+        Assert.InRange(JsonDocument.Parse(stdout).RootElement.GetProperty("relativeDiff").GetDouble(), 0, 1e-4);
+        (code, stdout, stderr) = Invoke("run", "--model", path, "--image", ImageFile("q.png", SKColors.Teal), "--json");
+        Assert.True(code == 0, stderr);
+        var label = JsonDocument.Parse(stdout).RootElement.GetProperty("topK")[0].GetProperty("label").GetString();
+        Assert.Contains(label, new[] { "a", "b", "c", "d", "e", "f", "g" });
+    }
+
+    [Fact]
     public void Missing_Model_File_Is_A_Clear_Error()
     {
         var missing = Path.Combine(_dir, "nope.onnx");

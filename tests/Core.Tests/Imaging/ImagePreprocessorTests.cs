@@ -117,6 +117,48 @@ public class ImagePreprocessorTests
         Assert.InRange(At(2, 35, 25), 240, 255);
     }
 
+    [Theory]
+    [InlineData(1, "RB")]  // upright: red left, blue right
+    [InlineData(6, "R/B")] // rotate 90 clockwise: red on top
+    [InlineData(8, "B/R")] // rotate 270 clockwise: blue on top
+    [InlineData(3, "BR")]  // rotate 180
+    public void Jpeg_Exif_Orientation_Is_Applied(int orientation, string layout)
+    {
+        // 40x20: left half red, right half blue, with an EXIF APP1 segment carrying the orientation.
+        var jpg = TestImages.Encode(40, 20, (x, _) => x < 20 ? SKColors.Red : SKColors.Blue, SKEncodedImageFormat.Jpeg, 100);
+        var withExif = WithExifOrientation(jpg, orientation);
+        var rotated = layout.Contains('/');
+        var (w, h) = rotated ? (20, 40) : (40, 20);
+        Assert.Equal((40, 20), ImagePreprocessor.ReadSize(withExif)); // the header's (stored) size
+        var t = new ImagePreprocessor(Raw with { Width = w, Height = h }).Process(withExif);
+        bool IsRed(int x, int y) => t.Floats[y * w + x] > 200 && t.Floats[2 * w * h + y * w + x] < 60;
+        bool IsBlue(int x, int y) => t.Floats[y * w + x] < 60 && t.Floats[2 * w * h + y * w + x] > 200;
+        var (first, second) = rotated ? ((x: w / 2, y: 3), (x: w / 2, y: h - 4)) : ((x: 3, y: h / 2), (x: w - 4, y: h / 2));
+        if (layout is "RB" or "R/B")
+        {
+            Assert.True(IsRed(first.x, first.y) && IsBlue(second.x, second.y), layout);
+        }
+        else
+        {
+            Assert.True(IsBlue(first.x, first.y) && IsRed(second.x, second.y), layout);
+        }
+    }
+
+    /// <summary>Inserts a big-endian EXIF APP1 segment with one IFD entry (0x0112 Orientation) after the JPEG SOI marker.</summary>
+    private static byte[] WithExifOrientation(byte[] jpeg, int orientation)
+    {
+        byte[] app1 =
+        [
+            0xFF, 0xE1, 0x00, 34,
+            (byte)'E', (byte)'x', (byte)'i', (byte)'f', 0, 0,
+            (byte)'M', (byte)'M', 0x00, 0x2A, 0, 0, 0, 8,
+            0, 1,
+            0x01, 0x12, 0x00, 0x03, 0, 0, 0, 1, 0, (byte)orientation, 0, 0,
+            0, 0, 0, 0,
+        ];
+        return [.. jpeg.AsSpan(0, 2), .. app1, .. jpeg.AsSpan(2)];
+    }
+
     [Fact]
     public void Undecodable_Data_Is_Refused()
     {

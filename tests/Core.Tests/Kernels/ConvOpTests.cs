@@ -24,8 +24,12 @@ public sealed class ConvOpTests
     [
         new("3x3 pad 1", 1, 3, 9, 11, 5, 3, 3, Pads: [1, 1, 1, 1]),
         new("7x7 stride 2 pad 3 batch 2", 2, 3, 23, 20, 8, 7, 7, Strides: [2, 2], Pads: [3, 3, 3, 3]),
+        new("7x7 stride 2 wide rows", 1, 3, 9, 97, 8, 7, 7, Strides: [2, 2], Pads: [3, 2, 3, 4]),
+        new("3x3 stride 2 wide rows", 1, 4, 6, 120, 5, 3, 3, Strides: [2, 2], Pads: [1, 1, 1, 1]),
         new("1x1 no bias", 1, 17, 6, 7, 33, 1, 1, Bias: false),
         new("1x1 stride 2", 1, 16, 9, 9, 24, 1, 1, Strides: [2, 2]),
+        new("1x1 batch 3", 3, 16, 9, 9, 24, 1, 1),
+        new("batch 4 on a 7x7 map", 4, 64, 7, 7, 130, 3, 3, Pads: [1, 1, 1, 1]),
         new("groups 3", 1, 12, 8, 8, 18, 3, 3, Group: 3, Pads: [1, 1, 1, 1]),
         new("groups 2 batch 3 odd channels", 3, 14, 7, 9, 10, 3, 3, Group: 2, Pads: [0, 1, 1, 0]),
         new("depthwise", 2, 10, 9, 8, 10, 3, 3, Group: 10, Pads: [1, 1, 1, 1]),

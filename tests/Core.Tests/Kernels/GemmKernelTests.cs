@@ -148,6 +148,8 @@ public sealed unsafe class GemmKernelTests
         CheckGemm(kernel, rng, 256, 49, 700, false, false, false, false, 2, true);
         CheckGemm(kernel, rng, 64, 3136, 147, false, false, false, false, 2, true);
         CheckGemm(kernel, rng, 37, 1000, 520, true, true, true, true, 3, true);
+        // Row ranges that do not start on the MC grid of the packed A.
+        CheckGemm(kernel, rng, 300, 50, 300, false, false, false, true, 3, true);
     }
 
     [Fact]

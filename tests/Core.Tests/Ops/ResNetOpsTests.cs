@@ -42,16 +42,19 @@ public class ResNetOpsTests
     [InlineData(7, 1, 5, 7, 7)]
     [InlineData(9, 2, 16, 9, 11)]
     [InlineData(15, 1, 3, 1, 1)]
+    [InlineData(14, 3, 40, 1, 1)]
     public void BatchNormalization_Matches_Ort(int opset, int n, int c, int h, int w)
     {
         var b = new ModelBuilder(opset);
-        var x = b.Input("x", n, c, h, w);
+        // h = w = 1 with more than one sample also checks the 2-D [N, C] form.
+        int[] shape = h == 1 && w == 1 && n > 1 ? [n, c] : [n, c, h, w];
+        var x = b.Input("x", shape);
         var scale = b.Initializer(RandomTensors.Uniform(2, [c], 0.5f, 2f));
         var bias = b.Initializer(RandomTensors.Normal(3, [c]));
         var mean = b.Initializer(RandomTensors.Normal(4, [c]));
         var variance = b.Initializer(RandomTensors.Uniform(5, [c], 0.1f, 3f));
         b.Output(b.Node("BatchNormalization", [x, scale, bias, mean, variance], new { epsilon = 1e-3f }));
-        OpParity.AssertMatchesOrt(b, RandomTensors.Normal(1, [n, c, h, w]));
+        OpParity.AssertMatchesOrt(b, RandomTensors.Normal(1, shape));
     }
 
     [Fact]

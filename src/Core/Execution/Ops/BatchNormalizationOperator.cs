@@ -11,7 +11,6 @@ namespace DSConvService.Core.Execution.Ops;
 [OnnxOp("BatchNormalization")]
 public sealed class BatchNormalizationOperator : FoldingOperator
 {
-    private const int ParallelThreshold = 1 << 15;
     private readonly (float[] Scale, float[] Shift)? _packed;
 
     public BatchNormalizationOperator(Node node, OperatorContext context) : base(node, context)
@@ -78,14 +77,25 @@ public sealed class BatchNormalizationOperator : FoldingOperator
         var channels = x.Shape[1];
         var planes = x.Shape[0] * channels;
         var size = planes == 0 ? 0 : xs.Length / planes;
-        CpuParallel.For(planes, xs.Length >= ParallelThreshold ? context.Threads : 1, (start, end) =>
+        if (size == 1)
         {
-            for (var p = start; p < end; p++)
+            // [N, C] (after a Gemm): one row per sample, vectorised over the channels.
+            for (var n = 0; n < x.Shape[0]; n++)
             {
-                var c = p % channels;
-                AffineKernel.ScaleShift(xs.AsSpan(p * size, size), a[c], b[c], ys.AsSpan(p * size, size));
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(xs.AsSpan(n * channels, channels), a, b, ys.AsSpan(n * channels, channels));
             }
-        });
+        }
+        else
+        {
+            CpuParallel.For(planes, ParallelPolicy.Threads(xs.Length, context.Threads), (start, end) =>
+            {
+                for (var p = start; p < end; p++)
+                {
+                    var c = p % channels;
+                    AffineKernel.ScaleShift(xs.AsSpan(p * size, size), a[c], b[c], ys.AsSpan(p * size, size));
+                }
+            });
+        }
         for (var k = 1; k < outputs.Length; k++)
         {
             var src = inputs[k % 2 == 1 ? 3 : 4]!.ToFloats();

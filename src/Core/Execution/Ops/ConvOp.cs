@@ -105,13 +105,24 @@ public sealed class ConvOp : Operator
         return [new TensorDesc(DataType.Float, shape)];
     }
 
+    /// <summary>Below this many output pixels per image, the images of a batch run as one GEMM (see <see cref="Im2ColPanelSource"/>).</summary>
+    private const int BatchedPixelLimit = 1024;
+
+    private static bool RunsBatched(int batch, in ConvGeometry g) => batch > 1 && g.OutPixels < BatchedPixelLimit;
+
     public override long ScratchFloats(TensorDesc?[] inputs)
     {
         if (IsDepthwise)
         {
             return 0;
         }
-        var g = Geometry(Required(inputs, 0).Shape);
+        var x = Required(inputs, 0).Shape;
+        var g = Geometry(x);
+        if (RunsBatched(x[0], g))
+        {
+            var columns = x[0] * g.OutPixels;
+            return Sgemm.ScratchFloats(_kernel, columns, Taps) + (long)OutPerGroup * columns + 16;
+        }
         return Sgemm.ScratchFloats(_kernel, g.OutPixels, Taps);
     }
 
@@ -132,6 +143,11 @@ public sealed class ConvOp : Operator
         fixed (float* xs = x.Floats, ys = y.Floats, scratch = context.Scratch, packed = _packed, bias = _bias)
         {
             var panels = Sgemm.Align64(scratch);
+            if (RunsBatched(batch, g))
+            {
+                RunBatched(xs, ys, panels, packed, bias, batch, g, context.Threads);
+                return;
+            }
             for (var n = 0; n < batch; n++)
             {
                 for (var grp = 0; grp < _group; grp++)
@@ -150,6 +166,32 @@ public sealed class ConvOp : Operator
                         var source = new Im2ColPanelSource(xg, g);
                         Sgemm.Multiply(_kernel, a, source, panels, og, g.OutPixels, Taps, yg, g.OutPixels, false, epilogue, context.Threads);
                     }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// All images of the batch as one GEMM per group: C[o, n·P + p] in scratch, then copied to y[n, o, p].
+    /// The weights stream once per group instead of once per image.
+    /// </summary>
+    private unsafe void RunBatched(float* xs, float* ys, float* panels, float* packed, float* bias, int batch, ConvGeometry g, int threads)
+    {
+        var og = OutPerGroup;
+        var p = g.OutPixels;
+        var columns = batch * p;
+        var c = Sgemm.Align64(panels + Sgemm.PackedBFloats(_kernel, columns, Taps));
+        var imageIn = (long)_groupChannels * _group * g.InPixels;
+        for (var grp = 0; grp < _group; grp++)
+        {
+            var source = new Im2ColPanelSource(xs + (long)grp * _groupChannels * g.InPixels, g, imageIn);
+            var epilogue = new GemmEpilogue(bias == null ? null : bias + grp * og, null, _activation);
+            Sgemm.Multiply(_kernel, packed + grp * _packedPerGroup, source, panels, og, columns, Taps, c, columns, false, epilogue, threads);
+            for (var n = 0; n < batch; n++)
+            {
+                for (var o = 0; o < og; o++)
+                {
+                    PanelCopy.Copy(c + (long)o * columns + (long)n * p, ys + ((long)n * _outChannels + grp * og + o) * p, p);
                 }
             }
         }

@@ -8,7 +8,6 @@ namespace DSConvService.Core.Execution.Ops;
 /// <summary>Global pooling: one value per (n, c) plane; the output keeps the rank with spatial sizes 1.</summary>
 public abstract class GlobalPoolOperator : FoldingOperator
 {
-    private const int ParallelThreshold = 1 << 15;
 
     protected GlobalPoolOperator(Node node, OperatorContext context) : base(node, context)
     {
@@ -34,7 +33,7 @@ public abstract class GlobalPoolOperator : FoldingOperator
         var ys = outputs[0].Floats;
         var planes = ys.Length;
         var size = planes == 0 ? 0 : xs.Length / planes;
-        CpuParallel.For(planes, xs.Length >= ParallelThreshold ? context.Threads : 1, (start, end) =>
+        CpuParallel.For(planes, ParallelPolicy.Threads(xs.Length, context.Threads), (start, end) =>
         {
             for (var p = start; p < end; p++)
             {

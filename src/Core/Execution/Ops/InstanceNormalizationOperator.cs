@@ -32,7 +32,7 @@ public sealed class InstanceNormalizationOperator(Node node, OperatorContext con
         var size = x.Length / Math.Max(planes, 1);
         var xs = x.Floats;
         var ys = outputs[0].Floats;
-        CpuParallel.For(planes, xs.Length >= 1 << 15 ? context.Threads : 1, (start, end) =>
+        CpuParallel.For(planes, ParallelPolicy.Threads(xs.Length, context.Threads), (start, end) =>
         {
             for (var p = start; p < end; p++)
             {

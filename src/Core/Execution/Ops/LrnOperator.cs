@@ -38,7 +38,7 @@ public sealed class LrnOperator(Node node, OperatorContext context) : FoldingOpe
         var plane = n * channels == 0 ? 0 : xs.Length / (n * channels);
         var before = (_size - 1) / 2;
         var after = _size - 1 - before;
-        CpuParallel.For(n * channels, xs.Length >= 1 << 15 ? context.Threads : 1, (start, end) =>
+        CpuParallel.For(n * channels, ParallelPolicy.Threads(xs.Length, context.Threads), (start, end) =>
         {
             for (var p = start; p < end; p++)
             {

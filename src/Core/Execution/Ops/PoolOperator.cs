@@ -11,7 +11,6 @@ namespace DSConvService.Core.Execution.Ops;
 /// </summary>
 public abstract class PoolOperator : FoldingOperator
 {
-    private const int ParallelThreshold = 1 << 14;
     private const int StackScratchLimit = 8192;
 
     protected PoolOperator(Node node, OperatorContext context) : base(node, context)
@@ -114,7 +113,7 @@ public abstract class PoolOperator : FoldingOperator
         var outSize = g.OutputH * g.OutputW;
         var xs = x.Floats;
         var ys = outputs[0].Floats;
-        CpuParallel.For(planes, xs.Length >= ParallelThreshold ? context.Threads : 1, (start, end) =>
+        CpuParallel.For(planes, ParallelPolicy.Threads(xs.Length, context.Threads), (start, end) =>
         {
             var length = g.ScratchLength;
             Span<float> scratch = length <= StackScratchLimit ? stackalloc float[length] : new float[length];

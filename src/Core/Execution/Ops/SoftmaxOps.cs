@@ -10,7 +10,6 @@ namespace DSConvService.Core.Execution.Ops;
 /// </summary>
 public abstract class SoftmaxFamilyOperator : FoldingOperator
 {
-    private const int ParallelThreshold = 1 << 15;
 
     protected SoftmaxFamilyOperator(Node node, OperatorContext context) : base(node, context)
     {
@@ -60,7 +59,7 @@ public abstract class SoftmaxFamilyOperator : FoldingOperator
         var x = inputs[0]!.Floats;
         var y = outputs[0].Floats;
         var (outer, n, inner) = Layout(inputs[0]!.Shape);
-        var threads = x.Length >= ParallelThreshold ? context.Threads : 1;
+        var threads = ParallelPolicy.Threads(x.Length, context.Threads);
         if (inner == 1)
         {
             CpuParallel.For(outer, threads, (start, end) =>

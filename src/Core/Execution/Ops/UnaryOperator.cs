@@ -6,7 +6,6 @@ namespace DSConvService.Core.Execution.Ops;
 /// <summary>An element-wise operator of one input; float (and optionally integer) data, split over threads when large.</summary>
 public abstract class UnaryOperator : FoldingOperator
 {
-    private const int ParallelThreshold = 1 << 16;
 
     protected UnaryOperator(Node node, OperatorContext context) : base(node, context)
     {
@@ -48,6 +47,6 @@ public abstract class UnaryOperator : FoldingOperator
 
     /// <summary>Runs <paramref name="map"/> over x → y, in contiguous chunks on several threads when large.</summary>
     protected static void Chunked(float[] x, float[] y, int threads, SpanMap map) =>
-        CpuParallel.For(x.Length, x.Length >= ParallelThreshold ? threads : 1,
+        CpuParallel.For(x.Length, ParallelPolicy.Threads(x.Length, threads),
             (start, end) => map(x.AsSpan(start, end - start), y.AsSpan(start, end - start)));
 }

@@ -3,11 +3,13 @@ using DSConvService.Core.Kernels.Gemm;
 namespace DSConvService.Core.Kernels.Conv;
 
 /// <summary>
-/// B panels of the im2col matrix of one image and group, written straight into the GEMM's panel layout:
-/// B[(c·KH + ky)·KW + kx, oy·OW + ox] = x[c, iy, ix] with iy = oy·sh − padT + ky·dh, ix = ox·sw − padL + kx·dw
-/// (0 outside the image). <paramref name="x"/> points at the group's first input channel.
+/// B panels of the im2col matrix of one group, written straight into the GEMM's panel layout:
+/// B[(c·KH + ky)·KW + kx, n·OH·OW + oy·OW + ox] = x[n, c, iy, ix] with iy = oy·sh − padT + ky·dh,
+/// ix = ox·sw − padL + kx·dw (0 outside the image). <paramref name="x"/> points at the group's first input
+/// channel of image 0; images follow each other every <paramref name="imageStride"/> floats (the columns of
+/// several images side by side make one wider GEMM, so small feature maps reuse each weight panel more).
 /// </summary>
-public readonly unsafe struct Im2ColPanelSource(float* x, ConvGeometry g) : IPanelSource
+public readonly unsafe struct Im2ColPanelSource(float* x, ConvGeometry g, long imageStride = 0) : IPanelSource
 {
     public void Pack(int col0, int cols, PanelLayout layout, float* dst)
     {
@@ -24,7 +26,16 @@ public readonly unsafe struct Im2ColPanelSource(float* x, ConvGeometry g) : IPan
                         var valid = Math.Min(layout.NR, cols - j0);
                         var width = layout.Width(valid);
                         var row = dst + (long)j0 * layout.K + (long)k * width;
-                        PackRow(plane, ky, kx, col0 + j0, valid, row);
+                        var col = col0 + j0;
+                        for (var done = 0; done < valid;)
+                        {
+                            var n = col / g.OutPixels;
+                            var p = col - n * g.OutPixels;
+                            var len = Math.Min(valid - done, g.OutPixels - p);
+                            PackRow(plane + n * imageStride, ky, kx, p, len, row + done);
+                            done += len;
+                            col += len;
+                        }
                         PanelCopy.Zero(row + valid, width - valid);
                     }
                 }
@@ -61,12 +72,23 @@ public readonly unsafe struct Im2ColPanelSource(float* x, ConvGeometry g) : IPan
                 }
                 else
                 {
+                    // ix = ix0 + t·sw must lie in [0, Width).
                     var sw = g.StrideW;
-                    for (var t = 0; t < run; t++)
+                    var lo = ix0 >= 0 ? 0 : Math.Min(run, (-ix0 + sw - 1) / sw);
+                    var hi = g.Width - ix0 <= 0 ? 0 : Math.Clamp((g.Width - ix0 - 1) / sw + 1, lo, run);
+                    PanelCopy.Zero(seg, lo);
+                    if (sw == 2)
                     {
-                        var ix = ix0 + t * sw;
-                        seg[t] = (uint)ix < (uint)g.Width ? src[ix] : 0f;
+                        PanelCopy.CopyStride2(src + ix0 + 2 * lo, seg + lo, hi - lo, ix0 + 2 * (hi - 1) + 1 < g.Width);
                     }
+                    else
+                    {
+                        for (var t = lo; t < hi; t++)
+                        {
+                            seg[t] = src[ix0 + t * sw];
+                        }
+                    }
+                    PanelCopy.Zero(seg + hi, run - hi);
                 }
             }
             j += run;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using DSConvService.Core.Quantization.Reference;
 
 namespace DSConvService.Core.Kernels.DSConv;
@@ -49,12 +50,7 @@ public static unsafe class BfpPacker
     {
         if (geo.Strided)
         {
-            // Phase-split planes: padding is scattered over the phases, so fill everything first.
-            for (var st = 0; st < steps; st++)
-            {
-                new Span<uint>(planes + (long)st * geo.PlaneLength, geo.PlaneLength).Fill(fill);
-            }
-            new Span<float>(scales, geo.PlaneLength).Clear();
+            FillPhasePadding(planes, scales, steps, h, w, geo, fill);
             return;
         }
         var wp = geo.Wp;
@@ -79,6 +75,42 @@ public static unsafe class BfpPacker
             var row = scales + (geo.PadTop + iy) * wp;
             new Span<float>(row, geo.PadLeft).Clear();
             new Span<float>(row + geo.PadLeft + w, wp - geo.PadLeft - w).Clear();
+        }
+    }
+
+    /// <summary>Padding of phase-split planes: whole phase rows for padded rows, single entries for padded columns.</summary>
+    private static void FillPhasePadding(uint* planes, float* scales, int steps, int h, int w, in PlaneGeometry geo, uint fill)
+    {
+        for (var iy = 0; iy < geo.Hp; iy++)
+        {
+            var padRow = iy < geo.PadTop || iy >= geo.PadTop + h;
+            if (padRow)
+            {
+                for (var px = 0; px < geo.Sw; px++)
+                {
+                    var at = geo.Index(iy, px);
+                    for (var st = 0; st < steps; st++)
+                    {
+                        new Span<uint>(planes + (long)st * geo.PlaneLength + at, geo.Wq).Fill(fill);
+                    }
+                    new Span<float>(scales + at, geo.Wq).Clear();
+                }
+                continue;
+            }
+            for (var ix = 0; ix < geo.Wp; ix++)
+            {
+                if (ix == geo.PadLeft)
+                {
+                    ix = geo.PadLeft + w - 1;
+                    continue;
+                }
+                var at = geo.Index(iy, ix);
+                for (var st = 0; st < steps; st++)
+                {
+                    planes[(long)st * geo.PlaneLength + at] = fill;
+                }
+                scales[at] = 0f;
+            }
         }
     }
 
@@ -113,8 +145,12 @@ public static unsafe class BfpPacker
         var off = Vector512.Create(1 << (m - 1));
         var iy = p0 / w;
         var ix = p0 - iy * w;
-        var contiguous = !geo.Strided && ix + 16 <= w;
+        var inRow = ix + 16 <= w;
+        var contiguous = !geo.Strided && inRow;
+        // Stride 2 along x: the 8 even and the 8 odd pixels are contiguous runs of two phases.
+        var split = geo.Sw == 2 && inRow;
         var dst = geo.Index(geo.PadTop + iy, geo.PadLeft + ix);
+        var dstOdd = split ? geo.Index(geo.PadTop + iy, geo.PadLeft + ix + 1) : 0;
         for (var st = 0; st < steps; st++)
         {
             var dword = Vector512<int>.Zero;
@@ -124,8 +160,9 @@ public static unsafe class BfpPacker
                 Vector512<int> u;
                 if (c < channels)
                 {
-                    var v = Vector512.Round(Vector512.Load(x + (long)c * hw + p0) * inv);
-                    u = Vector512.Min(Vector512.Max(Vector512.ConvertToInt32(v), lo), hi) + off;
+                    // vcvtps2dq rounds half to even (the default MXCSR mode), as the spec's round.
+                    var v = Avx512F.ConvertToVector512Int32(Vector512.Load(x + (long)c * hw + p0) * inv);
+                    u = Vector512.Min(Vector512.Max(v, lo), hi) + off;
                 }
                 else
                 {
@@ -133,32 +170,58 @@ public static unsafe class BfpPacker
                 }
                 dword |= (u & Vector512.Create(0xFF)) << (8 * lane);
             }
-            var plane = planes + (long)st * geo.PlaneLength;
-            if (contiguous)
-            {
-                dword.AsUInt32().Store(plane + dst);
-            }
-            else
-            {
-                Scatter(dword.AsUInt32(), plane, iy, ix, w, geo);
-            }
+            Put(dword.AsUInt32(), planes + (long)st * geo.PlaneLength, iy, ix, w, contiguous, split, dst, dstOdd, geo);
         }
+        Put(scale.AsUInt32(), (uint*)scales, iy, ix, w, contiguous, split, dst, dstOdd, geo);
+        return true;
+    }
+
+    private static readonly Vector512<uint> EvenOdd = Vector512.Create(0u, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(Vector512<uint> v, uint* plane, int iy, int ix, int w, bool contiguous, bool split, int dst, int dstOdd, in PlaneGeometry geo)
+    {
         if (contiguous)
         {
-            scale.Store(scales + dst);
+            v.Store(plane + dst);
+        }
+        else if (split)
+        {
+            var d = Avx512F.PermuteVar16x32(v, EvenOdd);
+            d.GetLower().Store(plane + dst);
+            d.GetUpper().Store(plane + dstOdd);
         }
         else
         {
-            Scatter(scale.AsUInt32(), (uint*)scales, iy, ix, w, geo);
+            Scatter(v, plane, iy, ix, w, geo);
         }
-        return true;
     }
 
     private static void Scatter(Vector512<uint> v, uint* plane, int iy, int ix, int w, in PlaneGeometry geo)
     {
+        var lanes = stackalloc uint[16];
+        v.Store(lanes);
+        if (!geo.Strided)
+        {
+            // Runs of one row, then the next: no divisions on the stride-1 path.
+            var i = 0;
+            while (i < 16)
+            {
+                var run = Math.Min(16 - i, w - ix);
+                var dst = plane + (geo.PadTop + iy) * geo.Wp + geo.PadLeft + ix;
+                for (var k = 0; k < run; k++)
+                {
+                    dst[k] = lanes[i + k];
+                }
+                i += run;
+                ix = 0;
+                iy++;
+            }
+            return;
+        }
         for (var i = 0; i < 16; i++)
         {
-            plane[geo.Index(geo.PadTop + iy, geo.PadLeft + ix)] = v.GetElement(i);
+            plane[geo.Index(geo.PadTop + iy, geo.PadLeft + ix)] = lanes[i];
             if (++ix == w)
             {
                 ix = 0;

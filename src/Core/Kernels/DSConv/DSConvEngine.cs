@@ -5,15 +5,17 @@ namespace DSConvService.Core.Kernels.DSConv;
 /// <summary>
 /// Runs one DSConv layer: y = act(conv(x̂, ŵ) + bias) (DESIGN 2.3). The integer path BFP-quantizes the
 /// input once (<see cref="BfpPacker"/>), then runs 4-row × 32-pixel micro-kernels over weight panels
-/// packed here, once; per block one float multiply-add. Layers with float activations, depthwise layers
-/// and layers with KDS bias or CDS bias take the float path (x̂ then a direct float conv with ŵ), which is
-/// the same formula evaluated in float. All per-run memory comes from the caller's scratch.
+/// packed here, once; per block one float multiply-add. The float path (<see cref="FloatConvPath"/>:
+/// x̂, then the fp32 GEMM with ŵ, which is the same formula evaluated in float) takes layers with float
+/// activations, depthwise layers, layers with KDS bias or CDS bias, and, under <see cref="DSConvIsa.Auto"/>,
+/// layers whose channel blocks hold at most 4 channels (the RGB stem). All per-run memory comes from the
+/// caller's scratch.
 /// </summary>
 public sealed unsafe class DSConvEngine
 {
     private static readonly int MaxWorkers = Math.Clamp(Environment.ProcessorCount, 1, 16);
     private readonly PackedWeights? _packed;
-    private readonly float[]? _effective;
+    private readonly FloatConvPath? _float;
     private readonly float[] _bias;
     private readonly int _int16Steps;
 
@@ -26,10 +28,13 @@ public sealed unsafe class DSConvEngine
         Activation = activation;
         var f = weights.Format;
         _bias = weights.Bias ?? new float[weights.O];
-        UsesFloatPath = f.FloatActivations || f.Depthwise || weights.KdsBias is not null || weights.CdsBias is not null;
+        // Channel blocks of at most 4 channels (the RGB stem) leave one integer step per block and tap: every
+        // product then needs its own float scale, so the float form of the same formula is faster there.
+        var tinyBlocks = Math.Min(f.BlockSize, weights.Cg) <= 4 && isa == DSConvIsa.Auto;
+        UsesFloatPath = f.FloatActivations || f.Depthwise || weights.KdsBias is not null || weights.CdsBias is not null || tinyBlocks;
         if (UsesFloatPath)
         {
-            _effective = weights.Effective();
+            _float = new FloatConvPath(weights, weights.Effective(), groups, activation);
             Isa = DSConvIsa.Scalar;
             return;
         }
@@ -51,11 +56,11 @@ public sealed unsafe class DSConvEngine
             throw new ArgumentException($"The {isa} kernel is not exact for {f.WeightBits}-bit weights and {f.MantissaBits}-bit mantissas.");
         }
         Isa = isa;
-        _packed = new PackedWeights(weights, groups, 1 << (f.MantissaBits - 1));
-        _int16Steps = Math.Max(1, DSConvIsaSupport.Int16Steps(f.WeightBits, f.MantissaBits));
+        var split = DSConvIsaSupport.NeedsNibbleSplit(isa, f.WeightBits, f.MantissaBits);
+        _packed = new PackedWeights(weights, groups, 1 << (f.MantissaBits - 1), split);
+        _int16Steps = Math.Max(1, DSConvIsaSupport.Int16Steps(split ? 4 : f.WeightBits, f.MantissaBits));
     }
 
-    public static long KernelTicks, StoreTicks, PackTicks;
     public DSConvWeights Weights { get; }
     public int Groups { get; }
     public FusedActivation Activation { get; }
@@ -66,7 +71,7 @@ public sealed unsafe class DSConvEngine
 
     public long ScratchFloats(in ConvShape s) =>
         UsesFloatPath
-            ? (Weights.Format.FloatActivations ? 0 : (long)s.N * s.C * s.InPixels)
+            ? _float!.ScratchFloats(s, !Weights.Format.FloatActivations)
             : (new DSConvLayout(s, _packed!, MaxWorkers).TotalBytes + 3) / 4;
 
     public void Run(float[] x, in ConvShape s, float[] y, float[] scratch, int threads)
@@ -74,46 +79,10 @@ public sealed unsafe class DSConvEngine
         var workers = Math.Clamp(threads, 1, MaxWorkers);
         if (UsesFloatPath)
         {
-            RunFloat(x, s, y, scratch, workers);
+            _float!.Run(x, s, Weights.Format, y, scratch, workers);
             return;
         }
         RunInteger(x, s, y, scratch, workers);
-    }
-
-    private void RunFloat(float[] x, ConvShape s, float[] y, float[] scratch, int workers)
-    {
-        var f = Weights.Format;
-        fixed (float* px = x, py = y, pw = _effective, ps = scratch)
-        {
-            var ax = (nint)px;
-            var ay = (nint)py;
-            var aw = (nint)pw;
-            var input = ax;
-            if (!f.FloatActivations)
-            {
-                var asim = (nint)ps;
-                var nbg = f.ActivationBlocksPerGroup(s.Cg);
-                CpuParallel.For(s.N * s.Groups * nbg, workers, (a, b) =>
-                {
-                    for (var u = a; u < b; u++)
-                    {
-                        var j = u % nbg;
-                        var ng = u / nbg;
-                        FloatConvKernel.SimulateBlock((float*)ax, (float*)asim, s, f, ng / s.Groups, ng % s.Groups, j);
-                    }
-                });
-                input = asim;
-            }
-            var bias = _bias;
-            var act = Activation;
-            CpuParallel.For(s.N * s.O, workers, (a, b) =>
-            {
-                for (var u = a; u < b; u++)
-                {
-                    FloatConvKernel.ConvPlane((float*)input, s, (float*)aw, bias[u % s.O], act, (float*)ay, u / s.O, u % s.O);
-                }
-            });
-        }
     }
 
     private void RunInteger(float[] x, ConvShape s, float[] y, float[] scratch, int workers)
@@ -130,7 +99,6 @@ public sealed unsafe class DSConvEngine
             var nbg = w.Nbg;
             var steps = w.StepsPerBlock;
 
-            var prof = System.Diagnostics.Stopwatch.StartNew();
             // 1. BFP-quantize the input once: one unit per (image, group, channel block).
             CpuParallel.For(s.N * s.Groups * nbg, workers, (a, b) =>
             {
@@ -147,7 +115,6 @@ public sealed unsafe class DSConvEngine
                 }
             });
 
-            var t1 = prof.Elapsed.TotalMilliseconds;
             // 2. Where each k-step / k-block of a tile lives (relative to the tile's A and S bases).
             var aOff = (int*)((byte*)mem + layout.AOffsetsOffset);
             var sOff = (int*)((byte*)mem + layout.SOffsetsOffset);
@@ -156,12 +123,16 @@ public sealed unsafe class DSConvEngine
                 var tapOffset = layout.Geometry.TapOffset(t / s.KW, t % s.KW, s.DilationH, s.DilationW);
                 for (var j = 0; j < nbg; j++)
                 {
-                    var kb = t * nbg + j;
-                    sOff[kb] = j * layout.PlaneLength + tapOffset;
-                    for (var st = 0; st < steps; st++)
+                    // Nibble-split weights: virtual blocks 2·kb and 2·kb+1 read the same activations.
+                    var copies = w.SplitNibbles ? 2 : 1;
+                    for (var h = 0; h < copies; h++)
                     {
-                        var ks = kb * steps + st;
-                        aOff[ks] = ((j * steps + st) * layout.PlaneLength + tapOffset) * 4;
+                        var kb = (t * nbg + j) * copies + h;
+                        sOff[kb] = j * layout.PlaneLength + tapOffset;
+                        for (var st = 0; st < steps; st++)
+                        {
+                            aOff[kb * steps + st] = ((j * steps + st) * layout.PlaneLength + tapOffset) * 4;
+                        }
                     }
                 }
             }
@@ -188,11 +159,6 @@ public sealed unsafe class DSConvEngine
                     }
                 }
             });
-            if (Environment.GetEnvironmentVariable("DSCONV_PROFILE") == "1")
-            {
-                Console.Error.WriteLine($"quant {t1:F3} total {prof.Elapsed.TotalMilliseconds:F3} items {items} kernel {KernelTicks / 1e6:F3} store {StoreTicks / 1e6:F3} pack {PackTicks / 1e6:F3}");
-                KernelTicks = StoreTicks = PackTicks = 0;
-            }
         }
     }
 
@@ -236,21 +202,25 @@ public sealed unsafe class DSConvEngine
             Int16Steps = Math.Min(_int16Steps, w.StepsPerBlock),
             C = c,
         };
-        for (var panel = panel0; panel < panel1; panel++)
+        // Keep the smaller operand hot: when this chunk's weight panels fit in L2, each tile stays in L1
+        // while the panels stream past it; otherwise each panel stays while the tiles (L2) stream past.
+        var panelBytes = (long)w.KSteps * PackedWeights.Rows * 4;
+        var tileOuter = (panel1 - panel0) * panelBytes <= 512 * 1024;
+        var outer = tileOuter ? tile1 - tile0 : panel1 - panel0;
+        var inner = tileOuter ? panel1 - panel0 : tile1 - tile0;
+        for (var i = 0; i < outer; i++)
         {
-            args.Q = (sbyte*)ctx.Q + w.QOffset(g, panel);
-            args.Xi = (float*)ctx.Xi + w.BlockOffset(g, panel);
-            args.Correction = (int*)ctx.Correction + w.BlockOffset(g, panel);
-            for (var tile = tile0; tile < tile1; tile++)
+            for (var k = 0; k < inner; k++)
             {
+                var tile = tile0 + (tileOuter ? i : k);
+                var panel = panel0 + (tileOuter ? k : i);
+                args.Q = (sbyte*)ctx.Q + w.QOffset(g, panel);
+                args.Xi = (float*)ctx.Xi + w.BlockOffset(g, panel);
+                args.Correction = (int*)ctx.Correction + w.BlockOffset(g, panel);
                 args.A = quant + tile * TileArgs.Pixels * 4;
                 args.S = scales + tile * TileArgs.Pixels;
-                var k0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 RunKernel(args);
-                var k1 = System.Diagnostics.Stopwatch.GetTimestamp();
                 Store(ctx, s, layout, c, n, g, panel, tile);
-                KernelTicks += k1 - k0;
-                StoreTicks += System.Diagnostics.Stopwatch.GetTimestamp() - k1;
             }
         }
     }

@@ -44,19 +44,29 @@ public static class DSConvIsaSupport
         return short.MaxValue / pairMax;
     }
 
-    /// <summary>Whether a kernel computes exact integer sums for these bit widths.</summary>
-    public static bool IsExact(DSConvIsa isa, int weightBits, int mantissaBits) => isa switch
-    {
-        DSConvIsa.Avx2 or DSConvIsa.Avx512Int16 => Int16Steps(weightBits, mantissaBits) >= 1,
-        _ => true,
-    };
+    /// <summary>
+    /// Whether a kernel computes exact integer sums for these bit widths. Every kernel does: the int16
+    /// kernels split weights whose pairs would overflow int16 into two nibbles (<see cref="NeedsNibbleSplit"/>).
+    /// </summary>
+    public static bool IsExact(DSConvIsa isa, int weightBits, int mantissaBits) => true;
 
-    /// <summary>The kernel used for <see cref="DSConvIsa.Auto"/>: the fastest supported exact one.</summary>
+    /// <summary>True when an int16-accumulating kernel must run the weights as two 4-bit halves.</summary>
+    public static bool NeedsNibbleSplit(DSConvIsa isa, int weightBits, int mantissaBits) =>
+        isa is DSConvIsa.Avx2 or DSConvIsa.Avx512Int16 && Int16Steps(weightBits, mantissaBits) == 0;
+
+    /// <summary>
+    /// The kernel used for <see cref="DSConvIsa.Auto"/>: AVX-512 int16 accumulation, unless it would have to
+    /// split the weights into nibbles and 256-bit VNNI is there; then AvxVnni, AVX2, scalar.
+    /// </summary>
     public static DSConvIsa Best(int weightBits, int mantissaBits)
     {
-        foreach (var isa in new[] { DSConvIsa.Avx512Int16, DSConvIsa.AvxVnni, DSConvIsa.Avx2 })
+        if (IsSupported(DSConvIsa.Avx512Int16) && !(NeedsNibbleSplit(DSConvIsa.Avx512Int16, weightBits, mantissaBits) && IsSupported(DSConvIsa.AvxVnni)))
         {
-            if (IsSupported(isa) && IsExact(isa, weightBits, mantissaBits))
+            return DSConvIsa.Avx512Int16;
+        }
+        foreach (var isa in new[] { DSConvIsa.AvxVnni, DSConvIsa.Avx2 })
+        {
+            if (IsSupported(isa))
             {
                 return isa;
             }

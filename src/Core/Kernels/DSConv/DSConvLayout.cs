@@ -11,7 +11,7 @@ namespace DSConvService.Core.Kernels.DSConv;
 public readonly struct DSConvLayout
 {
     private const int Align = 64;
-    private const int TileGroupBytes = 192 * 1024;
+    private const int TileGroupBytes = 512 * 1024;
 
     public DSConvLayout(in ConvShape s, PackedWeights w, int workers)
     {

@@ -6,12 +6,15 @@ namespace DSConvService.Core.Kernels.DSConv;
 /// contiguous run of K. Per group, output channels form panels of <see cref="Rows"/>:
 /// <c>Q[group][panel][kstep][row][4]</c> (one dword per row and step), with per-(block,row) ξ and
 /// correction <c>offset·Σq</c> (the activation mantissas are stored as u = m + offset).
+/// <para>With <see cref="SplitNibbles"/> (8-bit weights on the int16 kernels), q = 16·qh + ql with
+/// ql, qh ∈ [−8, 8]: each block becomes two virtual blocks over the same activations, (ql, ξ) and
+/// (qh, 16ξ), both within the int16 bound of 4-bit weights. Virtual block 2·kb + h reads source block kb.</para>
 /// </summary>
 public sealed class PackedWeights
 {
     public const int Rows = 4;
 
-    public PackedWeights(DSConvWeights w, int groups, int activationOffset)
+    public PackedWeights(DSConvWeights w, int groups, int activationOffset, bool splitNibbles = false)
     {
         var cg = w.Cg;
         Groups = groups;
@@ -22,7 +25,9 @@ public sealed class PackedWeights
         BlockBytes = (Math.Min(b, cg) + 3) / 4 * 4;
         StepsPerBlock = BlockBytes / 4;
         Taps = w.KH * w.KW;
-        KBlocks = Taps * Nbg;
+        SplitNibbles = splitNibbles;
+        SourceBlocks = Taps * Nbg;
+        KBlocks = SourceBlocks * (splitNibbles ? 2 : 1);
         KSteps = KBlocks * StepsPerBlock;
         Q = new sbyte[groups * Panels * KSteps * Rows * 4];
         Xi = new float[groups * Panels * KBlocks * Rows];
@@ -41,19 +46,28 @@ public sealed class PackedWeights
                     var kx = t % w.KW;
                     for (var j = 0; j < Nbg; j++)
                     {
-                        var kb = t * Nbg + j;
-                        var sum = 0;
+                        var xi = w.Kds[w.KdsIndex(o, j * b, ky, kx)] * cds;
                         var len = Math.Min(b, cg - j * b);
-                        for (var i = 0; i < len; i++)
+                        for (var h = 0; h < (splitNibbles ? 2 : 1); h++)
                         {
-                            var ci = j * b + i;
-                            var q = w.Q[((o * cg + ci) * w.KH + ky) * w.KW + kx];
-                            var ks = kb * StepsPerBlock + i / 4;
-                            Q[((panel * KSteps + ks) * Rows + row) * 4 + i % 4] = q;
-                            sum += q;
+                            var kb = (t * Nbg + j) * (splitNibbles ? 2 : 1) + h;
+                            var sum = 0;
+                            for (var i = 0; i < len; i++)
+                            {
+                                var ci = j * b + i;
+                                var q = (int)w.Q[((o * cg + ci) * w.KH + ky) * w.KW + kx];
+                                if (splitNibbles)
+                                {
+                                    var low = ((q + 8) & 15) - 8;
+                                    q = h == 0 ? low : (q - low) >> 4;
+                                }
+                                var ks = kb * StepsPerBlock + i / 4;
+                                Q[((panel * KSteps + ks) * Rows + row) * 4 + i % 4] = (sbyte)q;
+                                sum += q;
+                            }
+                            Xi[(panel * KBlocks + kb) * Rows + row] = h == 0 ? xi : 16f * xi;
+                            Correction[(panel * KBlocks + kb) * Rows + row] = activationOffset * sum;
                         }
-                        Xi[(panel * KBlocks + kb) * Rows + row] = w.Kds[w.KdsIndex(o, j * b, ky, kx)] * cds;
-                        Correction[(panel * KBlocks + kb) * Rows + row] = activationOffset * sum;
                     }
                 }
             }
@@ -67,6 +81,10 @@ public sealed class PackedWeights
     public int BlockBytes { get; }
     public int StepsPerBlock { get; }
     public int Taps { get; }
+    public bool SplitNibbles { get; }
+
+    /// <summary>Blocks of the real K (taps · blocks per group); <see cref="KBlocks"/> counts virtual ones.</summary>
+    public int SourceBlocks { get; }
     public int KBlocks { get; }
     public int KSteps { get; }
     public sbyte[] Q { get; }

@@ -25,7 +25,10 @@ public sealed class DsconvEngine : IQuantizationEngine
     /// <summary>Layers the quantizer replaces by DSConv nodes, so the executor need not run them in float.</summary>
     private static readonly string[] QuantizedOps = ["Conv", "Gemm", "MatMul"];
 
-    public string Name => "dsconv";
+    public string Name => EngineName;
+
+    private const string EngineName = "dsconv";
+    private const string FallbackName = "onnxruntime (dsconv simulated)";
 
     private static bool IsSupported(Node n) =>
         OperatorRegistry.IsSupported(n) || (n.Domain is "" or "ai.onnx" && QuantizedOps.Contains(n.OpType));
@@ -134,6 +137,12 @@ public sealed class DsconvEngine : IQuantizationEngine
         var engineMs = MedianMs(() => engine.RunOutput(inputs[0]), settings.LatencyRuns, ct);
         progress?.Report(1);
 
+        var notes = new List<string>();
+        if (!engine.UsesEngine)
+        {
+            notes.Add("The quantized model was evaluated by ONNX Runtime on its simulated (dequantized) form: this build's engine lacks operator(s) " +
+                      string.Join(", ", OperatorRegistry.FindUnsupported(served.Graph)) + ". Latency dsconvMs is that run's.");
+        }
         IReadOnlyList<LayerSection>? layers = null;
         if (result is not null)
         {
@@ -150,7 +159,7 @@ public sealed class DsconvEngine : IQuantizationEngine
             Fp32OrtMs = fp32Ms,
             DsconvMs = engineMs,
             Speedup = engineMs > 0 ? fp32Ms / engineMs : 0,
-        }, layers);
+        }, layers, notes);
     }, ct);
 
     public IInferenceModel LoadForInference(byte[] artifact, int threads)
@@ -202,6 +211,7 @@ public sealed class DsconvEngine : IQuantizationEngine
     {
         public PreprocessingOptions Preprocessing => preprocessing;
         public IReadOnlyList<string>? Labels => labels;
+        public string Engine => runner.UsesEngine ? EngineName : FallbackName;
         public float[] Run(Tensor input) => runner.RunOutput(input).Floats;
     }
 }

@@ -57,13 +57,16 @@ public sealed record QuantizedModel
 public sealed record EvaluationSettings(int Threads, int LatencyRuns);
 
 public sealed record EvaluationResult(AccuracySection? Accuracy, FidelitySection Fidelity, LatencySection? Latency,
-    IReadOnlyList<LayerSection>? Layers = null);
+    IReadOnlyList<LayerSection>? Layers = null, IReadOnlyList<string>? Notes = null);
 
 /// <summary>A quantized model ready to serve; <see cref="Run"/> may be called from many threads at once.</summary>
 public interface IInferenceModel
 {
     PreprocessingOptions Preprocessing { get; }
     IReadOnlyList<string>? Labels { get; }
+
+    /// <summary>What runs the model: "dsconv" (our integer engine) or the fallback that ran it instead.</summary>
+    string Engine { get; }
 
     /// <summary>Scores of the first output for one preprocessed input.</summary>
     float[] Run(Tensor input);

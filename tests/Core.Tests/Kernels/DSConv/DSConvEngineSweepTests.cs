@@ -74,6 +74,15 @@ public class DSConvEngineSweepTests
     }
 
     [Fact]
+    public void Auto_Runs_Tiny_Channel_Blocks_On_The_Float_Path_And_Matches()
+    {
+        var k = Cases[1];
+        var engine = Engine(k, new DSConvFormat(k.Block, k.WeightBits, k.MantissaBits, 8, false), 1, DSConvIsa.Auto, out var shape, out var x);
+        Assert.True(engine.UsesFloatPath);
+        AssertMatchesReference(engine, shape, x, threads: 2);
+    }
+
+    [Fact]
     public void One_Thread_Gives_The_Same_Result_As_Two()
     {
         var k = Cases[3];
@@ -87,6 +96,7 @@ public class DSConvEngineSweepTests
     [InlineData(8, 32, 4, 8, true)]
     [InlineData(4, 16, 4, 0, false)]
     [InlineData(1, 32, 3, 8, false)]
+    [InlineData(2, 8, 4, 0, false)]
     public void Float_Path_Layers_Match_The_Reference(int groups, int block, int wbits, int mbits, bool depthwise)
     {
         var k = new Case(2, 8, 9, 9, depthwise ? 16 : 8, groups, 3, 3, 1, 1, 1, block, wbits, mbits);
@@ -96,10 +106,16 @@ public class DSConvEngineSweepTests
         AssertMatchesReference(engine, shape, x, threads: 2);
     }
 
-    [Fact]
-    public void Extreme_Values_Stay_Exact_On_Every_Kernel()
+    [Theory]
+    [InlineData(4, -8)]
+    [InlineData(4, 7)]
+    [InlineData(8, -128)]
+    [InlineData(8, 127)]
+    [InlineData(3, -4)]
+    public void Extreme_Values_Stay_Exact_On_Every_Kernel(int bits, int qValue)
     {
-        // u = 255 (m = 127) against q = -8 in every position: each int16 lane reaches -32640 after 8 steps.
+        // m = 127 (u = 255) or m = -128 (u = 0) against the extreme weight in every position: with 4-bit
+        // weights each int16 lane reaches -32640 after 8 steps; 8-bit weights exercise the nibble split.
         const int c = 64, o = 8;
         var shape = new ConvShape(1, c, 4, 4, o, 1, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4);
         foreach (var mantissaSign in new[] { 1f, -1f })
@@ -107,9 +123,9 @@ public class DSConvEngineSweepTests
             var x = Enumerable.Repeat(1.9999f * mantissaSign, c * 16).ToArray();
             foreach (var isa in DSConvIsaSupport.Available)
             {
-                var q = Enumerable.Repeat((sbyte)-8, o * c * 9).ToArray();
+                var q = Enumerable.Repeat((sbyte)qValue, o * c * 9).ToArray();
                 var kds = Enumerable.Repeat(0.03125f, o * 2 * 9).ToArray();
-                var weights = new DSConvWeights(o, c, 3, 3, new DSConvFormat(32, 4, 8, 8, false), q, kds);
+                var weights = new DSConvWeights(o, c, 3, 3, new DSConvFormat(32, bits, 8, 8, false), q, kds);
                 var engine = new DSConvEngine(weights, 1, FusedActivation.None, isa);
                 var y = Run(engine, shape, x, 2);
                 var expected = DSConvReference.Run(x, shape, weights, FusedActivation.None);

@@ -60,6 +60,54 @@ public class DSConvOperatorTests
         Assert.True(RandomTensors.RelativeDiff(ours, Tensor.FromFloats(ours.Shape, expected)) <= 1e-5);
     }
 
+    [Theory]
+    [InlineData("NOTSET", new[] { 0, 1, 2, 0 }, 1)]
+    [InlineData("NOTSET", new[] { 2, 0, 0, 1 }, 2)]
+    [InlineData("SAME_UPPER", new[] { 0, 0, 0, 0 }, 2)]
+    [InlineData("SAME_LOWER", new[] { 0, 0, 0, 0 }, 1)]
+    [InlineData("VALID", new[] { 1, 1, 1, 1 }, 2)]
+    public void Asymmetric_And_Auto_Pads_Match_The_Reference(string autoPad, int[] pads, int stride)
+    {
+        const int c = 40, hw = 11, o = 6, k = 3, block = 16;
+        var rng = new Random(pads.Sum() + stride);
+        var q = DSConvTestData.RandomQ(rng, o * c * k * k, 4);
+        var kds = DSConvTestData.RandomFloats(rng, o * 3 * k * k, 0.01f, 0.1f);
+        var b = new ModelBuilder(21);
+        var x = b.Input("x", 1, c, hw, hw + 2);
+        var y = b.Node("DSConvConv", [x, b.Initializer(new Tensor(DataType.Int4, [o, c, k, k], q)), b.Floats([o, 3, k, k], kds)], new
+        {
+            strides = new[] { stride, stride }, pads, auto_pad = autoPad, kernel_shape = new[] { k, k },
+            block_size = block, weight_bits = 4, activation_bits = 8, exponent_bits = 8,
+        });
+        b.Output(y);
+        var model = b.Build();
+        model.Graph.Nodes[0].Domain = "ai.dsconv";
+        var input = RandomTensors.Normal(11, [1, c, hw, hw + 2]);
+        var ours = new InferenceSession(model, new SessionOptions { Optimize = false, Threads = 2 }).Run(input)[0];
+
+        // Pads and output size as ONNX defines them, computed here independently.
+        int Out(int size, int p0, int p1) => autoPad.StartsWith("SAME") ? (size + stride - 1) / stride : (size + p0 + p1 - k) / stride + 1;
+        int Lead(int size)
+        {
+            if (!autoPad.StartsWith("SAME"))
+            {
+                return 0;
+            }
+            var total = Math.Max(0, (Out(size, 0, 0) - 1) * stride + k - size);
+            return autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+        }
+        var valid = autoPad == "VALID";
+        var oh = Out(hw, valid ? 0 : pads[0], valid ? 0 : pads[2]);
+        var ow = Out(hw + 2, valid ? 0 : pads[1], valid ? 0 : pads[3]);
+        var top = autoPad == "NOTSET" ? pads[0] : Lead(hw);
+        var left = autoPad == "NOTSET" ? pads[1] : Lead(hw + 2);
+        var shape = new ConvShape(1, c, hw, hw + 2, o, 1, k, k, stride, stride, top, left, 1, 1, oh, ow);
+        var weights = new DSConvWeights(o, c, k, k, new DSConvFormat(block, 4, 8, 8, false), q, kds);
+        var expected = DSConvReference.Run(input.Floats, shape, weights, FusedActivation.None);
+        Assert.Equal(new[] { 1, o, oh, ow }, ours.Shape);
+        Assert.True(RandomTensors.RelativeDiff(ours, Tensor.FromFloats(ours.Shape, expected)) <= 1e-5);
+    }
+
     [Fact]
     public void Gemm_Matches_The_Simulated_Float_Product()
     {

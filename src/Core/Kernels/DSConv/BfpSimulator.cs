@@ -1,0 +1,84 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using DSConvService.Core.Quantization.Reference;
+
+namespace DSConvService.Core.Kernels.DSConv;
+
+/// <summary>
+/// x̂ of one channel block written as floats (DESIGN 2.2, the same numbers as <see cref="BfpReference.Simulate"/>):
+/// 16 pixels at a time with AVX-512, special pixels (denormal, non-finite, tiny) through the reference itself.
+/// </summary>
+public static unsafe class BfpSimulator
+{
+    /// <param name="x">Channel 0 of the block (channels H·W apart); <paramref name="dst"/> has the same layout.</param>
+    public static void SimulateBlock(float* x, float* dst, int channels, int hw, DSConvFormat f)
+    {
+        if (Avx512F.IsSupported && hw >= 16)
+        {
+            for (var p = 0; p < hw; p += 16)
+            {
+                var p0 = Math.Min(p, hw - 16);
+                if (!SimulateVector(x, dst, channels, hw, p0, f))
+                {
+                    for (var i = 0; i < 16; i++)
+                    {
+                        SimulatePixel(x, dst, channels, hw, p0 + i, f);
+                    }
+                }
+            }
+            return;
+        }
+        for (var p = 0; p < hw; p++)
+        {
+            SimulatePixel(x, dst, channels, hw, p, f);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool SimulateVector(float* x, float* dst, int channels, int hw, int p0, DSConvFormat f)
+    {
+        var m = f.MantissaBits;
+        var maxAbs = Vector512<float>.Zero;
+        for (var c = 0; c < channels; c++)
+        {
+            maxAbs = Vector512.Max(maxAbs, Vector512.Abs(Vector512.Load(x + (long)c * hw + p0)));
+        }
+        var bits = maxAbs.AsInt32();
+        var field = (bits >>> 23) & Vector512.Create(0xFF);
+        var zero = Vector512.Equals(bits, Vector512<int>.Zero);
+        var e = Vector512.Min(Vector512.Max(field - Vector512.Create(127), Vector512.Create(-(1 << (f.ExponentBits - 1)))),
+            Vector512.Create((1 << (f.ExponentBits - 1)) - 1));
+        var special = (Vector512.Equals(field, Vector512<int>.Zero) | Vector512.Equals(field, Vector512.Create(0xFF))
+            | Vector512.LessThan(e, Vector512.Create(m - 120)) | Vector512.GreaterThan(e, Vector512.Create(120))) & ~zero;
+        if (special != Vector512<int>.Zero)
+        {
+            return false;
+        }
+        e = Vector512.ConditionalSelect(zero, Vector512<int>.Zero, e);
+        var inv = ((Vector512.Create(m - 2 + 127) - e) << 23).AsSingle();
+        var scale = ((e + Vector512.Create(127 + 2 - m)) << 23).AsSingle();
+        var lo = Vector512.Create(-(1 << (m - 1)));
+        var hi = Vector512.Create((1 << (m - 1)) - 1);
+        for (var c = 0; c < channels; c++)
+        {
+            var q = Avx512F.ConvertToVector512Int32(Vector512.Load(x + (long)c * hw + p0) * inv);
+            (Vector512.ConvertToSingle(Vector512.Min(Vector512.Max(q, lo), hi)) * scale).Store(dst + (long)c * hw + p0);
+        }
+        return true;
+    }
+
+    private static void SimulatePixel(float* x, float* dst, int channels, int hw, int p, DSConvFormat f)
+    {
+        Span<float> block = stackalloc float[channels];
+        for (var c = 0; c < channels; c++)
+        {
+            block[c] = x[(long)c * hw + p];
+        }
+        var e = BfpReference.BlockExponent(block, f.ExponentBits);
+        for (var c = 0; c < channels; c++)
+        {
+            dst[(long)c * hw + p] = BfpReference.Value(BfpReference.Mantissa(block[c], e, f.MantissaBits), e, f.MantissaBits);
+        }
+    }
+}

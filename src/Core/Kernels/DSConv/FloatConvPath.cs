@@ -1,0 +1,122 @@
+using DSConvService.Core.Execution;
+using DSConvService.Core.Kernels.Conv;
+using DSConvService.Core.Kernels.Gemm;
+using GemmActivation = DSConvService.Core.Kernels.Gemm.FusedActivation;
+using GemmActivationKind = DSConvService.Core.Kernels.Gemm.ActivationKind;
+
+namespace DSConvService.Core.Kernels.DSConv;
+
+/// <summary>
+/// The float form of a DSConv layer: x̂ (BFP-simulated input, exact in float) convolved with the effective
+/// weights ŵ by the fp32 engine's GEMM (im2col panels) or its direct depthwise kernel. It evaluates the
+/// spec conv(x̂, ŵ) itself, so it serves the layers the integer GEMM does not take.
+/// </summary>
+public sealed unsafe class FloatConvPath
+{
+    private readonly IGemmMicroKernel _kernel = GemmKernels.Default;
+    private readonly float[] _weights;
+    private readonly float[]? _packed;
+    private readonly long _packedPerGroup;
+    private readonly float[] _bias;
+    private readonly int _groups;
+    private readonly int _og;
+    private readonly int _k;
+    private readonly GemmActivation _activation;
+
+    public FloatConvPath(DSConvWeights w, float[] effective, int groups, FusedActivation activation)
+    {
+        _weights = GC.AllocateArray<float>(effective.Length, pinned: true);
+        effective.CopyTo(_weights, 0);
+        _bias = GC.AllocateArray<float>(w.O, pinned: true);
+        w.Bias?.CopyTo(_bias, 0);
+        _groups = groups;
+        _og = w.O / groups;
+        _k = w.Cg * w.KH * w.KW;
+        _activation = activation.Kind switch
+        {
+            ActivationKind.Relu => new GemmActivation(GemmActivationKind.Relu),
+            ActivationKind.Clip => new GemmActivation(GemmActivationKind.Clip, activation.Min, activation.Max),
+            ActivationKind.LeakyRelu => new GemmActivation(GemmActivationKind.LeakyRelu, Alpha: activation.Alpha),
+            _ => GemmActivation.None,
+        };
+        Depthwise = w.Cg == 1 && groups > 1;
+        if (!Depthwise)
+        {
+            _packedPerGroup = Sgemm.PackedAFloats(_kernel, _og, _k);
+            _packed = GC.AllocateUninitializedArray<float>((int)(_packedPerGroup * groups), pinned: true);
+            fixed (float* src = _weights, dst = _packed)
+            {
+                for (var g = 0; g < groups; g++)
+                {
+                    Sgemm.PackA(_kernel, src + (long)g * _og * _k, _k, 1, _og, _k, 1f, dst + g * _packedPerGroup);
+                }
+            }
+        }
+    }
+
+    public bool Depthwise { get; }
+
+    public long ScratchFloats(in ConvShape s, bool simulate) =>
+        (simulate ? (long)s.N * s.C * s.InPixels + 16 : 0) + (Depthwise ? 0 : Sgemm.ScratchFloats(_kernel, s.OutPixels, _k) + 16);
+
+    public void Run(float[] x, in ConvShape s, DSConvFormat f, float[] y, float[] scratch, int threads)
+    {
+        var shape = s;
+        fixed (float* px = x, py = y, ps = scratch, pw = _weights, pa = _packed, pb = _bias)
+        {
+            var input = px;
+            var free = ps;
+            if (!f.FloatActivations)
+            {
+                input = Sgemm.Align64(ps);
+                free = input + (long)s.N * s.C * s.InPixels;
+                var ax = (nint)px;
+                var ad = (nint)input;
+                var nbg = f.ActivationBlocksPerGroup(s.Cg);
+                CpuParallel.For(s.N * s.Groups * nbg, threads, (a, b) =>
+                {
+                    for (var u = a; u < b; u++)
+                    {
+                        var j = u % nbg;
+                        var ng = u / nbg;
+                        var c0 = ng % shape.Groups * shape.Cg + j * f.BlockSize;
+                        var offset = ((long)(ng / shape.Groups) * shape.C + c0) * shape.InPixels;
+                        BfpSimulator.SimulateBlock((float*)ax + offset, (float*)ad + offset, Math.Min(f.BlockSize, shape.Cg - j * f.BlockSize), shape.InPixels, f);
+                    }
+                });
+            }
+            var g = new ConvGeometry(s.Cg, s.H, s.W, s.KH, s.KW, s.StrideH, s.StrideW, s.DilationH, s.DilationW, s.PadTop, s.PadLeft, s.OH, s.OW);
+            if (Depthwise)
+            {
+                var ain = (nint)input;
+                var aw = (nint)pw;
+                var ay = (nint)py;
+                var bias = _bias;
+                var act = _activation;
+                var multiplier = _og;
+                CpuParallel.For(s.N * s.O, threads, (a, b) =>
+                {
+                    for (var p = a; p < b; p++)
+                    {
+                        var n = p / shape.O;
+                        var o = p - n * shape.O;
+                        DepthwiseConv.Plane((float*)ain + ((long)n * shape.C + o / multiplier) * shape.InPixels, (float*)aw + (long)o * shape.Taps,
+                            bias[o], (float*)ay + (long)p * shape.OutPixels, g, act);
+                    }
+                });
+                return;
+            }
+            var panels = Sgemm.Align64(free);
+            for (var n = 0; n < s.N; n++)
+            {
+                for (var grp = 0; grp < _groups; grp++)
+                {
+                    var xg = input + ((long)n * s.C + (long)grp * s.Cg) * s.InPixels;
+                    var yg = py + ((long)n * s.O + (long)grp * _og) * s.OutPixels;
+                    var epilogue = new GemmEpilogue(pb + grp * _og, null, _activation);
+                    Sgemm.Multiply(_kernel, pa + grp * _packedPerGroup, new Im2ColPanelSource(xg, g), panels, _og, s.OutPixels, _k, yg, s.OutPixels, false, epilogue, threads);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using DSConvService.Core.Kernels.DSConv;
+using DSConvService.Core.Quantization.Reference;
+using Xunit;
+
+namespace DSConvService.Core.Tests.Kernels.DSConv;
+
+/// <summary>The vectorized BFP packer gives exactly the mantissas and exponents of <see cref="BfpReference"/>.</summary>
+public unsafe class BfpPackerTests
+{
+    [Theory]
+    [InlineData(32, 5, 7, 8, 8)]
+    [InlineData(3, 17, 19, 8, 8)]
+    [InlineData(13, 4, 40, 5, 8)]
+    [InlineData(32, 9, 16, 2, 4)]
+    [InlineData(7, 1, 1, 6, 3)]
+    public void Packed_Mantissas_And_Scales_Equal_The_Reference(int channels, int h, int w, int mantissaBits, int exponentBits)
+    {
+        var rng = new Random(channels * h + w);
+        var hw = h * w;
+        var x = DSConvTestData.Activations(rng, channels * hw, hw);
+        // Exact rounding ties (k + 0.5 after scaling) and values that reach the clamp.
+        for (var i = 0; i < x.Length; i += 5)
+        {
+            x[i] = (rng.Next(-40, 40) + 0.5f) / 16f;
+        }
+        x[0] = 1.9999f;
+        x[hw] = -1.9999f;
+        var f = new DSConvFormat(channels, 4, mantissaBits, exponentBits, false);
+        var steps = (channels + 3) / 4;
+        var geo = new PlaneGeometry(1, 1, h, w, h, w, hw, hw, 0, 0);
+        var planes = new uint[steps * hw];
+        var scales = new float[hw];
+        fixed (float* px = x, ps = scales)
+        fixed (uint* pp = planes)
+        {
+            BfpPacker.PackBlock(px, channels, h, w, f, steps, pp, ps, geo);
+        }
+        var (m, e) = BfpReference.Quantize(x, 1, channels, h, w, 1, channels, mantissaBits, exponentBits);
+        var offset = 1 << (mantissaBits - 1);
+        for (var p = 0; p < hw; p++)
+        {
+            var nonZero = false;
+            for (var c = 0; c < channels; c++)
+            {
+                var u = (int)((planes[c / 4 * hw + p] >> (8 * (c % 4))) & 0xFF);
+                Assert.Equal(m[c * hw + p] + offset, u);
+                nonZero |= x[c * hw + p] != 0;
+            }
+            Assert.Equal(nonZero ? MathF.ScaleB(1f, e[p] - mantissaBits + 2) : 0f, scales[p]);
+        }
+    }
+}

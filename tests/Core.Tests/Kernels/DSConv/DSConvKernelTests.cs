@@ -1,0 +1,81 @@
+using DSConvService.Core.Kernels.DSConv;
+using Xunit;
+
+namespace DSConvService.Core.Tests.Kernels.DSConv;
+
+/// <summary>
+/// The micro-kernels called directly: with unit scales and ξ = 1 every output is an integer sum of
+/// block sums, which each SIMD kernel must reproduce exactly (same integers as a scalar dot product).
+/// </summary>
+public unsafe class DSConvKernelTests
+{
+    [Theory]
+    [InlineData(1, 1, 4)]
+    [InlineData(3, 2, 4)]
+    [InlineData(5, 8, 4)]
+    [InlineData(2, 16, 3)]
+    [InlineData(4, 4, 6)]
+    [InlineData(2, 8, 7)]
+    [InlineData(1, 64, 2)]
+    public void Block_Sums_Are_Exactly_The_Integer_Dot_Products(int blocks, int stepsPerBlock, int weightBits)
+    {
+        var int16Steps = DSConvIsaSupport.Int16Steps(weightBits, 8);
+        foreach (var isa in DSConvIsaSupport.Available)
+        {
+            var rng = new Random(blocks * 100 + stepsPerBlock);
+            var ksteps = blocks * stepsPerBlock;
+            var a = new byte[ksteps * 128];
+            rng.NextBytes(a);
+            var q = DSConvTestData.RandomQ(rng, ksteps * 16, weightBits);
+            var corr = new int[blocks * 4];
+            for (var i = 0; i < corr.Length; i++)
+            {
+                corr[i] = rng.Next(-5000, 5000);
+            }
+            var s = Enumerable.Repeat(1f, blocks * 32).ToArray();
+            var xi = Enumerable.Repeat(1f, blocks * 4).ToArray();
+            var aOff = Enumerable.Range(0, ksteps).Select(k => k * 128).ToArray();
+            var sOff = Enumerable.Range(0, blocks).Select(k => k * 32).ToArray();
+            var c = new float[128];
+            fixed (byte* pa = a)
+            fixed (sbyte* pq = q)
+            fixed (float* ps = s, pxi = xi, pc = c)
+            fixed (int* pcorr = corr, pao = aOff, pso = sOff)
+            {
+                var t = new TileArgs
+                {
+                    A = pa, AOffsets = pao, S = ps, SOffsets = pso, Q = pq, Xi = pxi, Correction = pcorr,
+                    KBlocks = blocks, StepsPerBlock = stepsPerBlock, Int16Steps = Math.Min(int16Steps, stepsPerBlock), C = pc,
+                };
+                switch (isa)
+                {
+                    case DSConvIsa.Avx512Int16: Avx512Int16Kernel.Run(t); break;
+                    case DSConvIsa.AvxVnni: AvxVnniKernel.Run(t); break;
+                    case DSConvIsa.Avx2: Avx2Kernel.Run(t); break;
+                    default: ScalarKernel.Run(t); break;
+                }
+            }
+            for (var r = 0; r < 4; r++)
+            {
+                for (var p = 0; p < 32; p++)
+                {
+                    long expected = 0;
+                    for (var kb = 0; kb < blocks; kb++)
+                    {
+                        long sum = 0;
+                        for (var st = 0; st < stepsPerBlock; st++)
+                        {
+                            var ks = kb * stepsPerBlock + st;
+                            for (var i = 0; i < 4; i++)
+                            {
+                                sum += a[ks * 128 + p * 4 + i] * q[(ks * 4 + r) * 4 + i];
+                            }
+                        }
+                        expected += sum - corr[kb * 4 + r];
+                    }
+                    Assert.True(expected == (long)c[r * 32 + p], $"{isa}: row {r} pixel {p}: {c[r * 32 + p]} != {expected}");
+                }
+            }
+        }
+    }
+}
