@@ -100,7 +100,9 @@ public sealed unsafe class DSConvEngine
             var steps = w.StepsPerBlock;
 
             // 1. BFP-quantize the input once: one unit per (image, group, channel block).
-            CpuParallel.For(s.N * s.Groups * nbg, workers, (a, b) =>
+            // Small inputs (the 7x7 stage) are packed on the calling thread: a dispatch would cost more.
+            var packers = (long)s.N * s.C * s.InPixels < 32768 ? 1 : workers;
+            CpuParallel.For(s.N * s.Groups * nbg, packers, (a, b) =>
             {
                 for (var u = a; u < b; u++)
                 {
