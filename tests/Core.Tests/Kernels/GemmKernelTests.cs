@@ -153,6 +153,17 @@ public sealed unsafe class GemmKernelTests
     }
 
     [Fact]
+    public void ForceSelectsTheKernelOnlyInsideItsScope()
+    {
+        var before = GemmKernels.Default.Isa;
+        using (GemmKernels.Force(GemmIsa.Scalar))
+        {
+            Assert.Equal(GemmIsa.Scalar, GemmKernels.Default.Isa);
+        }
+        Assert.Equal(before, GemmKernels.Default.Isa);
+    }
+
+    [Fact]
     public void EpilogueAppliesBiasAndEachActivation()
     {
         var kernel = GemmKernels.Default;
