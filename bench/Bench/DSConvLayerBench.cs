@@ -46,11 +46,6 @@ public static class DSConvLayerBench
         Console.WriteLine($"DSConv integer engine on ResNet18 conv shapes: {weightBits}-bit weights, block 32, 8-bit BFP, batch {batch}, median of {runs} runs");
         foreach (var isa in isas)
         {
-            if (!DSConvIsaSupport.IsExact(isa, weightBits, 8))
-            {
-                Console.WriteLine($"{isa}: not exact for {weightBits}-bit weights, skipped");
-                continue;
-            }
             foreach (var threads in new[] { 1, 2 })
             {
                 Console.WriteLine();

@@ -13,6 +13,7 @@ public static class CliApp
         // One line per command; each command lives in its own file under Commands/.
         root.Subcommands.Add(RunCommand.Create(console));
         root.Subcommands.Add(CompareCommand.Create(console));
+        root.Subcommands.Add(QuantizeCommand.Create(console));
         return root;
     }
 

@@ -1,6 +1,6 @@
 using DSConvService.Core.Graph;
 using DSConvService.Worker.Artifacts;
-using DSConvService.Worker.Datasets;
+using DSConvService.Core.Datasets;
 using DSConvService.Worker.Jobs;
 using DSConvService.Worker.Pipeline.Engine;
 using Microsoft.AspNetCore.Diagnostics;

@@ -118,7 +118,7 @@ public sealed class NetworkRunner : IDisposable
         return results;
     }
 
-    private static Tensor Stack(IReadOnlyList<Tensor> inputs, int start, int count)
+    internal static Tensor Stack(IReadOnlyList<Tensor> inputs, int start, int count)
     {
         var len = inputs[start].Length;
         var data = new float[len * count];
@@ -131,7 +131,7 @@ public sealed class NetworkRunner : IDisposable
         return Tensor.FromFloats(shape, data);
     }
 
-    private static Tensor Row(Tensor t, int i, int count)
+    internal static Tensor Row(Tensor t, int i, int count)
     {
         if (t.Rank == 0 || t.Shape[0] != count)
         {

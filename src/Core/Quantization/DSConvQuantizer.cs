@@ -74,6 +74,10 @@ public static class DSConvQuantizer
             layer.WeightSqnrDb = Metrics.SqnrDb(layer.Source.Weight, layer.Weight.Dequantize());
         }
         FillMacs(floatModel, layers, notes);
+        if (options.WeightBits > 4 && layers.Count > 0)
+        {
+            notes.Add($"{options.WeightBits}-bit weights are stored as INT8 in the artifact (ONNX has no type between INT4 and INT8).");
+        }
         if (layers.Any(l => l.Weight.Depthwise))
         {
             notes.Add(DepthwiseNote);

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using DSConvService.Core.Graph;
-using DSConvService.Worker.Datasets;
+using DSConvService.Core.Datasets;
 using DSConvService.Worker.Jobs;
 using DSConvService.Worker.Pipeline;
 using DSConvService.Worker.Pipeline.Engine;

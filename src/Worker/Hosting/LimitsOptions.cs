@@ -1,3 +1,5 @@
+using DSConvService.Core.Datasets;
+
 namespace DSConvService.Worker.Hosting;
 
 /// <summary>Bounds on what a client may send (section "Limits"); inputs beyond them get a clear 4xx.</summary>
@@ -19,6 +21,9 @@ public sealed class LimitsOptions
 
     /// <summary>Most pixels (width · height) of an image that will be decoded.</summary>
     public long MaxImagePixels { get; set; } = 40_000_000;
+
+    /// <summary>The dataset zip bounds, as Core's reader takes them.</summary>
+    public DatasetLimits ToDatasetLimits() => new(MaxZipEntries, MaxZipExpandedBytes);
 
     public IEnumerable<string> Validate()
     {

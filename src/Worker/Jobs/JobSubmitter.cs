@@ -1,6 +1,6 @@
 using System.Text.Json;
 using DSConvService.Worker.Artifacts;
-using DSConvService.Worker.Datasets;
+using DSConvService.Core.Datasets;
 using DSConvService.Worker.Hosting;
 using DSConvService.Worker.Pipeline.Engine;
 using Microsoft.Extensions.Options;
@@ -32,7 +32,7 @@ public sealed class JobSubmitter(IJobStore jobs, FileStore files, IQuantizationE
                 var stored = await files.SaveUploadAsync(id, UploadKind.Labels, submission.Labels, max, ct);
                 labels = LabelsFile.Read(stored.Path);
             }
-            var reader = new ZipDatasetReader(limits.Value);
+            var reader = new ZipDatasetReader(limits.Value.ToDatasetLimits());
             if (submission.Calibration is not null)
             {
                 var stored = await files.SaveUploadAsync(id, UploadKind.Calibration, submission.Calibration, max, ct);

@@ -4,7 +4,7 @@ using DSConvService.Core.Imaging;
 using DSConvService.Core.Reports;
 using DSConvService.Core.Tensors;
 using DSConvService.Worker.Artifacts;
-using DSConvService.Worker.Datasets;
+using DSConvService.Core.Datasets;
 using DSConvService.Worker.Hosting;
 using DSConvService.Worker.Jobs;
 using DSConvService.Worker.Pipeline.Engine;
@@ -42,7 +42,7 @@ public sealed class QuantizationPipeline(
         var notes = new List<string>();
         ct.ThrowIfCancellationRequested();
 
-        var reader = new ZipDatasetReader(limits.Value);
+        var reader = new ZipDatasetReader(limits.Value.ToDatasetLimits());
         IReadOnlyList<Tensor>? calibration = null;
         if (job.Inputs.HasCalibration)
         {

@@ -66,4 +66,22 @@ public class EngineIntegrationTests
         Assert.Equal(result.QuantizedLayers, loaded.Graph.Nodes.Count(DSConvNodes.IsDSConv));
         Assert.Equal(4, meta!.WeightBits);
     }
+
+    [SkippableTheory]
+    [InlineData("lenet_bn.onnx")]
+    [InlineData("resnet_mini.onnx")]
+    [InlineData("ResNet18")]
+    public void OrtRunsRealModelArtifactsLikeTheWeightOnlySimulation(string model)
+    {
+        var path = model == "ResNet18" ? TestData.ResNet18 : TestData.SharedFile($"models/{model}");
+        Skip.IfNot(File.Exists(path), $"{path} is missing");
+        var fp32 = OnnxReader.Load(path);
+        var result = DSConvQuantizer.Quantize(fp32, new QuantizationOptions { WeightBits = 4, BlockSize = 32, ActivationBits = 0 });
+        var shape = fp32.Graph.RuntimeInputs.Single().Shape!.Select(d => d > 0 ? d : 2).ToArray();
+        var x = RandomTensors.Normal(5, shape);
+        using var ort = new Core.Evaluation.OrtReference(result.ToArtifactBytes(), 2);
+        using var sim = Core.Evaluation.NetworkRunner.Create(DSConvSimulation.ToFloatGraph(result.Quantized, simulateActivations: false), forceOrt: true);
+        var diff = RandomTensors.RelativeDiff(ort.Run(x)[0], sim.RunOutput(x));
+        Assert.True(diff <= 1e-4, $"relative difference {diff}");
+    }
 }

@@ -1,5 +1,4 @@
-using DSConvService.Worker.Datasets;
-using DSConvService.Worker.Hosting;
+using DSConvService.Core.Datasets;
 using DSConvService.Worker.Tests.Support;
 using Xunit;
 
@@ -13,7 +12,7 @@ public sealed class ZipDatasetReaderTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     private static ZipDatasetReader Reader(int entries = 1000, long expanded = 10_000_000) =>
-        new(new LimitsOptions { MaxZipEntries = entries, MaxZipExpandedBytes = expanded });
+        new(new DatasetLimits(entries, expanded));
 
     [Fact]
     public void Integer_folders_give_their_value_as_class_index()

@@ -25,11 +25,21 @@ public static unsafe class BfpPacker
         var hw = h * w;
         FillPadding(planes, scales, steps, h, w, geo, fill);
         var p = 0;
-        if (Vector512.IsHardwareAccelerated && hw >= 16)
+        if (Avx512F.IsSupported && hw >= 16)
         {
+            var skipRows = geo.RowPhases != -1 && (geo.RowPhases & ((1 << geo.Sh) - 1)) != (1 << geo.Sh) - 1;
             for (; p < hw; p += 16)
             {
                 var p0 = Math.Min(p, hw - 16);
+                if (skipRows)
+                {
+                    // Rows no tap reads (every other row of a 1x1 stride-2 layer) are left unwritten.
+                    var iy = p0 / w;
+                    if (p0 - iy * w + 16 <= w && !geo.RowUsed(geo.PadTop + iy))
+                    {
+                        continue;
+                    }
+                }
                 if (!PackVector(x, channels, hw, p0, w, f, steps, planes, scales, geo))
                 {
                     for (var i = 0; i < 16; i++)

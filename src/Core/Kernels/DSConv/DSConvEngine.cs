@@ -19,8 +19,9 @@ public sealed unsafe class DSConvEngine
     private readonly float[] _bias;
     private readonly int _int16Steps;
 
-    /// <param name="isa">Kernel to use; <see cref="DSConvIsa.Auto"/> picks the fastest exact one
-    /// (the environment variable DSCONV_ISA=Scalar|Avx2|AvxVnni|Avx512Int16 forces one).</param>
+    /// <param name="isa">Kernel to use; <see cref="DSConvIsa.Auto"/> picks the fastest one (the environment
+    /// variable DSCONV_ISA=Scalar|Avx2|AvxVnni|Avx512Int16 forces one for the integer layers). An explicit
+    /// kernel also keeps tiny-block layers on the integer path (tests).</param>
     public DSConvEngine(DSConvWeights weights, int groups, FusedActivation activation, DSConvIsa isa = DSConvIsa.Auto)
     {
         Weights = weights;
@@ -39,7 +40,7 @@ public sealed unsafe class DSConvEngine
             return;
         }
         if (isa == DSConvIsa.Auto && Enum.TryParse<DSConvIsa>(Environment.GetEnvironmentVariable("DSCONV_ISA"), true, out var forced)
-            && DSConvIsaSupport.IsSupported(forced) && DSConvIsaSupport.IsExact(forced, f.WeightBits, f.MantissaBits))
+            && forced != DSConvIsa.Auto && DSConvIsaSupport.IsSupported(forced))
         {
             isa = forced;
         }
@@ -50,10 +51,6 @@ public sealed unsafe class DSConvEngine
         if (!DSConvIsaSupport.IsSupported(isa))
         {
             throw new ArgumentException($"The {isa} kernel is not supported on this machine.");
-        }
-        if (!DSConvIsaSupport.IsExact(isa, f.WeightBits, f.MantissaBits))
-        {
-            throw new ArgumentException($"The {isa} kernel is not exact for {f.WeightBits}-bit weights and {f.MantissaBits}-bit mantissas.");
         }
         Isa = isa;
         var split = DSConvIsaSupport.NeedsNibbleSplit(isa, f.WeightBits, f.MantissaBits);
@@ -100,7 +97,9 @@ public sealed unsafe class DSConvEngine
             var steps = w.StepsPerBlock;
 
             // 1. BFP-quantize the input once: one unit per (image, group, channel block).
-            CpuParallel.For(s.N * s.Groups * nbg, workers, (a, b) =>
+            // Small inputs (the 7x7 stage) are packed on the calling thread: a dispatch would cost more.
+            var packers = (long)s.N * s.C * s.InPixels < 32768 ? 1 : workers;
+            CpuParallel.For(s.N * s.Groups * nbg, packers, (a, b) =>
             {
                 for (var u = a; u < b; u++)
                 {

@@ -9,13 +9,16 @@ public enum DSConvIsa
     Auto,
     Scalar,
 
-    /// <summary>256-bit vpmaddubsw with int16 accumulation (exact while the pair sums fit int16).</summary>
+    /// <summary>256-bit vpmaddubsw with int16 accumulation (8-bit weights as two nibbles, see <see cref="PackedWeights"/>).</summary>
     Avx2,
 
     /// <summary>256-bit vpdpbusd (u8·s8 quads into int32): exact for every bit width.</summary>
     AvxVnni,
 
-    /// <summary>512-bit vpmaddubsw + vpaddw accumulation in int16, widened once per chunk (DESIGN 2.3, research int16-accumulation).</summary>
+    /// <summary>
+    /// 512-bit vpmaddubsw + vpaddw accumulation in int16, widened once per chunk of <see cref="DSConvIsaSupport.Int16Steps"/>
+    /// steps (research int16-accumulation); 8-bit weights as two nibbles.
+    /// </summary>
     Avx512Int16,
 }
 
@@ -45,12 +48,9 @@ public static class DSConvIsaSupport
     }
 
     /// <summary>
-    /// Whether a kernel computes exact integer sums for these bit widths. Every kernel does: the int16
-    /// kernels split weights whose pairs would overflow int16 into two nibbles (<see cref="NeedsNibbleSplit"/>).
+    /// True when an int16-accumulating kernel must run the weights as two 4-bit halves to stay exact
+    /// (8-bit weights with 8-bit mantissas: a u8·s8 pair can reach 65280). Every kernel is exact.
     /// </summary>
-    public static bool IsExact(DSConvIsa isa, int weightBits, int mantissaBits) => true;
-
-    /// <summary>True when an int16-accumulating kernel must run the weights as two 4-bit halves.</summary>
     public static bool NeedsNibbleSplit(DSConvIsa isa, int weightBits, int mantissaBits) =>
         isa is DSConvIsa.Avx2 or DSConvIsa.Avx512Int16 && Int16Steps(weightBits, mantissaBits) == 0;
 

@@ -25,7 +25,12 @@ public readonly struct DSConvLayout
         var reach = TilesPerImage * TileArgs.Pixels + (s.KH - 1) * s.DilationH / s.StrideH * wq + (s.KW - 1) * s.DilationW / s.StrideW;
         var phases = s.StrideH * s.StrideW;
         var planeLength = RoundUp((phases - 1) * phaseLength + Math.Max(phaseLength, reach), 16);
-        Geometry = new PlaneGeometry(s.StrideH, s.StrideW, hq * s.StrideH, wq * s.StrideW, hq, wq, phaseLength, planeLength, s.PadTop, s.PadLeft);
+        var rowPhases = 0;
+        for (var ky = 0; ky < s.KH; ky++)
+        {
+            rowPhases |= 1 << (ky * s.DilationH % s.StrideH);
+        }
+        Geometry = new PlaneGeometry(s.StrideH, s.StrideW, hq * s.StrideH, wq * s.StrideW, hq, wq, phaseLength, planeLength, s.PadTop, s.PadLeft, rowPhases);
         Steps = w.StepsPerBlock;
         Nbg = w.Nbg;
         QuantBytesPerGroup = (long)Nbg * Steps * planeLength * 4;

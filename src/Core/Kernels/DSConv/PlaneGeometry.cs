@@ -6,9 +6,12 @@ namespace DSConvService.Core.Kernels.DSConv;
 /// (iy/Sh, ix/Sw) on a Hq×Wq grid), so every tap of a strided convolution reads a contiguous run of the
 /// output grid, exactly as a stride-1 convolution does.
 /// </summary>
-public readonly record struct PlaneGeometry(int Sh, int Sw, int Hp, int Wp, int Hq, int Wq, int PhaseLength, int PlaneLength, int PadTop, int PadLeft)
+public readonly record struct PlaneGeometry(int Sh, int Sw, int Hp, int Wp, int Hq, int Wq, int PhaseLength, int PlaneLength, int PadTop, int PadLeft, int RowPhases = -1)
 {
     public bool Strided => Sh > 1 || Sw > 1;
+
+    /// <summary>Whether any tap reads padded row <paramref name="iy"/> (bit iy mod Sh of <see cref="RowPhases"/>; a 1x1 stride-2 layer reads every other row).</summary>
+    public bool RowUsed(int iy) => ((RowPhases >> (iy % Sh)) & 1) != 0;
 
     public int Index(int iy, int ix) => ((iy % Sh) * Sw + ix % Sw) * PhaseLength + iy / Sh * Wq + ix / Sw;
 

@@ -1,3 +1,4 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using DSConvService.Core.Evaluation;
 using DSConvService.Core.Execution;
 using DSConvService.Core.Graph;
@@ -19,6 +20,7 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
 {
     private const int MaxSamples = 2048;
     private const double Ridge = 0.02;
+    private static readonly bool Trace = Environment.GetEnvironmentVariable("DSCONV_TRACE_ADAPT") == "1";
 
     public List<string> Run(IReadOnlyList<Tensor> calibration, IProgress<QuantizationProgress>? progress, CancellationToken ct)
     {
@@ -37,15 +39,23 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
             var layer = layers[i];
             progress?.Report(new QuantizationProgress("adapt", i, layers.Count, layer.Name));
             var x = layer.Node.Inputs[DSConvNodes.InputX];
+            var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             List<Tensor> inputs;
             using (var runner = NetworkRunner.Create(DSConvSimulation.ToFloatGraph(quantized, true), [x]))
             {
                 inputs = runner.RunMany(calibration).Select(r => r[x]).ToList();
             }
+            var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
             var samples = LayerSamples.Gather(layer.Source, options, inputs, MaxSamples, seed: i + 1);
+            var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
             if (!AdaptLayer(layer, samples))
             {
                 kept.Add(layer.Name);
+            }
+            if (Trace)
+            {
+                Console.Error.WriteLine($"adapt {layer.Name}: run {System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds:F0} ms, "
+                    + $"samples {System.Diagnostics.Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds:F0} ms, solve {System.Diagnostics.Stopwatch.GetElapsedTime(t2).TotalMilliseconds:F0} ms");
             }
         }
         progress?.Report(new QuantizationProgress("adapt", layers.Count, layers.Count));
@@ -102,12 +112,24 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
         var errNew = new double[outs];
         var patch = samples.PatchLength;
 
-        // KDS entry of each patch element (patch laid out [C, S]; blocks of B channels at each tap).
-        var kdsOf = new int[patch];
-        for (var e = 0; e < patch; e++)
+        // Weights and integers tap-major [O, S, C] like the patches: a block at one tap is a contiguous run.
+        var channels = qw.Channels;
+        var taps = qw.Spatial;
+        var wT = new float[outs * patch];
+        var qT = new float[outs * patch];
+        for (var o = 0; o < outs; o++)
         {
-            kdsOf[e] = qw.Depthwise ? 0 : (e / qw.Spatial / qw.BlockSize) * qw.Spatial + e % qw.Spatial;
+            for (var c = 0; c < channels; c++)
+            {
+                for (var sp = 0; sp < taps; sp++)
+                {
+                    wT[(o * taps + sp) * channels + c] = src.Weight[(o * channels + c) * taps + sp];
+                    qT[(o * taps + sp) * channels + c] = qw.Q[(o * channels + c) * taps + sp];
+                }
+            }
         }
+        var nbPerTap = qw.Depthwise ? 1 : qw.BlocksPerFilter;
+        var blockLen = qw.Depthwise ? patch : qw.BlockSize;
         CpuParallel.For(outs, Environment.ProcessorCount, (start, end) =>
         {
             var f = new double[samples.Count * nu];
@@ -123,35 +145,30 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
                 var a = qw.CdsScale?[o] ?? 1f;
                 var cb = qw.CdsBias?[o] ?? 0f;
                 var kBase = qw.Depthwise ? o : o * nk;
-                Array.Clear(f);
+                var wRow = wT.AsSpan(o * patch, patch);
+                var qRow = qT.AsSpan(o * patch, patch);
                 for (var p = 0; p < samples.Count; p++)
                 {
                     var xr = samples.RawPatch(p, g);
                     var xq = samples.QuantizedPatch(p, g);
                     var row = f.AsSpan(p * nu, nu);
-                    double target = src.Bias?[o] ?? 0f, hs = 0;
-                    var wRow = src.Weight.AsSpan(o * patch, patch);
-                    var qRow = qw.Q.AsSpan(o * patch, patch);
-                    for (var e = 0; e < patch; e++)
+                    t[p] = (src.Bias?[o] ?? 0f) + (double)TensorPrimitives.Dot(wRow, xr);
+                    h[p] = TensorPrimitives.Sum(xq);
+                    // KDS entry k = j·S + s (layout [nb, S]); depthwise: one block over the whole patch.
+                    for (var sp = 0; sp < (qw.Depthwise ? 1 : taps); sp++)
                     {
-                        target += (double)wRow[e] * xr[e];
-                        var k = kdsOf[e];
-                        row[k] += (double)qRow[e] * xq[e];
-                        if (hasBeta)
+                        for (var j = 0; j < nbPerTap; j++)
                         {
-                            row[nk + k] += xq[e];
-                        }
-                        hs += xq[e];
-                    }
-                    if (a != 1f)
-                    {
-                        for (var k = 0; k < nu; k++)
-                        {
-                            row[k] *= a;
+                            var at = sp * channels + j * blockLen;
+                            var len = Math.Min(blockLen, (qw.Depthwise ? patch : channels) - j * blockLen);
+                            var k = j * taps + sp;
+                            row[k] = a * (double)TensorPrimitives.Dot(qRow.Slice(at, len), xq.Slice(at, len));
+                            if (hasBeta)
+                            {
+                                row[nk + k] = a * (double)TensorPrimitives.Sum(xq.Slice(at, len));
+                            }
                         }
                     }
-                    t[p] = target;
-                    h[p] = hs;
                 }
                 for (var k = 0; k < nk; k++)
                 {

@@ -6,7 +6,8 @@ namespace DSConvService.Core.Quantization.Adaptation;
 /// <summary>
 /// Sampled output positions of one layer: for each, the receptive field of the layer's input as
 /// the quantized network produced it (raw x for the fp32 layer, BFP x̂ for the DSConv layer).
-/// Patches are laid out [C_in of the group, S] like the weight, zero outside the image.
+/// Patches are laid out tap-major [S, C_in of the group] (so a channel block at one tap is
+/// contiguous), zero outside the image.
 /// </summary>
 internal sealed class LayerSamples
 {
@@ -116,7 +117,7 @@ internal sealed class LayerSamples
                                 continue;
                             }
                             var at = ((n * c + ch) * h + iy) * w + ix;
-                            var k = dst + ci * s + ky * kw + kx;
+                            var k = dst + (ky * kw + kx) * cg + ci;
                             raw[k] = src[at];
                             quant[k] = srcQ[at];
                         }

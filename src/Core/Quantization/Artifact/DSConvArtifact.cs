@@ -13,6 +13,11 @@ namespace DSConvService.Core.Quantization.Artifact;
 /// [O] scale — then KDS bias (Expand/Reshape/Slice to the weight's shape) and CDS (Mul/Add of
 /// [O,1,1,1]) feeding the original Conv, or Gemm(transB=1) for FC layers.
 /// <see cref="Load"/> turns that pattern back into DSConv nodes.
+/// ONNX Runtime 1.31 runs this encoding as is on CPU — blocked INT4 and INT8 DequantizeLinear at
+/// opset 21 for 4-D conv weights and 2-D FC weights, float16 KDS through Cast, the per-channel
+/// depthwise form (ArtifactTests and EngineIntegrationTests check each against the simulation),
+/// so no fallback encoding is needed. Weights of 5 to 8 bits are stored as INT8 (ONNX has no
+/// narrower type between INT4 and INT8).
 /// </summary>
 public static class DSConvArtifact
 {

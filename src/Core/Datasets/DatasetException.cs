@@ -1,4 +1,4 @@
-namespace DSConvService.Worker.Datasets;
+namespace DSConvService.Core.Datasets;
 
 /// <summary>A dataset zip cannot be used; the message says why and what to change.</summary>
 public sealed class DatasetException(string message) : Exception(message);

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.IO.Compression;
-using DSConvService.Worker.Hosting;
 
-namespace DSConvService.Worker.Datasets;
+namespace DSConvService.Core.Datasets;
 
 /// <summary>
 /// Reads image datasets from zip archives (DESIGN 5): evaluation sets in ImageFolder layout
@@ -10,7 +9,7 @@ namespace DSConvService.Worker.Datasets;
 /// too many entries and too much expanded data (counted while decompressing; sizes in headers are
 /// not trusted). Files that are not PNG or JPEG are skipped.
 /// </summary>
-public sealed class ZipDatasetReader(LimitsOptions limits)
+public sealed class ZipDatasetReader(DatasetLimits limits)
 {
     private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg"];
 

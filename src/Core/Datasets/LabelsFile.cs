@@ -1,4 +1,4 @@
-namespace DSConvService.Worker.Datasets;
+namespace DSConvService.Core.Datasets;
 
 /// <summary>The labels upload: one class name per line, in model output order.</summary>
 public static class LabelsFile

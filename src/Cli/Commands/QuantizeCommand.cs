@@ -1,0 +1,251 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using DSConvService.Cli.Common;
+using DSConvService.Core.Datasets;
+using DSConvService.Core.Evaluation;
+using DSConvService.Core.Imaging;
+using DSConvService.Core.Quantization;
+using DSConvService.Core.Quantization.Artifact;
+using DSConvService.Core.Reports;
+using DSConvService.Core.Tensors;
+using OnnxRuntimeException = Microsoft.ML.OnnxRuntime.OnnxRuntimeException;
+
+namespace DSConvService.Cli.Commands;
+
+/// <summary>
+/// dsconv quantize: DSConv-quantizes an fp32 model (DSConvQuantizer, adapting on calibration images
+/// when asked), writes the portable artifact (preprocessing and labels in its metadata), then
+/// evaluates the artifact as it will be served (ModelEvaluator: our integer engine against ONNX
+/// Runtime on the original) and prints the service's report (same JSON shape with --json).
+/// </summary>
+public static class QuantizeCommand
+{
+    private const int SyntheticSamples = 16;
+
+    public static Command Create(CliConsole console)
+    {
+        var model = new Option<string>("--model", "-m") { Description = "fp32 ONNX model file.", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "Where to write the quantized artifact (.onnx).", Required = true };
+        var bits = new Option<int>("--bits") { Description = "Weight bits (VQK), 2..8.", DefaultValueFactory = _ => 4 };
+        var block = new Option<int>("--block") { Description = "Block size B (channels per block), 1..256.", DefaultValueFactory = _ => 32 };
+        var activationBits = new Option<int>("--activation-bits") { Description = "BFP mantissa bits, 2..8; 0 = float activations (weight-only).", DefaultValueFactory = _ => 8 };
+        var kds = new Option<string>("--kds") { Description = "KDS fit: l2 (least squares) | kl.", DefaultValueFactory = _ => "l2" };
+        kds.AcceptOnlyFromAmong("l2", "kl");
+        var kdsBias = new Option<bool>("--kds-bias") { Description = "Fit a bias per KDS block." };
+        var cds = new Option<bool>("--cds") { Description = "Fit a channel distribution shifter (scale and bias per output channel)." };
+        var noFc = new Option<bool>("--no-fc") { Description = "Leave fully connected layers (Gemm / MatMul) in float." };
+        var calibration = new Option<string?>("--calibration") { Description = "Unlabelled images (folder or zip) for --adapt; also the fidelity inputs when there is no --eval." };
+        var eval = new Option<string?>("--eval") { Description = "Labelled ImageFolder zip (<class>/<file>): accuracy and fidelity." };
+        var fidelity = new Option<string?>("--fidelity") { Description = "Unlabelled images (folder or zip) to measure fidelity on instead of the calibration images." };
+        var labels = new Option<string?>("--labels") { Description = "Text file, one class name per line in model output order (stored in the artifact)." };
+        var adapt = new Option<bool>("--adapt") { Description = "Re-fit KDS and correct biases on the --calibration images (DESIGN 2.4)." };
+        var threads = new Option<int>("--threads") { Description = "Threads of both engines during evaluation.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var maxEval = new Option<int>("--max-eval") { Description = "Most evaluation / fidelity images read.", DefaultValueFactory = _ => 2000 };
+        var maxCalibration = new Option<int>("--max-calibration") { Description = "Most calibration images read.", DefaultValueFactory = _ => 256 };
+        var latencyRuns = new Option<int>("--latency-runs") { Description = "Timed runs per engine for latency (0 = do not measure).", DefaultValueFactory = _ => 10 };
+        var json = new Option<bool>("--json") { Description = "Print the report as JSON (the service's report shape)." };
+        var preprocessing = new PreprocessingArguments();
+        var command = new Command("quantize", "Quantize a model with DSConv, write the artifact and report accuracy, fidelity and latency.")
+        {
+            model, output, bits, block, activationBits, kds, kdsBias, cds, noFc, calibration, eval, fidelity, labels, adapt,
+            threads, maxEval, maxCalibration, latencyRuns, json,
+        };
+        preprocessing.AddTo(command);
+        command.SetAction(parse => console.Guard(() =>
+        {
+            var options = new QuantizationOptions
+            {
+                WeightBits = parse.GetValue(bits),
+                BlockSize = parse.GetValue(block),
+                ActivationBits = parse.GetValue(activationBits),
+                Kds = parse.GetValue(kds) == "kl" ? KdsMethod.Kl : KdsMethod.L2,
+                KdsBias = parse.GetValue(kdsBias),
+                Cds = parse.GetValue(cds),
+                QuantizeFullyConnected = !parse.GetValue(noFc),
+                Adapt = parse.GetValue(adapt),
+            };
+            var request = new Request(parse.GetValue(model)!, parse.GetValue(output)!, options,
+                parse.GetValue(calibration), parse.GetValue(eval), parse.GetValue(fidelity), parse.GetValue(labels),
+                parse.GetValue(threads), parse.GetValue(maxEval), parse.GetValue(maxCalibration), parse.GetValue(latencyRuns));
+            Check(request);
+            var file = ModelFile.Load(request.Model);
+            if (file.Artifact is not null)
+            {
+                throw new CliException($"'{request.Model}' is already a DSConv artifact; quantize the original fp32 model.");
+            }
+            var report = Run(request, file, preprocessing.Resolve(parse, file.Model));
+            if (parse.GetValue(json))
+            {
+                console.WriteJson(report);
+            }
+            else
+            {
+                Print(console.Out, report, request);
+            }
+            return CliConsole.Ok;
+        }));
+        return command;
+    }
+
+    public sealed record Request(string Model, string Output, QuantizationOptions Options, string? Calibration, string? Eval,
+        string? Fidelity, string? Labels, int Threads, int MaxEval, int MaxCalibration, int LatencyRuns);
+
+    /// <summary>Bad option values and combinations, named by their command-line spelling.</summary>
+    private static void Check(Request r)
+    {
+        var o = r.Options;
+        if (o.WeightBits is < 2 or > 8)
+        {
+            throw new CliException($"--bits must be between 2 and 8 (got {o.WeightBits}).");
+        }
+        if (o.BlockSize is < 1 or > 256)
+        {
+            throw new CliException($"--block must be between 1 and 256 (got {o.BlockSize}).");
+        }
+        if (o.ActivationBits != 0 && o.ActivationBits is < 2 or > 8)
+        {
+            throw new CliException($"--activation-bits must be 0 (float activations) or between 2 and 8 (got {o.ActivationBits}).");
+        }
+        if (r.Threads < 1)
+        {
+            throw new CliException($"--threads must be at least 1 (got {r.Threads}).");
+        }
+        if (r.MaxEval < 1 || r.MaxCalibration < 1)
+        {
+            throw new CliException("--max-eval and --max-calibration must be at least 1.");
+        }
+        if (r.LatencyRuns < 0)
+        {
+            throw new CliException($"--latency-runs must be 0 or more (got {r.LatencyRuns}).");
+        }
+        if (o.Adapt && r.Calibration is null)
+        {
+            throw new CliException("--adapt needs --calibration images (a folder or zip of unlabelled images).");
+        }
+        if (r.Eval is not null && r.Fidelity is not null)
+        {
+            throw new CliException("--eval and --fidelity cannot be combined: with --eval, fidelity is measured on the evaluation images.");
+        }
+        if (r.Labels is not null && !File.Exists(r.Labels))
+        {
+            throw new CliException($"--labels '{r.Labels}' does not exist.");
+        }
+        o.Validate();
+    }
+
+    public static QuantizationReport Run(Request r, ModelFile file, PreprocessingOptions preprocessing)
+    {
+        var labels = r.Labels is null ? null : LabelsFile.Read(r.Labels);
+        var calibration = r.Calibration is null ? null : ImageSets.Unlabelled(r.Calibration, "--calibration", preprocessing, r.MaxCalibration);
+        var (evalInputs, evalLabels) = r.Eval is null ? (null, null) : ImageSets.Labelled(r.Eval, "--eval", labels, preprocessing, r.MaxEval);
+        var fidelityImages = r.Fidelity is null ? null : ImageSets.Unlabelled(r.Fidelity, "--fidelity", preprocessing, r.MaxEval);
+
+        var clock = Stopwatch.StartNew();
+        var result = DSConvQuantizer.Quantize(file.Model, r.Options, r.Options.Adapt ? calibration : null);
+        var quantizeSeconds = clock.Elapsed.TotalSeconds;
+        var artifact = result.ToArtifactBytes(preprocessing, labels);
+        WriteAtomically(r.Output, artifact);
+
+        var (inputs, source) = evalInputs is not null ? (evalInputs, "evaluation")
+            : fidelityImages is not null ? (fidelityImages, "fidelity")
+            : calibration is not null ? (calibration, "calibration")
+            : (Synthetic(preprocessing), "synthetic");
+        // Evaluated as it will be served: the artifact read back, on the integer kernels.
+        var (served, _) = DSConvArtifact.Load(artifact);
+        EvaluationResult evaluation;
+        try
+        {
+            evaluation = ModelEvaluator.Evaluate(file.Bytes, served, inputs, evalLabels, new EvaluationOptions
+            {
+                Threads = r.Threads,
+                MeasureLatency = r.LatencyRuns > 0,
+                LatencyRuns = Math.Max(1, r.LatencyRuns),
+            });
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new CliException($"ONNX Runtime cannot run '{file.Path}' as the fp32 reference: {e.Message}");
+        }
+        ModelEvaluator.ApplyTo(evaluation, result);
+
+        return new QuantizationReport
+        {
+            Model = result.ModelSection(file.Bytes.LongLength, artifact.LongLength),
+            Accuracy = evaluation.Accuracy,
+            Fidelity = evaluation.Fidelity,
+            Latency = evaluation.Latency,
+            Layers = result.Layers,
+            Timings = new TimingsSection { QuantizeSeconds = quantizeSeconds, EvaluateSeconds = evaluation.Seconds },
+            FidelityInputs = source,
+            Notes = [.. result.Notes, .. evaluation.Notes],
+        };
+    }
+
+    private static void WriteAtomically(string path, byte[] bytes)
+    {
+        var full = Path.GetFullPath(path);
+        var temp = full + ".tmp";
+        File.WriteAllBytes(temp, bytes);
+        File.Move(temp, full, overwrite: true);
+    }
+
+    /// <summary>Seeded standard-normal inputs in the model's input space (the service's synthetic fidelity inputs).</summary>
+    private static List<Tensor> Synthetic(PreprocessingOptions p)
+    {
+        var random = new Random(12345);
+        var list = new List<Tensor>(SyntheticSamples);
+        for (var s = 0; s < SyntheticSamples; s++)
+        {
+            var data = new float[p.Channels * p.Height * p.Width];
+            for (var i = 0; i < data.Length; i++)
+            {
+                var u1 = 1.0 - random.NextDouble();
+                var u2 = random.NextDouble();
+                data[i] = (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
+            }
+            list.Add(Tensor.FromFloats([1, p.Channels, p.Height, p.Width], data));
+        }
+        return list;
+    }
+
+    private static void Print(TextWriter o, QuantizationReport r, Request request)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var m = r.Model;
+        var opts = request.Options;
+        o.WriteLine(string.Create(c, $"quantized  {request.Model} → {request.Output}"));
+        o.WriteLine(string.Create(c, $"settings   {opts.WeightBits}-bit weights, block {opts.BlockSize}, activations {(opts.ActivationBits == 0 ? "float" : $"BFP {opts.ActivationBits}-bit")}, KDS {opts.Kds.ToString().ToLowerInvariant()}{(opts.KdsBias ? " + bias" : "")}{(opts.Cds ? ", CDS" : "")}{(opts.Adapt ? ", adapted" : "")}"));
+        o.WriteLine(string.Create(c, $"model      {m.Parameters:N0} parameters, {m.QuantizedLayers} layers quantized, {m.SkippedLayers.Count} skipped"));
+        o.WriteLine(string.Create(c, $"size       {m.Fp32Bytes:N0} → {m.QuantizedBytes:N0} bytes ({m.CompressionRatio:F2}x), {m.BitsPerWeight:F3} bits per weight"));
+        if (r.Accuracy is { } a)
+        {
+            o.WriteLine(string.Create(c, $"accuracy   top-1 fp32 {a.Fp32Top1 * 100:F2} %, quantized {a.QuantizedTop1 * 100:F2} % (drop {a.Top1Drop * 100:F2} points); top-5 {a.Fp32Top5 * 100:F2} % / {a.QuantizedTop5 * 100:F2} %; {a.Samples} images"));
+        }
+        if (r.Fidelity is { } f)
+        {
+            o.WriteLine(string.Create(c, $"fidelity   {f.Samples} {r.FidelityInputs} inputs: cosine {f.Cosine:F5}, output SQNR {f.OutputSqnrDb:F2} dB, top-1 agreement {f.Top1Agreement * 100:F2} %, mean KL {f.MeanKl:E3}"));
+        }
+        if (r.Latency is { } l)
+        {
+            o.WriteLine(string.Create(c, $"latency    ONNX Runtime fp32 {l.Fp32OrtMs:F3} ms, DSConv {l.DsconvMs:F3} ms (speedup {l.Speedup:F2}x); {l.Threads} threads, batch {l.Batch}"));
+        }
+        o.WriteLine(string.Create(c, $"timings    quantize {r.Timings.QuantizeSeconds:F3} s, evaluate {r.Timings.EvaluateSeconds:F3} s"));
+        o.WriteLine("layers");
+        var width = Math.Max(4, r.Layers.Select(x => x.Name.Length).DefaultIfEmpty(0).Max());
+        o.WriteLine(string.Create(c, $"  {"name".PadRight(width)}  {"op",-6} bits block  weight dB  output dB          MACs"));
+        foreach (var x in r.Layers)
+        {
+            var output = x.OutputSqnrDb is { } s ? s.ToString("F2", c) : "-";
+            o.WriteLine(string.Create(c, $"  {x.Name.PadRight(width)}  {x.Op,-6} {x.WeightBits,4} {x.BlockSize,5} {x.WeightSqnrDb,10:F2} {output,10} {x.Macs,13:N0}"));
+        }
+        foreach (var s in m.SkippedLayers)
+        {
+            o.WriteLine($"skipped    {s}");
+        }
+        foreach (var n in r.Notes)
+        {
+            o.WriteLine($"note       {n}");
+        }
+    }
+}
