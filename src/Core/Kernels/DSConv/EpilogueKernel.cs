@@ -2,10 +2,10 @@ using System.Runtime.Intrinsics;
 
 namespace DSConvService.Core.Kernels.DSConv;
 
-/// <summary>dst[i] = act(src[i] + bias) for a run of a tile row.</summary>
+/// <summary>dst[i] = act(src[i] + bias [+ residual[i]]) for a run of a tile row (residual may be null).</summary>
 public static unsafe class EpilogueKernel
 {
-    public static void BiasActivate(float* src, float* dst, int count, float bias, FusedActivation act)
+    public static void BiasActivate(float* src, float* dst, int count, float bias, FusedActivation act, float* residual = null)
     {
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -17,6 +17,10 @@ public static unsafe class EpilogueKernel
             for (; i + 8 <= count; i += 8)
             {
                 var v = Vector256.Load(src + i) + vb;
+                if (residual != null)
+                {
+                    v += Vector256.Load(residual + i);
+                }
                 switch (act.Kind)
                 {
                     case ActivationKind.Relu:
@@ -32,7 +36,7 @@ public static unsafe class EpilogueKernel
         }
         for (; i < count; i++)
         {
-            dst[i] = act.Apply(src[i] + bias);
+            dst[i] = act.Apply(src[i] + bias + (residual == null ? 0f : residual[i]));
         }
     }
 }
