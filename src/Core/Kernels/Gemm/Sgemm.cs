@@ -134,14 +134,14 @@ public static unsafe class Sgemm
         }
         if (rowBlocks < 2 * threads || (!rows && ColumnSplitIsEven(job, panels, threads)))
         {
-            GemmThreads.For(panels, threads, job.ColumnWork);
+            CpuParallel.For(panels, threads, job.ColumnWork);
             return;
         }
         if (job.PackInDriver)
         {
-            GemmThreads.For(panels, threads, job.PackPanels);
+            CpuParallel.For(panels, threads, job.PackPanels);
         }
-        GemmThreads.For(rowBlocks, threads, (r0, r1) => job.Compute(r0, r1, 0, panels));
+        CpuParallel.For(rowBlocks, threads, (r0, r1) => job.Compute(r0, r1, 0, panels));
     }
 
     /// <summary>
