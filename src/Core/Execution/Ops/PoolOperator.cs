@@ -13,8 +13,26 @@ public abstract class PoolOperator : FoldingOperator
 {
     private const int StackScratchLimit = 8192;
 
+    // Last window computed by a run (an immutable pair swapped atomically, so concurrent plans are safe):
+    // parsing the attributes again on every run cost more than pooling a small plane.
+    private CachedWindow? _lastWindow;
+
+    private sealed record CachedWindow(int[] Shape, PoolWindow Window);
+
     protected PoolOperator(Node node, OperatorContext context) : base(node, context)
     {
+    }
+
+    /// <summary><see cref="Window"/> for a run, reused while the input shape stays the same.</summary>
+    protected PoolWindow RunWindow(int[] inputShape)
+    {
+        if (Volatile.Read(ref _lastWindow) is { } last && last.Shape.AsSpan().SequenceEqual(inputShape))
+        {
+            return last.Window;
+        }
+        var g = Window(inputShape);
+        Volatile.Write(ref _lastWindow, new CachedWindow((int[])inputShape.Clone(), g));
+        return g;
     }
 
     /// <summary>Computes one output plane from one input plane, with <see cref="PoolWindow.ScratchLength"/> floats of scratch.</summary>
@@ -107,7 +125,7 @@ public abstract class PoolOperator : FoldingOperator
     public override void Run(Tensor?[] inputs, Tensor[] outputs, RunContext context)
     {
         var x = inputs[0]!;
-        var g = Window(x.Shape);
+        var g = RunWindow(x.Shape);
         var planes = x.Shape[0] * x.Shape[1];
         var inSize = g.InputH * g.InputW;
         var outSize = g.OutputH * g.OutputW;

@@ -13,9 +13,9 @@ public static class AveragePoolKernel
     public static void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, bool countIncludePad, Span<float> scratch)
     {
         var w = g.InputW;
-        var padded = scratch.Slice(0, g.PaddedRowLength);
-        var gather = scratch.Slice(g.PaddedRowLength, g.OutputW);
-        var inverseCols = scratch.Slice(g.PaddedRowLength + g.OutputW, g.OutputW);
+        var padded = scratch[..g.PaddedRowCapacity];
+        var gather = scratch.Slice(g.PaddedRowCapacity, g.OutputW);
+        var inverseCols = scratch.Slice(g.PaddedRowCapacity + g.OutputW, g.OutputW);
         var row = padded.Slice(g.PadLeft, w);
         padded.Clear();
         for (var ow = 0; ow < g.OutputW; ow++)
@@ -25,18 +25,18 @@ public static class AveragePoolKernel
         for (var oh = 0; oh < g.OutputH; oh++)
         {
             var h0 = oh * g.StrideH - g.PadTop;
-            row.Clear();
-            for (var kh = 0; kh < g.KernelH; kh++)
+            var yr = y.Slice(oh * g.OutputW, g.OutputW);
+            var (first, count) = g.RowsInside(oh);
+            if (count == 0)
             {
-                var h = h0 + kh * g.DilationH;
-                if ((uint)h < (uint)g.InputH)
-                {
-                    TensorPrimitives.Add(row, x.Slice(h * w, w), row);
-                }
+                row.Clear();
+            }
+            else
+            {
+                VerticalWindow.Reduce<SumReduction>(x[((h0 + first * g.DilationH) * w)..], g.DilationH * w, count, row);
             }
             var rows = Taps(h0, g.KernelH, g.DilationH, g.InputH, countIncludePad ? g.PadTop : 0, countIncludePad ? g.PadBottom : 0);
-            var yr = y.Slice(oh * g.OutputW, g.OutputW);
-            HorizontalWindow.Reduce(padded, yr, g.KernelW, g.StrideW, g.DilationW, max: false, gather);
+            HorizontalWindow.Reduce<SumReduction>(padded, yr, g.KernelW, g.StrideW, g.DilationW, gather);
             TensorPrimitives.Multiply(yr, inverseCols, yr);
             TensorPrimitives.Divide(yr, rows, yr);
         }

@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace DSConvService.Core.Kernels.Pooling;
 
 public static class MaxPoolKernel
@@ -12,38 +10,22 @@ public static class MaxPoolKernel
     public static void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, Span<float> scratch)
     {
         var w = g.InputW;
-        var padded = scratch.Slice(0, g.PaddedRowLength);
-        var gather = scratch.Slice(g.PaddedRowLength, g.OutputW);
+        var padded = scratch[..g.PaddedRowCapacity];
+        var gather = scratch.Slice(g.PaddedRowCapacity, g.OutputW);
         var row = padded.Slice(g.PadLeft, w);
         padded.Fill(float.MinValue);
         for (var oh = 0; oh < g.OutputH; oh++)
         {
-            var h0 = oh * g.StrideH - g.PadTop;
-            var any = false;
-            for (var kh = 0; kh < g.KernelH; kh++)
-            {
-                var h = h0 + kh * g.DilationH;
-                if ((uint)h >= (uint)g.InputH)
-                {
-                    continue;
-                }
-                if (!any)
-                {
-                    x.Slice(h * w, w).CopyTo(row);
-                    any = true;
-                }
-                else
-                {
-                    TensorPrimitives.Max(row, x.Slice(h * w, w), row);
-                }
-            }
             var yr = y.Slice(oh * g.OutputW, g.OutputW);
-            if (!any)
+            var (first, count) = g.RowsInside(oh);
+            if (count == 0)
             {
                 yr.Fill(float.MinValue);
                 continue;
             }
-            HorizontalWindow.Reduce(padded, yr, g.KernelW, g.StrideW, g.DilationW, max: true, gather);
+            var h = oh * g.StrideH - g.PadTop + first * g.DilationH;
+            VerticalWindow.Reduce<MaxReduction>(x[(h * w)..], g.DilationH * w, count, row);
+            HorizontalWindow.Reduce<MaxReduction>(padded, yr, g.KernelW, g.StrideW, g.DilationW, gather);
         }
     }
 
