@@ -1,6 +1,6 @@
 namespace DSConvService.Core.Execution;
 
-/// <summary>Splits loop ranges over a fixed number of threads (the caller's thread takes the first part).</summary>
+/// <summary>Splits loop ranges over a fixed number of threads (the caller's thread takes part of the work).</summary>
 public static class CpuParallel
 {
     /// <summary>Runs body(start, end) over [0, count) in at most <paramref name="threads"/> contiguous chunks.</summary>
@@ -16,11 +16,19 @@ public static class CpuParallel
             body(0, count);
             return;
         }
+        // The persistent helpers serve one loop at a time; a concurrent or nested loop takes the thread pool.
+        if (ForkJoinPool.Shared.TryRun(count, parts, body))
+        {
+            return;
+        }
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
         {
-            var start = (int)((long)count * p / parts);
-            var end = (int)((long)count * (p + 1) / parts);
+            var (start, end) = Chunk(count, parts, p);
             body(start, end);
         });
     }
+
+    /// <summary>Bounds of chunk <paramref name="part"/> of <paramref name="parts"/> equal chunks of [0, count).</summary>
+    internal static (int Start, int End) Chunk(int count, int parts, int part) =>
+        ((int)((long)count * part / parts), (int)((long)count * (part + 1) / parts));
 }

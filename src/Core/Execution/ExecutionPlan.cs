@@ -16,7 +16,15 @@ public sealed class ExecutionPlan
     private readonly string[] _outputNames;
     private readonly RunContext _context;
 
-    private sealed record Step(Operator Op, string?[] Inputs, Tensor[] Outputs, string[] OutputNames);
+    // Run-time view of _values: one slot per value, so a run looks nothing up by name and allocates nothing.
+    private readonly Dictionary<string, int> _slotOf = new(StringComparer.Ordinal);
+    private readonly Tensor?[] _slots;
+    private readonly int[] _inputSlots;
+    private readonly int[] _outputSlots;
+    private readonly Tensor[] _results;
+
+    /// <summary>One operator call; <see cref="Args"/> is the reused argument array (a plan runs one inference at a time).</summary>
+    private sealed record Step(Operator Op, int[] InputSlots, Tensor?[] Args, Tensor[] Outputs);
 
     internal ExecutionPlan(Graph.Graph graph, Operator[] ops, IReadOnlyList<int[]> inputShapes, int threads)
     {
@@ -58,7 +66,7 @@ public sealed class ExecutionPlan
             {
                 continue;
             }
-            steps.Add(new Step(op, node.Inputs.Select(n => n.Length == 0 ? null : n).ToArray(), outs, node.Outputs.ToArray()));
+            steps.Add(new Step(op, node.Inputs.Select(n => n.Length == 0 ? -1 : Slot(n)).ToArray(), new Tensor?[node.Inputs.Count], outs));
         }
         foreach (var o in _outputNames)
         {
@@ -68,6 +76,14 @@ public sealed class ExecutionPlan
             }
         }
         _steps = steps.ToArray();
+        _inputSlots = _inputNames.Select(Slot).ToArray();
+        _outputSlots = _outputNames.Select(Slot).ToArray();
+        _slots = new Tensor?[_slotOf.Count];
+        foreach (var (name, slot) in _slotOf)
+        {
+            _slots[slot] = _values.GetValueOrDefault(name);
+        }
+        _results = new Tensor[_outputNames.Length];
         OutputDescs = _outputNames.Select(o => descs[o]).ToArray();
         ValueDescs = descs;
         if (scratch > Array.MaxLength)
@@ -84,7 +100,7 @@ public sealed class ExecutionPlan
     public IReadOnlyDictionary<string, TensorDesc> ValueDescs { get; }
 
     /// <summary>
-    /// Runs the graph. The returned tensors are the plan's own buffers: valid until the next run of
+    /// Runs the graph. The returned list and tensors are the plan's own: valid until the next run of
     /// this plan (the session copies them before handing them out).
     /// </summary>
     public IReadOnlyList<Tensor> Run(IReadOnlyList<Tensor> inputs, Action<Node, Tensor[]>? afterNode = null)
@@ -96,18 +112,34 @@ public sealed class ExecutionPlan
         for (var i = 0; i < inputs.Count; i++)
         {
             _values[_inputNames[i]] = inputs[i];
+            _slots[_inputSlots[i]] = inputs[i];
         }
         foreach (var step in _steps)
         {
-            var ins = new Tensor?[step.Inputs.Length];
-            for (var k = 0; k < ins.Length; k++)
+            var args = step.Args;
+            for (var k = 0; k < args.Length; k++)
             {
-                ins[k] = step.Inputs[k] is { } n ? _values[n] : null;
+                var slot = step.InputSlots[k];
+                args[k] = slot < 0 ? null : _slots[slot];
             }
-            step.Op.Run(ins, step.Outputs, _context);
+            step.Op.Run(args, step.Outputs, _context);
             afterNode?.Invoke(step.Op.Node, step.Outputs);
         }
-        return _outputNames.Select(o => _values[o]).ToArray();
+        for (var i = 0; i < _results.Length; i++)
+        {
+            _results[i] = _slots[_outputSlots[i]]!;
+        }
+        return _results;
+    }
+
+    private int Slot(string name)
+    {
+        if (!_slotOf.TryGetValue(name, out var slot))
+        {
+            slot = _slotOf.Count;
+            _slotOf[name] = slot;
+        }
+        return slot;
     }
 
     /// <summary>The current content of any value after a run (intermediate tensors included).</summary>

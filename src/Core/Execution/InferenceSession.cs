@@ -12,7 +12,12 @@ namespace DSConvService.Core.Execution;
 public sealed class InferenceSession
 {
     private readonly Operator[] _ops;
-    private readonly ConcurrentDictionary<string, ConcurrentBag<ExecutionPlan>> _plans = new(StringComparer.Ordinal);
+    private readonly Lock _plansLock = new();
+
+    // Idle plans per set of input shapes; replaced (never mutated) under the lock, scanned without it.
+    private PlanPool[] _plans = [];
+
+    private sealed record PlanPool(int[][] Shapes, ConcurrentBag<ExecutionPlan> Idle);
 
     public InferenceSession(Model model, SessionOptions? options = null)
     {
@@ -42,14 +47,14 @@ public sealed class InferenceSession
     /// <summary>Runs the model; returns fresh output tensors owned by the caller.</summary>
     public Tensor[] Run(params Tensor[] inputs)
     {
-        var plan = Rent(inputs);
+        var (plan, pool) = Rent(inputs);
         try
         {
-            return plan.Run(inputs).Select(t => t.Clone()).ToArray();
+            return CopyOut(plan.Run(inputs));
         }
         finally
         {
-            Return(plan);
+            pool.Idle.Add(plan);
         }
     }
 
@@ -59,14 +64,14 @@ public sealed class InferenceSession
     /// </summary>
     public Tensor[] Run(Tensor[] inputs, Action<Node, Tensor[]> afterNode)
     {
-        var plan = Rent(inputs);
+        var (plan, pool) = Rent(inputs);
         try
         {
-            return plan.Run(inputs, afterNode).Select(t => t.Clone()).ToArray();
+            return CopyOut(plan.Run(inputs, afterNode));
         }
         finally
         {
-            Return(plan);
+            pool.Idle.Add(plan);
         }
     }
 
@@ -74,20 +79,52 @@ public sealed class InferenceSession
     public ExecutionPlan Plan(IReadOnlyList<int[]> inputShapes) =>
         new(Model.Graph, _ops, inputShapes, Options.Threads);
 
-    private ExecutionPlan Rent(Tensor[] inputs)
+    private static Tensor[] CopyOut(IReadOnlyList<Tensor> outputs)
+    {
+        var copies = new Tensor[outputs.Count];
+        for (var i = 0; i < copies.Length; i++)
+        {
+            copies[i] = outputs[i].Clone();
+        }
+        return copies;
+    }
+
+    private (ExecutionPlan Plan, PlanPool Pool) Rent(Tensor[] inputs)
     {
         if (inputs.Length != Inputs.Count)
         {
             throw new ArgumentException($"The model takes {Inputs.Count} input(s), {inputs.Length} were given.");
         }
-        var key = Key(inputs);
-        var bag = _plans.GetOrAdd(key, _ => []);
-        return bag.TryTake(out var plan) ? plan : Plan(inputs.Select(i => i.Shape).ToArray());
+        var pool = Find(Volatile.Read(ref _plans), inputs);
+        if (pool is null)
+        {
+            lock (_plansLock)
+            {
+                pool = Find(_plans, inputs);
+                if (pool is null)
+                {
+                    pool = new PlanPool(inputs.Select(i => (int[])i.Shape.Clone()).ToArray(), []);
+                    Volatile.Write(ref _plans, [.. _plans, pool]);
+                }
+            }
+        }
+        return (pool.Idle.TryTake(out var plan) ? plan : Plan(pool.Shapes), pool);
     }
 
-    private void Return(ExecutionPlan plan) => _plans[Key(plan.InputShapes)].Add(plan);
-
-    private static string Key(Tensor[] inputs) => Key(inputs.Select(i => i.Shape).ToArray());
-
-    private static string Key(int[][] shapes) => string.Join(";", shapes.Select(s => string.Join(",", s)));
+    private static PlanPool? Find(PlanPool[] pools, Tensor[] inputs)
+    {
+        foreach (var pool in pools)
+        {
+            var same = true;
+            for (var i = 0; i < inputs.Length && same; i++)
+            {
+                same = inputs[i].Shape.AsSpan().SequenceEqual(pool.Shapes[i]);
+            }
+            if (same)
+            {
+                return pool;
+            }
+        }
+        return null;
+    }
 }

@@ -153,6 +153,39 @@ public sealed unsafe class GemmKernelTests
     }
 
     [Fact]
+    public void ConcurrentGemmsOnTwoThreadsEachAreCorrect()
+    {
+        // Only one caller gets the spinning workers at a time; the others fall back to the thread pool.
+        Parallel.For(0, 6, i => CheckGemm(GemmKernels.Default, new Random(10 + i), 64 + i, 300, 200, false, false, false, false, 2, true));
+    }
+
+    [Fact]
+    public void WorkerExceptionsReachTheCaller()
+    {
+        var e = Record.Exception(() =>
+            GemmThreads.For(10, 2, (start, _) =>
+            {
+                if (start > 0)
+                {
+                    throw new InvalidOperationException("part " + start);
+                }
+            }));
+        // The thread-pool fallback (another test holding the workers) wraps it in an AggregateException.
+        var inner = e is AggregateException a ? a.InnerExceptions.Single() : e;
+        Assert.IsType<InvalidOperationException>(inner);
+        Assert.Equal("part 5", inner!.Message);
+        var covered = new int[10];
+        GemmThreads.For(10, 2, (start, end) =>
+        {
+            for (var i = start; i < end; i++)
+            {
+                covered[i]++;
+            }
+        });
+        Assert.All(covered, c => Assert.Equal(1, c));
+    }
+
+    [Fact]
     public void ForceSelectsTheKernelOnlyInsideItsScope()
     {
         var before = GemmKernels.Default.Isa;

@@ -134,14 +134,14 @@ public static unsafe class Sgemm
         }
         if (rowBlocks < 2 * threads || (!rows && ColumnSplitIsEven(job, panels, threads)))
         {
-            CpuParallel.For(panels, threads, job.ColumnWork);
+            GemmThreads.For(panels, threads, job.ColumnWork);
             return;
         }
         if (job.PackInDriver)
         {
-            CpuParallel.For(panels, threads, job.PackPanels);
+            GemmThreads.For(panels, threads, job.PackPanels);
         }
-        CpuParallel.For(rowBlocks, threads, (r0, r1) => job.Compute(r0, r1, 0, panels));
+        GemmThreads.For(rowBlocks, threads, (r0, r1) => job.Compute(r0, r1, 0, panels));
     }
 
     /// <summary>

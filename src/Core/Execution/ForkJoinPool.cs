@@ -1,0 +1,108 @@
+using System.Runtime.ExceptionServices;
+
+namespace DSConvService.Core.Execution;
+
+/// <summary>
+/// A cheaper fork-join than Parallel.For for the executor's short loops: persistent helper threads
+/// (one fewer than the cores) wait on an event; the caller publishes a job, wakes them and works too.
+/// Chunks are claimed with an atomic counter, so the caller finishes the job alone when a helper is
+/// slow to wake (a loaded machine) and only waits for chunks already started. One job at a time:
+/// <see cref="TryRun"/> returns false when the pool is busy (concurrent sessions, nested loops).
+/// </summary>
+internal sealed class ForkJoinPool
+{
+    private static readonly Lazy<ForkJoinPool> Instance = new(() => new ForkJoinPool(Math.Max(1, Environment.ProcessorCount - 1)));
+
+    private readonly ManualResetEventSlim[] _wake;
+    private readonly ManualResetEventSlim _done = new(false);
+    private Job? _job;
+    private int _busy;
+
+    private ForkJoinPool(int helpers)
+    {
+        _wake = new ManualResetEventSlim[helpers];
+        for (var i = 0; i < helpers; i++)
+        {
+            _wake[i] = new ManualResetEventSlim(false);
+            var wake = _wake[i];
+            new Thread(() => HelperLoop(wake)) { IsBackground = true, Name = $"CpuParallel helper {i}" }.Start();
+        }
+    }
+
+    public static ForkJoinPool Shared => Instance.Value;
+
+    /// <summary>Runs body over the <paramref name="parts"/> chunks of [0, count); false (nothing run) when busy.</summary>
+    public bool TryRun(int count, int parts, Action<int, int> body)
+    {
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            return false;
+        }
+        try
+        {
+            var job = new Job(body, count, parts);
+            _done.Reset();
+            Volatile.Write(ref _job, job);
+            for (var i = 0; i < Math.Min(_wake.Length, parts - 1); i++)
+            {
+                _wake[i].Set();
+            }
+            job.Work(_done);
+            // A stale Set from an earlier job may wake this wait early: the counter decides.
+            while (Volatile.Read(ref job.Completed) != parts)
+            {
+                _done.Wait();
+                _done.Reset();
+            }
+            Volatile.Write(ref _job, null);
+            if (job.Error is { } e)
+            {
+                ExceptionDispatchInfo.Throw(e);
+            }
+            return true;
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    private void HelperLoop(ManualResetEventSlim wake)
+    {
+        while (true)
+        {
+            wake.Wait();
+            wake.Reset();
+            // Read after the reset: a job published meanwhile is seen here or wakes us again.
+            Volatile.Read(ref _job)?.Work(_done);
+        }
+    }
+
+    private sealed class Job(Action<int, int> body, int count, int parts)
+    {
+        private int _next;
+        public int Completed;
+        public Exception? Error;
+
+        public void Work(ManualResetEventSlim done)
+        {
+            int p;
+            while ((p = Interlocked.Increment(ref _next) - 1) < parts)
+            {
+                try
+                {
+                    var (start, end) = CpuParallel.Chunk(count, parts, p);
+                    body(start, end);
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref Error, e, null);
+                }
+                if (Interlocked.Increment(ref Completed) == parts)
+                {
+                    done.Set();
+                }
+            }
+        }
+    }
+}
