@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -56,24 +57,20 @@ internal static class HorizontalWindow
         }
         const int Lanes = 16;
         ref var p = ref MemoryMarshal.GetReference(padded);
-        Span<float> last = stackalloc float[Lanes];
+        if (n < Lanes)
+        {
+            // One block; its head is the row.
+            Span<float> block = stackalloc float[Lanes];
+            Block<TOp>(ref p, 0, kernel, stride, dilation).CopyTo(block);
+            block[..n].CopyTo(y);
+            return;
+        }
+        ref var ys = ref MemoryMarshal.GetReference(y);
         for (var ow = 0; ; ow += Lanes)
         {
-            // The last block overlaps the previous one; a short row computes one block and keeps its head.
-            ow = Math.Max(0, Math.Min(ow, n - Lanes));
-            var at = (nuint)(ow * stride);
-            var acc = Taps(ref p, at, stride);
-            for (var kw = 1; kw < kernel; kw++)
-            {
-                acc = TOp.Apply(acc, Taps(ref p, at + (nuint)(kw * dilation), stride));
-            }
-            if (n < Lanes)
-            {
-                acc.CopyTo(last);
-                last[..n].CopyTo(y);
-                return;
-            }
-            acc.StoreUnsafe(ref MemoryMarshal.GetReference(y), (nuint)ow);
+            // The last block overlaps the previous one instead of a scalar tail (y is not an input).
+            ow = Math.Min(ow, n - Lanes);
+            Block<TOp>(ref p, ow, kernel, stride, dilation).StoreUnsafe(ref ys, (nuint)ow);
             if (ow == n - Lanes)
             {
                 return;
@@ -81,6 +78,21 @@ internal static class HorizontalWindow
         }
     }
 
+    /// <summary>Outputs [ow, ow + 16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Block<TOp>(ref float p, int ow, int kernel, int stride, int dilation)
+        where TOp : IPoolReduction
+    {
+        var at = (nuint)(ow * stride);
+        var acc = Taps(ref p, at, stride);
+        for (var kw = 1; kw < kernel; kw++)
+        {
+            acc = TOp.Apply(acc, Taps(ref p, at + (nuint)(kw * dilation), stride));
+        }
+        return acc;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Taps(ref float p, nuint at, int stride) =>
         stride == 1
             ? Vector512.LoadUnsafe(ref p, at)
