@@ -10,7 +10,8 @@ namespace DSConvService.Bench;
 /// `dsconv`: ResNet18 quantized by DSConvQuantizer (default 4-bit weights, block 32, 8-bit BFP, data-free)
 /// run on our integer engine, against ONNX Runtime fp32 on the original model and ONNX Runtime int8 (QDQ,
 /// /work/shared/data/models/resnet18_int8_qdq.onnx), median latency per batch, measured in one run.
-/// Extra options: --bits B (weight bits), --int8 PATH.
+/// Extra options: --bits B (weight bits), --int8 PATH, --cpu (also a 1-thread CPU-time table of the three engines,
+/// the comparison that holds on a loaded machine).
 /// </summary>
 public static class DSConvModelBench
 {
@@ -68,7 +69,44 @@ public static class DSConvModelBench
             }
             Console.WriteLine($"| {batch} | {oursMs:F2} | {fp32Ms:F2} | {int8Ms:F2} | {fp32Ms / oursMs:F2}x | {oursMs / int8Ms:F2} | {oursMin:F2} / {fp32Min:F2} / {int8Min:F2} | {cosine:F4} |");
         }
+        if (o.CpuTable)
+        {
+            CpuTable(result.Quantized, model, int8Path, int8Batch, o);
+        }
         return 0;
+    }
+
+    /// <summary>1 thread, CPU time of this process per run (median): robust against other processes on the machine.</summary>
+    private static void CpuTable(Core.Graph.Model quantized, Core.Graph.Model fp32, string int8Path, int int8Batch, BenchOptions o)
+    {
+        var ours = new InferenceSession(quantized, new SessionOptions { Threads = 1 });
+        using var ortFp32 = new OrtReference(ResNet18Model.Bytes(fp32), 1);
+        using var ortInt8 = File.Exists(int8Path) ? new OrtReference(int8Path, 1) : null;
+        Console.WriteLine();
+        Console.WriteLine($"1 thread, CPU time per run (median of {o.Runs}):");
+        Console.WriteLine();
+        Console.WriteLine("| Batch | DSConv int (CPU ms) | ORT fp32 (CPU ms) | ORT int8 QDQ (CPU ms) | speed-up vs ORT fp32 | DSConv / ORT int8 |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var batch in o.Batches)
+        {
+            var x = Input(batch);
+            var oursMs = Timing.MedianCpuMs(() => ours.Run(x), o.Warmup, o.Runs);
+            var fp32Ms = Timing.MedianCpuMs(() => ortFp32.Run(x), o.Warmup, o.Runs);
+            var int8Ms = double.NaN;
+            if (ortInt8 is not null)
+            {
+                var x1 = int8Batch <= 0 || int8Batch == batch ? x : Input(1);
+                var repeat = int8Batch <= 0 || int8Batch == batch ? 1 : batch;
+                int8Ms = Timing.MedianCpuMs(() =>
+                {
+                    for (var r = 0; r < repeat; r++)
+                    {
+                        ortInt8.Run(x1);
+                    }
+                }, o.Warmup, o.Runs);
+            }
+            Console.WriteLine($"| {batch} | {oursMs:F2} | {fp32Ms:F2} | {int8Ms:F2} | {fp32Ms / oursMs:F2}x | {oursMs / int8Ms:F2} |");
+        }
     }
 
     private static (double Median, double Min) MedianAndMin(Action action, int warmup, int runs)

@@ -70,10 +70,36 @@ public static unsafe class KernelBench
                 Console.WriteLine($"driver {k0.Isa} M={m} N={n} K={k}: {flops / ms / 1e6:F0} GFLOP/CPU-s, B pre-packed: {flops / msPre / 1e6:F0}");
             }
         }
+        ConvGemm("first conv 7x7/2", new ConvGeometry(3, 224, 224, 7, 7, 2, 2, 1, 1, 3, 3, 112, 112), 64);
+        ConvGemm("stage 1 3x3/1", new ConvGeometry(64, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, 56, 56), 64);
         Im2Col("7x7/2 3ch 224", new ConvGeometry(3, 224, 224, 7, 7, 2, 2, 1, 1, 3, 3, 112, 112));
         Im2Col("3x3/1 64ch 56", new ConvGeometry(64, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, 56, 56));
         Im2Col("3x3/2 64ch 56", new ConvGeometry(64, 56, 56, 3, 3, 2, 2, 1, 1, 1, 1, 28, 28));
         return 0;
+    }
+
+    /// <summary>One conv as the operator runs it (im2col panels + GEMM, 1 thread) vs the same GEMM with B packed beforehand.</summary>
+    private static void ConvGemm(string name, ConvGeometry g, int m)
+    {
+        var k0 = GemmKernels.Default;
+        var x = new float[g.Channels * g.InPixels];
+        var packedA = new float[Sgemm.PackedAFloats(k0, m, g.Taps)];
+        var scratch = new float[Sgemm.ScratchFloats(k0, g.OutPixels, g.Taps)];
+        var y = new float[m * g.OutPixels];
+        fixed (float* px = x, pa = packedA, ps = scratch, py = y)
+        {
+            var src = new Im2ColPanelSource(px, g);
+            var a = pa;
+            var d = Sgemm.Align64(ps);
+            var c = py;
+            var n = g.OutPixels;
+            var k = g.Taps;
+            var flops = 2.0 * m * n * k;
+            var ms = CpuMs(() => Sgemm.Multiply(k0, a, src, d, m, n, k, c, n, false, default, 1));
+            src.Pack(0, n, new PanelLayout(k, k0.NR, k0.NRStep), d);
+            var msPre = CpuMs(() => Sgemm.Multiply(k0, a, d, m, n, k, c, n, false, default, 1));
+            Console.WriteLine($"conv {name}: {ms:F2} ms ({flops / ms / 1e6:F0} GFLOP/CPU-s), B pre-packed {msPre:F2} ms ({flops / msPre / 1e6:F0})");
+        }
     }
 
     private static void Im2Col(string name, ConvGeometry g)

@@ -18,6 +18,7 @@ public static class GraphOptimizer
         BatchNormFolding.Run(copy);
         if (fuseActivations)
         {
+            ResidualFusion.Run(copy);
             ActivationFusion.Run(copy);
         }
         copy.Graph.RemoveUnused();

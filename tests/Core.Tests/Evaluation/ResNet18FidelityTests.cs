@@ -33,7 +33,6 @@ public class ResNet18FidelityTests(ITestOutputHelper output)
     [SkippableFact]
     public void AdaptationOnHalfThePhotosReachesCosine098OnTheOtherHalf()
     {
-        Skip.IfNot(Environment.GetEnvironmentVariable("DSCONV_SLOW_TESTS") == "1", "Slow (ResNet18 adaptation); set DSCONV_SLOW_TESTS=1 to run.");
         var (bytes, photos) = Load();
         var calibration = photos.Where((_, i) => i % 2 == 0).ToList();
         var held = photos.Where((_, i) => i % 2 == 1).ToList();

@@ -1,6 +1,7 @@
 using DSConvService.Core.Evaluation;
 using DSConvService.Core.Execution;
 using DSConvService.Core.Graph;
+using DSConvService.Core.Kernels.Gemm;
 using DSConvService.Core.Onnx;
 using DSConvService.Core.Tensors;
 using DSConvService.TestSupport;
@@ -88,6 +89,26 @@ public sealed class ConvOpTests
         var ours = Run(fused, x);
         var diff = RandomTensors.RelativeDiff(ours, expected);
         Assert.True(diff <= Tolerance, $"{activation}: relative diff {diff}");
+    }
+
+    [Theory]
+    [MemberData(nameof(GemmKernelTests.Isas), MemberType = typeof(GemmKernelTests))]
+    public void EveryGemmKernelGivesTheSameConvolutions(GemmIsa isa)
+    {
+        using var forced = GemmKernels.Force(isa);
+        foreach (var c in new[]
+        {
+            new Case("3x3", 2, 5, 11, 13, 7, 3, 3, Pads: [1, 1, 1, 1]),
+            new Case("7x7 stride 2 groups", 1, 4, 30, 30, 10, 7, 7, Group: 2, Strides: [2, 2], Pads: [3, 3, 3, 3]),
+            new Case("1x1 on 7x7 batch 3", 3, 64, 7, 7, 50, 1, 1),
+        })
+        {
+            var (model, x) = Build(c, null);
+            var ours = Run(model, x);
+            using var ort = new OrtReference(OnnxWriter.ToBytes(model), threads: 1);
+            var diff = RandomTensors.RelativeDiff(ours, ort.Run(x)[0]);
+            Assert.True(diff <= Tolerance, $"{isa} {c.Name}: relative diff {diff}");
+        }
     }
 
     [Fact]

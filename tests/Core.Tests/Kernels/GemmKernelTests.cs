@@ -153,6 +153,24 @@ public sealed unsafe class GemmKernelTests
     }
 
     [Fact]
+    public void ConcurrentGemmsOnTwoThreadsEachAreCorrect()
+    {
+        // Only one caller gets CpuParallel's helper threads at a time; the others fall back to the thread pool.
+        Parallel.For(0, 6, i => CheckGemm(GemmKernels.Default, new Random(10 + i), 64 + i, 300, 200, false, false, false, false, 2, true));
+    }
+
+    [Fact]
+    public void ForceSelectsTheKernelOnlyInsideItsScope()
+    {
+        var before = GemmKernels.Default.Isa;
+        using (GemmKernels.Force(GemmIsa.Scalar))
+        {
+            Assert.Equal(GemmIsa.Scalar, GemmKernels.Default.Isa);
+        }
+        Assert.Equal(before, GemmKernels.Default.Isa);
+    }
+
+    [Fact]
     public void EpilogueAppliesBiasAndEachActivation()
     {
         var kernel = GemmKernels.Default;

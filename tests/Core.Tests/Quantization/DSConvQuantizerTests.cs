@@ -62,12 +62,16 @@ public class DSConvQuantizerTests
             DSConvQuantizer.Quantize(QuantizerTestModels.Mixed(), new QuantizationOptions(), null, null, cts.Token));
     }
 
-    [Fact]
-    public void AdaptationDoesNotMakeCalibrationFidelityWorse()
+    [Theory]
+    [InlineData(false, false, 8)]
+    [InlineData(true, false, 8)]
+    [InlineData(true, true, 6)]
+    [InlineData(false, true, 0)]
+    public void AdaptationDoesNotMakeCalibrationFidelityWorse(bool kdsBias, bool cds, int activationBits)
     {
         var model = QuantizerTestModels.Mixed(3);
         var calib = Enumerable.Range(0, 12).Select(i => RandomTensors.Normal(100 + i, [1, 6, 10, 10])).ToList();
-        var options = new QuantizationOptions { WeightBits = 3, BlockSize = 4 };
+        var options = new QuantizationOptions { WeightBits = 3, BlockSize = 4, KdsBias = kdsBias, Cds = cds, ActivationBits = activationBits };
         var plain = DSConvQuantizer.Quantize(model, options);
         var adapted = DSConvQuantizer.Quantize(model, options with { Adapt = true }, calib);
         double Error(QuantizationResult r)

@@ -18,15 +18,19 @@ public sealed unsafe class DSConvEngine
     private readonly FloatConvPath? _float;
     private readonly float[] _bias;
     private readonly int _int16Steps;
+    private readonly bool _residual;
 
     /// <param name="isa">Kernel to use; <see cref="DSConvIsa.Auto"/> picks the fastest one (the environment
     /// variable DSCONV_ISA=Scalar|Avx2|AvxVnni|Avx512Int16 forces one for the integer layers). An explicit
     /// kernel also keeps tiny-block layers on the integer path (tests).</param>
-    public DSConvEngine(DSConvWeights weights, int groups, FusedActivation activation, DSConvIsa isa = DSConvIsa.Auto)
+    /// <param name="residual">True when every run adds a residual tensor of the output's shape before the
+    /// activation (y = act(conv + bias + residual), the fused_residual input of DSConvConv).</param>
+    public DSConvEngine(DSConvWeights weights, int groups, FusedActivation activation, DSConvIsa isa = DSConvIsa.Auto, bool residual = false)
     {
         Weights = weights;
         Groups = groups;
         Activation = activation;
+        _residual = residual;
         var f = weights.Format;
         _bias = weights.Bias ?? new float[weights.O];
         // Channel blocks of at most 4 channels (the RGB stem) leave one integer step per block and tap: every
@@ -35,7 +39,8 @@ public sealed unsafe class DSConvEngine
         UsesFloatPath = f.FloatActivations || f.Depthwise || weights.KdsBias is not null || weights.CdsBias is not null || tinyBlocks;
         if (UsesFloatPath)
         {
-            _float = new FloatConvPath(weights, weights.Effective(), groups, activation);
+            // With a residual the float path stops before the activation; RunFloat adds the residual, then activates.
+            _float = new FloatConvPath(weights, weights.Effective(), groups, residual ? FusedActivation.None : activation);
             Isa = DSConvIsa.Scalar;
             return;
         }
@@ -71,23 +76,52 @@ public sealed unsafe class DSConvEngine
             ? _float!.ScratchFloats(s, !Weights.Format.FloatActivations)
             : (new DSConvLayout(s, _packed!, MaxWorkers).TotalBytes + 3) / 4;
 
-    public void Run(float[] x, in ConvShape s, float[] y, float[] scratch, int threads)
+    /// <param name="residual">Null, or a tensor of y's shape added before the activation (engine built with residual: true).</param>
+    public void Run(float[] x, in ConvShape s, float[] y, float[] scratch, int threads, float[]? residual = null)
     {
+        if (_residual != residual is not null)
+        {
+            throw new ArgumentException(_residual ? "This layer adds a residual: pass one." : "This layer was built without a residual.");
+        }
         var workers = Math.Clamp(threads, 1, MaxWorkers);
         if (UsesFloatPath)
         {
             _float!.Run(x, s, Weights.Format, y, scratch, workers);
+            if (residual is not null)
+            {
+                AddResidual(y, residual, (long)s.N * s.O * s.OutPixels, workers);
+            }
             return;
         }
-        RunInteger(x, s, y, scratch, workers);
+        RunInteger(x, s, y, scratch, workers, residual);
     }
 
-    private void RunInteger(float[] x, ConvShape s, float[] y, float[] scratch, int workers)
+    private void AddResidual(float[] y, float[] residual, long count, int workers)
+    {
+        var act = Activation;
+        fixed (float* py = y, pr = residual)
+        {
+            var ay = (nint)py;
+            var ar = (nint)pr;
+            const int chunk = 16384;
+            CpuParallel.For((int)((count + chunk - 1) / chunk), workers, (a, b) =>
+            {
+                for (var i = a; i < b; i++)
+                {
+                    var start = (long)i * chunk;
+                    var p = (float*)ay + start;
+                    EpilogueKernel.BiasActivate(p, p, (int)Math.Min(chunk, count - start), 0f, act, (float*)ar + start);
+                }
+            });
+        }
+    }
+
+    private void RunInteger(float[] x, ConvShape s, float[] y, float[] scratch, int workers, float[]? residual)
     {
         var w = _packed!;
         var f = Weights.Format;
         var layout = new DSConvLayout(s, w, MaxWorkers);
-        fixed (float* px = x, py = y, ps = scratch, pxi = w.Xi, pbias = _bias)
+        fixed (float* px = x, py = y, ps = scratch, pxi = w.Xi, pbias = _bias, pres = residual)
         fixed (sbyte* pq = w.Q)
         fixed (int* pcorr = w.Correction)
         {
@@ -142,7 +176,7 @@ public sealed unsafe class DSConvEngine
             var items = units * oChunks * layout.TileGroups;
             var ctx = new GemmContext
             {
-                Mem = mem, Y = (nint)py, Q = (nint)pq, Xi = (nint)pxi, Correction = (nint)pcorr, Bias = (nint)pbias,
+                Mem = mem, Y = (nint)py, Residual = (nint)pres, Q = (nint)pq, Xi = (nint)pxi, Correction = (nint)pcorr, Bias = (nint)pbias,
                 AOffsets = (nint)aOff, SOffsets = (nint)sOff, OChunks = oChunks,
             };
             var parts = Math.Min(workers, items);
@@ -165,6 +199,7 @@ public sealed unsafe class DSConvEngine
     {
         public nint Mem { get; init; }
         public nint Y { get; init; }
+        public nint Residual { get; init; }
         public nint Q { get; init; }
         public nint Xi { get; init; }
         public nint Correction { get; init; }
@@ -253,7 +288,9 @@ public sealed unsafe class DSConvEngine
         {
             var o = g * s.Og + og0 + r;
             var bias = ((float*)ctx.Bias)[o];
-            var plane = (float*)ctx.Y + ((long)n * s.O + o) * s.OutPixels;
+            var planeOffset = ((long)n * s.O + o) * s.OutPixels;
+            var plane = (float*)ctx.Y + planeOffset;
+            var res = ctx.Residual == 0 ? null : (float*)ctx.Residual + planeOffset;
             var row = c + r * TileArgs.Pixels;
             // The tile covers the output grid OH × Wq; keep columns < OW.
             var i = 0;
@@ -266,7 +303,7 @@ public sealed unsafe class DSConvEngine
                 var valid = Math.Min(run, s.OW - ox);
                 if (valid > 0)
                 {
-                    EpilogueKernel.BiasActivate(row + i, plane + oy * s.OW + ox, valid, bias, Activation);
+                    EpilogueKernel.BiasActivate(row + i, plane + oy * s.OW + ox, valid, bias, Activation, res == null ? null : res + oy * s.OW + ox);
                 }
                 i += run;
                 ox = 0;

@@ -1,12 +1,18 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace DSConvService.Core.Kernels.DSConv;
 
-/// <summary>dst[i] = act(src[i] + bias) for a run of a tile row.</summary>
+/// <summary>dst[i] = act(src[i] + bias [+ residual[i]]) for a run of a tile row (residual may be null).</summary>
 public static unsafe class EpilogueKernel
 {
-    public static void BiasActivate(float* src, float* dst, int count, float bias, FusedActivation act)
+    public static void BiasActivate(float* src, float* dst, int count, float bias, FusedActivation act, float* residual = null)
     {
+        if (Avx512F.IsSupported)
+        {
+            BiasActivate512(src, dst, count, bias, act, residual);
+            return;
+        }
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
@@ -17,6 +23,10 @@ public static unsafe class EpilogueKernel
             for (; i + 8 <= count; i += 8)
             {
                 var v = Vector256.Load(src + i) + vb;
+                if (residual != null)
+                {
+                    v += Vector256.Load(residual + i);
+                }
                 switch (act.Kind)
                 {
                     case ActivationKind.Relu:
@@ -32,7 +42,37 @@ public static unsafe class EpilogueKernel
         }
         for (; i < count; i++)
         {
-            dst[i] = act.Apply(src[i] + bias);
+            dst[i] = act.Apply(src[i] + bias + (residual == null ? 0f : residual[i]));
+        }
+    }
+
+    /// <summary>16 lanes at a time, the tail with masked loads and stores (tile rows of small maps are short runs).</summary>
+    private static void BiasActivate512(float* src, float* dst, int count, float bias, FusedActivation act, float* residual)
+    {
+        var vb = Vector512.Create(bias);
+        var lo = Vector512.Create(act.Kind == ActivationKind.Relu ? 0f : act.Min);
+        var hi = Vector512.Create(act.Kind == ActivationKind.Relu ? float.PositiveInfinity : act.Max);
+        var alpha = Vector512.Create(act.Alpha);
+        for (var i = 0; i < count; i += 16)
+        {
+            var left = count - i;
+            var mask = left >= 16 ? Vector512<float>.AllBitsSet : Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(left)).AsSingle();
+            var v = Avx512F.MaskLoad(src + i, mask, Vector512<float>.Zero) + vb;
+            if (residual != null)
+            {
+                v += Avx512F.MaskLoad(residual + i, mask, Vector512<float>.Zero);
+            }
+            switch (act.Kind)
+            {
+                case ActivationKind.Relu:
+                case ActivationKind.Clip:
+                    v = Vector512.Min(Vector512.Max(v, lo), hi);
+                    break;
+                case ActivationKind.LeakyRelu:
+                    v = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(v, Vector512<float>.Zero), v, v * alpha);
+                    break;
+            }
+            Avx512F.MaskStore(dst + i, mask, v);
         }
     }
 }

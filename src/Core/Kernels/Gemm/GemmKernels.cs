@@ -10,9 +10,26 @@ namespace DSConvService.Core.Kernels.Gemm;
 public static class GemmKernels
 {
     private static readonly Lazy<IGemmMicroKernel> Best = new(() => Get(Detect()));
+    private static readonly AsyncLocal<IGemmMicroKernel?> Forced = new();
 
-    /// <summary>The kernel operators use.</summary>
-    public static IGemmMicroKernel Default => Best.Value;
+    /// <summary>The kernel operators use (read when an operator is created).</summary>
+    public static IGemmMicroKernel Default => Forced.Value ?? Best.Value;
+
+    /// <summary>
+    /// Makes operators created in this async flow (e.g. one test) use the given ISA until the returned
+    /// scope is disposed; other threads and tests are not affected.
+    /// </summary>
+    public static IDisposable Force(GemmIsa isa)
+    {
+        var previous = Forced.Value;
+        Forced.Value = Get(isa);
+        return new Scope(() => Forced.Value = previous);
+    }
+
+    private sealed class Scope(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
+    }
 
     public static bool IsSupported(GemmIsa isa) => isa switch
     {

@@ -192,13 +192,19 @@ public static unsafe class Sgemm
 
         private float* Panel(int p) => b + (long)p * kernel.NR * k;
 
-        public void PackPanels(int p0, int p1)
+        public void PackPanels(int p0, int p1) => PackPanels(p0, p1, Panel(p0));
+
+        private void PackPanels(int p0, int p1, float* dst)
         {
             var col = p0 * kernel.NR;
-            source.Pack(col, Math.Min(p1 * kernel.NR, n) - col, new PanelLayout(k, kernel.NR, kernel.NRStep), Panel(p0));
+            source.Pack(col, Math.Min(p1 * kernel.NR, n) - col, new PanelLayout(k, kernel.NR, kernel.NRStep), dst);
         }
 
-        /// <summary>All rows of panels [p0, p1), B packed chunk by chunk just before use.</summary>
+        /// <summary>
+        /// All rows of panels [p0, p1), B packed chunk by chunk just before use, every chunk into the same
+        /// place (the start of this range's scratch): it stays in L2 instead of each chunk costing a
+        /// read-for-ownership and a write-back of fresh memory.
+        /// </summary>
         public void ColumnWork(int p0, int p1)
         {
             var chunk = ChunkPanels;
@@ -207,14 +213,21 @@ public static unsafe class Sgemm
                 var q1 = Math.Min(q + chunk, p1);
                 if (packInDriver)
                 {
-                    PackPanels(q, q1);
+                    PackPanels(q, q1, Panel(p0));
+                    Compute(0, RowBlocks, q, q1, Panel(p0) - (long)q * kernel.NR * k);
                 }
-                Compute(0, RowBlocks, q, q1);
+                else
+                {
+                    Compute(0, RowBlocks, q, q1, b);
+                }
             }
         }
 
-        /// <summary>Row blocks [rb0, rb1) × panels [p0, p1), B already packed.</summary>
-        public void Compute(int rb0, int rb1, int p0, int p1)
+        /// <summary>Row blocks [rb0, rb1) × panels [p0, p1) of a B packed in place.</summary>
+        public void Compute(int rb0, int rb1, int p0, int p1) => Compute(rb0, rb1, p0, p1, b);
+
+        /// <summary>Row blocks [rb0, rb1) × panels [p0, p1), B already packed, panel p at panels + p·NR·K.</summary>
+        private void Compute(int rb0, int rb1, int p0, int p1, float* panels)
         {
             var mr = kernel.MR;
             var nr = kernel.NR;
@@ -234,7 +247,7 @@ public static unsafe class Sgemm
                         var width = PanelWidth(p);
                         var col = p * nr;
                         var valid = Math.Min(width, n - col);
-                        var bp = Panel(p) + (long)k0 * width;
+                        var bp = panels + (long)p * nr * k + (long)k0 * width;
                         for (var rb = mb; rb < mbEnd; rb++)
                         {
                             var row = rb * mr;

@@ -6,8 +6,9 @@ namespace DSConvService.Core.Quantization.Simulation;
 /// <summary>
 /// Moves a model's default-domain opset up to 21 (blocked DequantizeLinear needs it), rewriting
 /// the operator forms that changed on the way for the operators CNNs use: BatchNormalization
-/// (spatial/is_test dropped), Clip (min/max became inputs), Squeeze/Unsqueeze and the Reduce
-/// family (axes became an input). Other changed forms are refused with a clear message.
+/// (spatial/is_test dropped), Dropout (ratio attribute dropped), Clip (min/max became inputs),
+/// Squeeze/Unsqueeze and the Reduce family (axes became an input). Pad, Slice, Split and Upsample
+/// in their old forms are refused with a clear message.
 /// </summary>
 public static class OpsetUpgrade
 {
@@ -49,6 +50,12 @@ public static class OpsetUpgrade
                 case "ReduceMean" or "ReduceMax" or "ReduceMin" or "ReduceProd" or "ReduceL1" or "ReduceL2"
                     or "ReduceLogSum" or "ReduceLogSumExp" or "ReduceSumSquare" when from < 18:
                     AxesToInput(g, n);
+                    break;
+                case "Dropout" when from < 12:
+                    // Inference Dropout is the identity; its old attributes are invalid at opset 12+.
+                    n.Attributes.Remove("ratio");
+                    n.Attributes.Remove("is_test");
+                    n.Attributes.Remove("consumed_inputs");
                     break;
                 case "Pad" when from < 11:
                 case "Slice" when from < 10:

@@ -44,6 +44,9 @@ public class DSConvEngineSweepTests
         new(1, 40, 20, 18, 8, 1, 1, 1, 2, 0, 1, 32, 4, 8),
         new(2, 33, 21, 33, 5, 1, 1, 1, 2, 1, 1, 16, 4, 8),
         new(1, 16, 23, 35, 6, 1, 3, 3, 3, 1, 2, 16, 4, 8),
+        // More than 48 K blocks: the AVX-512 engine cuts K into chunks (partial C tiles per panel).
+        new(2, 200, 7, 7, 20, 1, 3, 3, 1, 1, 1, 32, 4, 8),
+        new(1, 100, 9, 8, 9, 1, 3, 3, 2, 1, 1, 32, 5, 8),
     ];
 
     public static TheoryData<int, DSConvIsa> CasesTimesKernels()

@@ -7,12 +7,15 @@ namespace DSConvService.Core.Execution.Ops.DSConv;
 /// <summary>
 /// A DSConv-quantized convolution (domain ai.dsconv). Inputs: X, Q [O,Cg,kh,kw] (Int8/Int4 held as sbyte),
 /// Kds, [Bias], [KdsBias], [CdsScale], [CdsBias]; the weights must be initializers and are packed here, once.
+/// Inside sessions, <see cref="Passes.ResidualFusion"/> may add input 7, a tensor of the output's shape added
+/// before the fused activation (attribute fused_residual = 1): y = act(conv + bias + residual).
 /// </summary>
 [OnnxOp("DSConvConv", Domain = "ai.dsconv")]
 public sealed class DSConvConv : Operator
 {
     private readonly DSConvAttributes _attributes;
     private readonly DSConvEngine _engine;
+    private readonly bool _residual;
 
     public DSConvConv(Node node, OperatorContext context)
         : base(node)
@@ -28,20 +31,38 @@ public sealed class DSConvConv : Operator
         {
             throw Error($"{weights.O} output channels are not divisible by group {_attributes.Group}.");
         }
-        _engine = new DSConvEngine(weights, _attributes.Group, _attributes.Activation);
+        _residual = node.GetInt(Passes.ResidualFusion.Attribute, 0) != 0;
+        if (_residual && node.Input(Passes.ResidualFusion.InputIndex) is null)
+        {
+            throw Error($"{Passes.ResidualFusion.Attribute} is set but input {Passes.ResidualFusion.InputIndex} is missing.");
+        }
+        _engine = new DSConvEngine(weights, _attributes.Group, _attributes.Activation, residual: _residual);
     }
 
     /// <summary>The integer engine of this layer (for tests and benchmarks).</summary>
     public DSConvEngine Engine => _engine;
 
-    public override TensorDesc[] InferOutputs(TensorDesc?[] inputs) => [new TensorDesc(DataType.Float, Shape(Required(inputs, 0)).OutputShape())];
+    public override TensorDesc[] InferOutputs(TensorDesc?[] inputs)
+    {
+        var shape = Shape(Required(inputs, 0)).OutputShape();
+        if (_residual)
+        {
+            var r = Required(inputs, Passes.ResidualFusion.InputIndex);
+            if (!r.Type.IsFloat() || !r.Shape.SequenceEqual(shape))
+            {
+                throw Error($"The fused residual must be a float tensor [{string.Join(", ", shape)}], got {r}.");
+            }
+        }
+        return [new TensorDesc(DataType.Float, shape)];
+    }
 
     public override long ScratchFloats(TensorDesc?[] inputs) => _engine.ScratchFloats(Shape(Required(inputs, 0)));
 
     public override void Run(Tensor?[] inputs, Tensor[] outputs, RunContext context)
     {
         var x = inputs[0]!;
-        _engine.Run(x.Floats, Shape(TensorDesc.Of(x)), outputs[0].Floats, context.Scratch, context.Threads);
+        var residual = _residual ? inputs[Passes.ResidualFusion.InputIndex]!.Floats : null;
+        _engine.Run(x.Floats, Shape(TensorDesc.Of(x)), outputs[0].Floats, context.Scratch, context.Threads, residual);
     }
 
     private ConvShape Shape(TensorDesc x)
