@@ -21,11 +21,19 @@ public static class CpuParallel
         {
             return;
         }
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+        try
         {
-            var (start, end) = Chunk(count, parts, p);
-            body(start, end);
-        });
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, p =>
+            {
+                var (start, end) = Chunk(count, parts, p);
+                body(start, end);
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // Callers see the same exception whichever path ran the loop.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
     }
 
     /// <summary>Bounds of chunk <paramref name="part"/> of <paramref name="parts"/> equal chunks of [0, count).</summary>

@@ -88,4 +88,19 @@ public class CpuParallelTests
         CpuParallel.For(10, 2, (s, e) => Interlocked.Add(ref visited, e - s));
         Assert.Equal(10, visited);
     }
+
+    [Fact]
+    public void An_Exception_In_A_Nested_Loop_Reaches_The_Caller_Unwrapped()
+    {
+        // The inner loop finds the helper pool busy with the outer one and takes the thread-pool path.
+        var e = Assert.Throws<InvalidOperationException>(() => CpuParallel.For(2, 2, (_, _) =>
+            CpuParallel.For(2, 2, (s, _) =>
+            {
+                if (s == 1)
+                {
+                    throw new InvalidOperationException("inner");
+                }
+            })));
+        Assert.Equal("inner", e.Message);
+    }
 }
