@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Serialization;
 using DSConvService.Cli.Common;
@@ -127,23 +126,10 @@ public static class CompareCommand
                     maxRef = Math.Max(maxRef, Math.Abs((double)b[j]));
                 }
             }
-            var oursMs = MedianMs(() => ours.Run(inputs), runs);
-            var ortMs = MedianMs(() => ort.Run(inputs), runs);
+            var oursMs = LatencyTimer.MedianMs(() => ours.Run(inputs), runs);
+            var ortMs = LatencyTimer.MedianMs(() => ort.Run(inputs), runs);
             var result = new Result(maxAbs, maxRef == 0 ? maxAbs : maxAbs / maxRef, oursMs, ortMs, threads, inputs[0].Shape.Length > 0 ? inputs[0].Shape[0] : 1);
             return reference is null ? result : result with { DsconvMs = oursMs, Speedup = oursMs > 0 ? ortMs / oursMs : 0 };
         }
-    }
-
-    private static double MedianMs(Action run, int runs)
-    {
-        var times = new double[runs];
-        for (var i = 0; i < runs; i++)
-        {
-            var start = Stopwatch.GetTimestamp();
-            run();
-            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        }
-        Array.Sort(times);
-        return runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
     }
 }

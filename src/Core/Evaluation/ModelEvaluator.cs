@@ -165,8 +165,8 @@ public static class ModelEvaluator
     {
         using var ort = new OrtReference(fp32Onnx, options.Threads);
         var engine = new InferenceSession(quantized, new SessionOptions { Threads = options.Threads });
-        var ortMs = Median(options.LatencyRuns, () => ort.Run(input));
-        var ourMs = Median(options.LatencyRuns, () => engine.Run(input));
+        var ortMs = LatencyTimer.MedianMs(() => ort.Run(input), options.LatencyRuns);
+        var ourMs = LatencyTimer.MedianMs(() => engine.Run(input), options.LatencyRuns);
         return new LatencySection
         {
             Threads = options.Threads,
@@ -175,19 +175,5 @@ public static class ModelEvaluator
             DsconvMs = ourMs,
             Speedup = ourMs > 0 ? ortMs / ourMs : 0,
         };
-    }
-
-    private static double Median(int runs, Action run)
-    {
-        run();
-        var times = new double[Math.Max(runs, 1)];
-        for (var i = 0; i < times.Length; i++)
-        {
-            var t = Stopwatch.GetTimestamp();
-            run();
-            times[i] = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
-        }
-        Array.Sort(times);
-        return times[times.Length / 2];
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using DSConvService.Core.Evaluation;
 using DSConvService.Core.Execution;
 using DSConvService.Core.Graph;
@@ -132,11 +131,11 @@ public sealed class DsconvEngine : IQuantizationEngine
             progress?.Report((i + 1.0) / total);
         }
 
-        var fp32Ms = MedianMs(() => reference.Run(inputs[0]), settings.LatencyRuns, ct);
+        var fp32Ms = LatencyTimer.MedianMs(() => reference.Run(inputs[0]), settings.LatencyRuns, ct: ct);
         progress?.Report((inputs.Count + LayerSqnrSamples + 1.0) / total);
         // Timed as /infer serves it: the capturing runner above skips the fusion passes to expose layer outputs.
         using var servedEngine = NetworkRunner.Create(served, threads: threads);
-        var engineMs = MedianMs(() => servedEngine.RunOutput(inputs[0]), settings.LatencyRuns, ct);
+        var engineMs = LatencyTimer.MedianMs(() => servedEngine.RunOutput(inputs[0]), settings.LatencyRuns, ct: ct);
         progress?.Report(1);
 
         var notes = new List<string>();
@@ -187,21 +186,6 @@ public sealed class DsconvEngine : IQuantizationEngine
             n += d * d;
         }
         return (s, n);
-    }
-
-    private static double MedianMs(Action run, int runs, CancellationToken ct)
-    {
-        run();
-        var times = new double[runs];
-        for (var i = 0; i < runs; i++)
-        {
-            ct.ThrowIfCancellationRequested();
-            var clock = Stopwatch.StartNew();
-            run();
-            times[i] = clock.Elapsed.TotalMilliseconds;
-        }
-        Array.Sort(times);
-        return times[runs / 2];
     }
 
     private sealed class Progress(Action<QuantizationProgress> report) : IProgress<QuantizationProgress>
