@@ -16,6 +16,7 @@ public sealed unsafe class DSConvEngine
     private static readonly int MaxWorkers = Math.Clamp(Environment.ProcessorCount, 1, 16);
     private readonly PackedWeights? _packed;
     private readonly FloatConvPath? _float;
+    private readonly DenseRowWeights? _dense;
     private readonly float[] _bias;
     private readonly int _int16Steps;
     private readonly bool _residual;
@@ -61,6 +62,10 @@ public sealed unsafe class DSConvEngine
         var split = DSConvIsaSupport.NeedsNibbleSplit(isa, f.WeightBits, f.MantissaBits);
         _packed = new PackedWeights(weights, groups, 1 << (f.MantissaBits - 1), split);
         _int16Steps = Math.Max(1, DSConvIsaSupport.Int16Steps(split ? 4 : f.WeightBits, f.MantissaBits));
+        if (groups == 1 && weights.KH == 1 && weights.KW == 1)
+        {
+            _dense = new DenseRowWeights(weights);
+        }
     }
 
     public DSConvWeights Weights { get; }
@@ -74,7 +79,16 @@ public sealed unsafe class DSConvEngine
     public long ScratchFloats(in ConvShape s) =>
         UsesFloatPath
             ? _float!.ScratchFloats(s, !Weights.Format.FloatActivations)
-            : (new DSConvLayout(s, _packed!, MaxWorkers).TotalBytes + 3) / 4;
+            : UsesDensePath(s)
+                ? ((long)s.N * _dense!.RowStride + 3) / 4 + (long)s.N * _dense.Blocks
+                : (new DSConvLayout(s, _packed!, MaxWorkers).TotalBytes + 3) / 4;
+
+    /// <summary>
+    /// True when the layer runs as rows of a fully connected layer (<see cref="DenseRowKernel"/>): 1x1 images,
+    /// where a 32-pixel tile per image would waste 31/32 of the work.
+    /// </summary>
+    public bool UsesDensePath(in ConvShape s) =>
+        _dense is not null && s.H == 1 && s.W == 1 && s.OH == 1 && s.OW == 1 && s.PadTop == 0 && s.PadLeft == 0;
 
     /// <param name="residual">Null, or a tensor of y's shape added before the activation (engine built with residual: true).</param>
     public void Run(float[] x, in ConvShape s, float[] y, float[] scratch, int threads, float[]? residual = null)
@@ -93,7 +107,50 @@ public sealed unsafe class DSConvEngine
             }
             return;
         }
+        if (UsesDensePath(s))
+        {
+            RunDense(x, s, y, scratch, workers, residual);
+            return;
+        }
         RunInteger(x, s, y, scratch, workers, residual);
+    }
+
+    /// <summary>Below this many multiply-adds a layer runs on the calling thread: a dispatch would cost more.</summary>
+    private const long DenseParallelMacs = 1 << 20;
+
+    private void RunDense(float[] x, ConvShape s, float[] y, float[] scratch, int workers, float[]? residual)
+    {
+        var d = _dense!;
+        var f = Weights.Format;
+        fixed (float* px = x, py = y, ps = scratch, pxi = d.Xi, pbias = _bias, pres = residual)
+        fixed (sbyte* pq = d.Q)
+        {
+            var m = (sbyte*)ps;
+            var scales = ps + ((long)s.N * d.RowStride + 3) / 4;
+            for (var n = 0; n < s.N; n++)
+            {
+                DenseRowPacker.Pack(px + (long)n * d.K, d.K, f, d.BlockStride, m + (long)n * d.RowStride, scales + (long)n * d.Blocks);
+            }
+            if (workers == 1 || s.Macs < DenseParallelMacs)
+            {
+                DenseRows(s.N, 0, d.O, (nint)m, (nint)scales, (nint)pq, (nint)pxi, (nint)pbias, (nint)py, (nint)pres);
+                return;
+            }
+            var (am, asc, aq, axi, ab, ay, ar) = ((nint)m, (nint)scales, (nint)pq, (nint)pxi, (nint)pbias, (nint)py, (nint)pres);
+            // Chunks of 16 output rows, split between the workers.
+            var chunks = (d.O + 15) / 16;
+            CpuParallel.For(chunks, workers, (a, b) => DenseRows(s.N, a * 16, Math.Min(d.O, b * 16), am, asc, aq, axi, ab, ay, ar));
+        }
+    }
+
+    private void DenseRows(int batch, int o0, int o1, nint m, nint scales, nint q, nint xi, nint bias, nint y, nint residual)
+    {
+        var d = _dense!;
+        for (var n = 0; n < batch; n++)
+        {
+            DenseRowKernel.Run(Isa, (sbyte*)m + (long)n * d.RowStride, (float*)scales + (long)n * d.Blocks, (sbyte*)q, (float*)xi, (float*)bias,
+                d.Blocks, d.BlockStride, o0, o1, (float*)y + (long)n * d.O, residual == 0 ? null : (float*)residual + (long)n * d.O, Activation);
+        }
     }
 
     private void AddResidual(float[] y, float[] residual, long count, int workers)
