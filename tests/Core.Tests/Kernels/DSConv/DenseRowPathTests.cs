@@ -49,7 +49,7 @@ public class DenseRowPathTests
             var engine = new DSConvEngine(weights, 1, act, isa);
             var shape = ConvShape.Dense(batch, k, nout);
             Assert.True(engine.UsesDensePath(shape));
-            var x = DSConvTestData.Activations(rng, batch * k, 1);
+            var x = Rows(rng, batch, k, block);
             foreach (var threads in new[] { 1, 2 })
             {
                 var y = DSConvEngineSweepTests.Run(engine, shape, x, threads);
@@ -70,7 +70,7 @@ public class DenseRowPathTests
             DSConvTestData.RandomFloats(rng, nout * 50, -0.1f, 0.1f), DSConvTestData.RandomFloats(rng, nout, -1f, 1f));
         var engine = new DSConvEngine(weights, 1, FusedActivation.None);
         var shape = ConvShape.Dense(batch, k, nout);
-        var x = DSConvTestData.Activations(rng, batch * k, 1);
+        var x = Rows(rng, batch, k, 32);
         var y1 = DSConvEngineSweepTests.Run(engine, shape, x, 1);
         var y2 = DSConvEngineSweepTests.Run(engine, shape, x, 2);
         Assert.Equal(y1, y2);
@@ -100,5 +100,22 @@ public class DenseRowPathTests
                 }
             }
         }
+    }
+
+    /// <summary>Rows with a wide dynamic range along K, ReLU-like zeros, outliers and one all-zero block.</summary>
+    private static float[] Rows(Random rng, int batch, int k, int block)
+    {
+        var x = DSConvTestData.RandomFloats(rng, batch * k, -1f, 1f);
+        for (var i = 0; i < x.Length; i++)
+        {
+            x[i] *= MathF.Pow(2f, i % 7 - 3);
+            x[i] = rng.Next(4) == 0 ? 0f : rng.Next(200) == 0 ? x[i] * 64f : x[i];
+        }
+        if (batch > 1 || k > block)
+        {
+            Array.Clear(x, 0, Math.Min(block, k));
+        }
+        Assert.Contains(x, v => v != 0f);
+        return x;
     }
 }
