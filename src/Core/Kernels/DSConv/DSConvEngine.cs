@@ -17,6 +17,7 @@ public sealed unsafe class DSConvEngine
     private readonly PackedWeights? _packed;
     private readonly FloatConvPath? _float;
     private readonly DenseRowWeights? _dense;
+    private readonly DensePanelWeights? _densePanels;
     private readonly float[] _bias;
     private readonly int _int16Steps;
     private readonly bool _residual;
@@ -65,6 +66,7 @@ public sealed unsafe class DSConvEngine
         if (groups == 1 && weights.KH == 1 && weights.KW == 1)
         {
             _dense = new DenseRowWeights(weights);
+            _densePanels = isa == DSConvIsa.Avx512Int16 ? new DensePanelWeights(_dense) : null;
         }
     }
 
@@ -80,7 +82,7 @@ public sealed unsafe class DSConvEngine
         UsesFloatPath
             ? _float!.ScratchFloats(s, !Weights.Format.FloatActivations)
             : UsesDensePath(s)
-                ? ((long)s.N * _dense!.RowStride + 3) / 4 + (long)s.N * _dense.Blocks
+                ? DenseScratchFloats(s.N)
                 : (new DSConvLayout(s, _packed!, MaxWorkers).TotalBytes + 3) / 4;
 
     /// <summary>
@@ -116,40 +118,96 @@ public sealed unsafe class DSConvEngine
     }
 
     /// <summary>Below this many multiply-adds a layer runs on the calling thread: a dispatch would cost more.</summary>
-    private const long DenseParallelMacs = 1 << 20;
+    private const long DenseParallelMacs = 1 << 18;
+
+    /// <summary>Scratch of the dense path: sbyte mantissas, block scales, int16 mantissas (panel kernel).</summary>
+    private long DenseScratchFloats(int batch) => MantissaFloats(batch) + (long)batch * _dense!.Blocks + ((long)batch * _dense.RowStride + 1) / 2;
+
+    private long MantissaFloats(int batch) => ((long)batch * _dense!.RowStride + 3) / 4;
 
     private void RunDense(float[] x, ConvShape s, float[] y, float[] scratch, int workers, float[]? residual)
     {
         var d = _dense!;
         var f = Weights.Format;
-        fixed (float* px = x, py = y, ps = scratch, pxi = d.Xi, pbias = _bias, pres = residual)
-        fixed (sbyte* pq = d.Q)
+        var rowsPerChunk = _densePanels is null ? 16 : DensePanelWeights.Rows;
+        fixed (float* px = x, py = y, ps = scratch, pbias = _bias, pres = residual)
         {
             var m = (sbyte*)ps;
-            var scales = ps + ((long)s.N * d.RowStride + 3) / 4;
+            var scales = ps + MantissaFloats(s.N);
+            var wide = (short*)(scales + (long)s.N * d.Blocks);
             for (var n = 0; n < s.N; n++)
             {
                 DenseRowPacker.Pack(px + (long)n * d.K, d.K, f, d.BlockStride, m + (long)n * d.RowStride, scales + (long)n * d.Blocks);
             }
+            if (_densePanels is not null)
+            {
+                for (var i = 0; i < (long)s.N * d.RowStride; i++)
+                {
+                    wide[i] = m[i];
+                }
+            }
+            var ctx = new DenseContext { M = (nint)m, Wide = (nint)wide, Scales = (nint)scales, Bias = (nint)pbias, Y = (nint)py, Residual = (nint)pres, Batch = s.N };
+            var chunks = (d.O + rowsPerChunk - 1) / rowsPerChunk;
             if (workers == 1 || s.Macs < DenseParallelMacs)
             {
-                DenseRows(s.N, 0, d.O, (nint)m, (nint)scales, (nint)pq, (nint)pxi, (nint)pbias, (nint)py, (nint)pres);
+                DenseChunks(ctx, 0, chunks);
                 return;
             }
-            var (am, asc, aq, axi, ab, ay, ar) = ((nint)m, (nint)scales, (nint)pq, (nint)pxi, (nint)pbias, (nint)py, (nint)pres);
-            // Chunks of 16 output rows, split between the workers.
-            var chunks = (d.O + 15) / 16;
-            CpuParallel.For(chunks, workers, (a, b) => DenseRows(s.N, a * 16, Math.Min(d.O, b * 16), am, asc, aq, axi, ab, ay, ar));
+            CpuParallel.For(chunks, workers, (a, b) => DenseChunks(ctx, a, b));
         }
     }
 
-    private void DenseRows(int batch, int o0, int o1, nint m, nint scales, nint q, nint xi, nint bias, nint y, nint residual)
+    private readonly struct DenseContext
+    {
+        public nint M { get; init; }
+        public nint Wide { get; init; }
+        public nint Scales { get; init; }
+        public nint Bias { get; init; }
+        public nint Y { get; init; }
+        public nint Residual { get; init; }
+        public int Batch { get; init; }
+    }
+
+    /// <summary>Output rows of chunks [c0, c1) (16 rows each) for every row of the batch.</summary>
+    private void DenseChunks(in DenseContext ctx, int c0, int c1)
     {
         var d = _dense!;
-        for (var n = 0; n < batch; n++)
+        if (_densePanels is null)
         {
-            DenseRowKernel.Run(Isa, (sbyte*)m + (long)n * d.RowStride, (float*)scales + (long)n * d.Blocks, (sbyte*)q, (float*)xi, (float*)bias,
-                d.Blocks, d.BlockStride, o0, o1, (float*)y + (long)n * d.O, residual == 0 ? null : (float*)residual + (long)n * d.O, Activation);
+            fixed (sbyte* pq = d.Q)
+            fixed (float* pxi = d.Xi)
+            {
+                for (var n = 0; n < ctx.Batch; n++)
+                {
+                    DenseRowKernel.Run(Isa, (sbyte*)ctx.M + (long)n * d.RowStride, (float*)ctx.Scales + (long)n * d.Blocks, pq, pxi, (float*)ctx.Bias,
+                        d.Blocks, d.BlockStride, c0 * 16, Math.Min(d.O, c1 * 16), (float*)ctx.Y + (long)n * d.O,
+                        ctx.Residual == 0 ? null : (float*)ctx.Residual + (long)n * d.O, Activation);
+                }
+            }
+            return;
+        }
+        const int rows = DensePanelWeights.Rows;
+        var p = _densePanels;
+        var c = stackalloc float[rows];
+        fixed (sbyte* pq = p.Q)
+        fixed (float* pxi = p.Xi)
+        {
+            for (var panel = c0; panel < c1; panel++)
+            {
+                var o0 = panel * rows;
+                var valid = Math.Min(rows, d.O - o0);
+                for (var n = 0; n < ctx.Batch; n++)
+                {
+                    DensePanelKernel.Run((short*)ctx.Wide + (long)n * d.RowStride, (float*)ctx.Scales + (long)n * d.Blocks, pq + (long)panel * p.PanelLength,
+                        pxi + (long)panel * d.Blocks * rows, d.Blocks, d.BlockStride, c);
+                    var yRow = (float*)ctx.Y + (long)n * d.O + o0;
+                    var res = ctx.Residual == 0 ? null : (float*)ctx.Residual + (long)n * d.O + o0;
+                    for (var r = 0; r < valid; r++)
+                    {
+                        yRow[r] = Activation.Apply(c[r] + ((float*)ctx.Bias)[o0 + r] + (res == null ? 0f : res[r]));
+                    }
+                }
+            }
         }
     }
 

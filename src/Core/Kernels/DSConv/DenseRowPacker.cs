@@ -11,15 +11,19 @@ public static unsafe class DenseRowPacker
     {
         var b = f.BlockSize;
         var blocks = f.ActivationBlocksPerGroup(k);
+        var lo = -(1 << (f.MantissaBits - 1));
+        var hi = (1 << (f.MantissaBits - 1)) - 1;
         for (var j = 0; j < blocks; j++)
         {
             var len = Math.Min(b, k - j * b);
             var block = new ReadOnlySpan<float>(x + j * b, len);
             var e = BfpReference.BlockExponent(block, f.ExponentBits);
             var dst = m + j * blockStride;
+            // BfpReference.Mantissa with the block's scale hoisted: the same float operations per element.
+            var scale = MathF.ScaleB(1f, f.MantissaBits - 2 - e);
             for (var i = 0; i < len; i++)
             {
-                dst[i] = BfpReference.Mantissa(block[i], e, f.MantissaBits);
+                dst[i] = (sbyte)Math.Clamp(MathF.Round(block[i] * scale, MidpointRounding.ToEven), lo, hi);
             }
             new Span<sbyte>(dst + len, blockStride - len).Clear();
             s[j] = MathF.ScaleB(1f, e - f.MantissaBits + 2);
