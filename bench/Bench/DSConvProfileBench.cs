@@ -34,7 +34,7 @@ public static class DSConvProfileBench
         {
             Console.WriteLine($"{g.Key,-24} {g.Count(),3} nodes {g.Sum(v => v.Min),8:F3} ms");
         }
-        foreach (var (name, v) in perNode.OrderByDescending(kv => kv.Value.Min).Take(12))
+        foreach (var (name, v) in perNode)
         {
             Console.WriteLine($"  {name,-40} {v.Op,-14} {v.Min:F3} ms");
         }
