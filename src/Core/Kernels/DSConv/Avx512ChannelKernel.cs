@@ -36,8 +36,7 @@ public static unsafe class Avx512ChannelKernel
             if (steps == 8 && chunk >= 8)
             {
                 var o = aOff + ks;
-                h00 = h01 = h10 = h11 = h20 = h21 = h30 = h31 = default;
-                Step(q, a0, a1, a2, a3, o[0], ref h00, ref h01, ref h10, ref h11, ref h20, ref h21, ref h30, ref h31);
+                First(q, a0, a1, a2, a3, o[0], out h00, out h01, out h10, out h11, out h20, out h21, out h30, out h31);
                 Step(q + StepBytes, a0, a1, a2, a3, o[1], ref h00, ref h01, ref h10, ref h11, ref h20, ref h21, ref h30, ref h31);
                 Step(q + 2 * StepBytes, a0, a1, a2, a3, o[2], ref h00, ref h01, ref h10, ref h11, ref h20, ref h21, ref h30, ref h31);
                 Step(q + 3 * StepBytes, a0, a1, a2, a3, o[3], ref h00, ref h01, ref h10, ref h11, ref h20, ref h21, ref h30, ref h31);
@@ -61,8 +60,9 @@ public static unsafe class Avx512ChannelKernel
                 for (var done = 0; done < steps; done += chunk)
                 {
                     var n = Math.Min(chunk, steps - done);
-                    h00 = h01 = h10 = h11 = h20 = h21 = h30 = h31 = default;
-                    for (var i = 0; i < n; i++)
+                    First(q, a0, a1, a2, a3, aOff[ks++], out h00, out h01, out h10, out h11, out h20, out h21, out h30, out h31);
+                    q += StepBytes;
+                    for (var i = 1; i < n; i++)
                     {
                         Step(q, a0, a1, a2, a3, aOff[ks++], ref h00, ref h01, ref h10, ref h11, ref h20, ref h21, ref h30, ref h31);
                         q += StepBytes;
@@ -108,9 +108,31 @@ public static unsafe class Avx512ChannelKernel
         c31.Store(c + 112);
     }
 
+    /// <summary>The first step of an int16 chunk (no zeroed accumulators to add to).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void First(sbyte* q, byte* a0, byte* a1, byte* a2, byte* a3, nint off,
+        out Vector512<short> h00, out Vector512<short> h01, out Vector512<short> h10, out Vector512<short> h11,
+        out Vector512<short> h20, out Vector512<short> h21, out Vector512<short> h30, out Vector512<short> h31)
+    {
+        var w0 = Vector512.Load(q);
+        var w1 = Vector512.Load(q + 64);
+        var b = Vector512.Create(*(int*)(a0 + off)).AsByte();
+        h00 = Avx512BW.MultiplyAddAdjacent(b, w0);
+        h01 = Avx512BW.MultiplyAddAdjacent(b, w1);
+        b = Vector512.Create(*(int*)(a1 + off)).AsByte();
+        h10 = Avx512BW.MultiplyAddAdjacent(b, w0);
+        h11 = Avx512BW.MultiplyAddAdjacent(b, w1);
+        b = Vector512.Create(*(int*)(a2 + off)).AsByte();
+        h20 = Avx512BW.MultiplyAddAdjacent(b, w0);
+        h21 = Avx512BW.MultiplyAddAdjacent(b, w1);
+        b = Vector512.Create(*(int*)(a3 + off)).AsByte();
+        h30 = Avx512BW.MultiplyAddAdjacent(b, w0);
+        h31 = Avx512BW.MultiplyAddAdjacent(b, w1);
+    }
+
     /// <summary>One step of 4 K: both 16-row weight vectors against each pixel's broadcast activation dword.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step(sbyte* q, byte* a0, byte* a1, byte* a2, byte* a3, int off,
+    private static void Step(sbyte* q, byte* a0, byte* a1, byte* a2, byte* a3, nint off,
         ref Vector512<short> h00, ref Vector512<short> h01, ref Vector512<short> h10, ref Vector512<short> h11,
         ref Vector512<short> h20, ref Vector512<short> h21, ref Vector512<short> h30, ref Vector512<short> h31)
     {
