@@ -7,7 +7,8 @@ namespace DSConvService.Core.Kernels.DSConv;
 /// in runs of 32 pixels computes many pixels that are dropped. Here vectors run across output channels
 /// (<see cref="Avx512ChannelKernel"/>), so a tile is any 4 valid output pixels of the batch: the pixel list
 /// (image, oy, ox) of each group is cut into tiles of 4 (the last padded by repeating a valid pixel, never
-/// stored). It reads the BFP-packed planes and the AOffsets/SOffsets of <see cref="DSConvEngine"/> unchanged.
+/// stored). It reads the BFP-packed planes and the AOffsets/SOffsets of <see cref="DSConvEngine"/> unchanged;
+/// its only other memory is a 4×32 C tile per worker on the stack, so the engine's scratch is the same.
 /// </summary>
 public sealed unsafe class ChannelVectorPath
 {
