@@ -45,7 +45,8 @@ public readonly struct DSConvLayout
         TileGroup = (int)Math.Clamp(TileGroupBytes / tileFootprint, 1, TilesPerImage);
         TileGroups = (TilesPerImage + TileGroup - 1) / TileGroup;
         WorkerBytes = RoundUp(PackedWeights.Rows * TileArgs.Pixels * 4);
-        WorkersOffset = RoundUp(SOffsetsOffset + (long)w.KBlocks * 4);
+        StoreMapsOffset = RoundUp(SOffsetsOffset + (long)w.KBlocks * 4);
+        WorkersOffset = StoreMapsOffset + (long)TilesPerImage * TileStoreMap.Bytes;
         TotalBytes = WorkersOffset + workers * WorkerBytes;
     }
 
@@ -67,6 +68,9 @@ public readonly struct DSConvLayout
     public long AOffsetsOffset { get; }
     public long SOffsetsOffset { get; }
     public long WorkersOffset { get; }
+
+    /// <summary>One <see cref="TileStoreMap"/> per tile of an image.</summary>
+    public long StoreMapsOffset { get; }
     public long WorkerBytes { get; }
     public long TotalBytes { get; }
 
