@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace DSConvService.Core.Execution;
@@ -16,7 +17,14 @@ internal sealed class ForkJoinPool
     private readonly ManualResetEventSlim[] _wake;
     private readonly ManualResetEventSlim _done = new(false);
     private Job? _job;
+    private int _generation;
     private int _busy;
+
+    /// <summary>
+    /// How long a helper (and the caller, for the last chunks) spins before sleeping on its event. An inference
+    /// runs dozens of short loops back to back; waking a sleeping thread costs tens of microseconds each time.
+    /// </summary>
+    private static readonly long SpinTicks = Stopwatch.Frequency / 5000;
 
     private ForkJoinPool(int helpers)
     {
@@ -43,12 +51,18 @@ internal sealed class ForkJoinPool
             var job = new Job(body, count, parts);
             _done.Reset();
             Volatile.Write(ref _job, job);
+            Interlocked.Increment(ref _generation);
             for (var i = 0; i < Math.Min(_wake.Length, parts - 1); i++)
             {
                 _wake[i].Set();
             }
             job.Work(_done);
             // A stale Set from an earlier job may wake this wait early: the counter decides.
+            var end = Stopwatch.GetTimestamp() + SpinTicks;
+            while (Volatile.Read(ref job.Completed) != parts && Stopwatch.GetTimestamp() < end)
+            {
+                Thread.SpinWait(16);
+            }
             while (Volatile.Read(ref job.Completed) != parts)
             {
                 _done.Wait();
@@ -69,10 +83,20 @@ internal sealed class ForkJoinPool
 
     private void HelperLoop(ManualResetEventSlim wake)
     {
+        var seen = 0;
         while (true)
         {
-            wake.Wait();
+            var end = Stopwatch.GetTimestamp() + SpinTicks;
+            while (Volatile.Read(ref _generation) == seen && Stopwatch.GetTimestamp() < end)
+            {
+                Thread.SpinWait(16);
+            }
+            if (Volatile.Read(ref _generation) == seen)
+            {
+                wake.Wait();
+            }
             wake.Reset();
+            seen = Volatile.Read(ref _generation);
             // Read after the reset: a job published meanwhile is seen here or wakes us again.
             Volatile.Read(ref _job)?.Work(_done);
         }

@@ -24,33 +24,32 @@ public static unsafe class BfpPacker
         var fill = (uint)offset * 0x01010101u;
         var hw = h * w;
         FillPadding(planes, scales, steps, h, w, geo, fill);
-        var p = 0;
-        if (Avx512F.IsSupported && hw >= 16)
+        if (Avx512F.IsSupported)
         {
+            // Row by row, 16 pixels at a time with a masked tail: every vector lands in one row of the plane.
             var skipRows = geo.RowPhases != -1 && (geo.RowPhases & ((1 << geo.Sh) - 1)) != (1 << geo.Sh) - 1;
-            for (; p < hw; p += 16)
+            for (var iy = 0; iy < h; iy++)
             {
-                var p0 = Math.Min(p, hw - 16);
-                if (skipRows)
+                // Rows no tap reads (every other row of a 1x1 stride-2 layer) are left unwritten.
+                if (skipRows && !geo.RowUsed(geo.PadTop + iy))
                 {
-                    // Rows no tap reads (every other row of a 1x1 stride-2 layer) are left unwritten.
-                    var iy = p0 / w;
-                    if (p0 - iy * w + 16 <= w && !geo.RowUsed(geo.PadTop + iy))
-                    {
-                        continue;
-                    }
+                    continue;
                 }
-                if (!PackVector(x, channels, hw, p0, w, f, steps, planes, scales, geo))
+                for (var ix = 0; ix < w; ix += 16)
                 {
-                    for (var i = 0; i < 16; i++)
+                    var count = Math.Min(16, w - ix);
+                    if (!PackVector(x, channels, hw, iy, ix, count, w, f, steps, planes, scales, geo))
                     {
-                        PackPixel(x, channels, hw, p0 + i, w, f, steps, planes, scales, geo);
+                        for (var i = 0; i < count; i++)
+                        {
+                            PackPixel(x, channels, hw, iy * w + ix + i, w, f, steps, planes, scales, geo);
+                        }
                     }
                 }
             }
             return;
         }
-        for (; p < hw; p++)
+        for (var p = 0; p < hw; p++)
         {
             PackPixel(x, channels, hw, p, w, f, steps, planes, scales, geo);
         }
@@ -124,15 +123,19 @@ public static unsafe class BfpPacker
         }
     }
 
+    /// <summary>Pixels ix .. ix+count−1 of row iy (count ≤ 16); false when one of them needs the scalar path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool PackVector(float* x, int channels, int hw, int p0, int w, DSConvFormat f, int steps,
+    private static bool PackVector(float* x, int channels, int hw, int iy, int ix, int count, int w, DSConvFormat f, int steps,
         uint* planes, float* scales, in PlaneGeometry geo)
     {
         var m = f.MantissaBits;
+        var p0 = iy * w + ix;
+        var full = count == 16;
+        var mask = full ? Vector512<float>.AllBitsSet : Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
         var maxAbs = Vector512<float>.Zero;
         for (var c = 0; c < channels; c++)
         {
-            maxAbs = Vector512.Max(maxAbs, Vector512.Abs(Vector512.Load(x + (long)c * hw + p0)));
+            maxAbs = Vector512.Max(maxAbs, Vector512.Abs(Load(x + (long)c * hw + p0, full, mask)));
         }
         var bits = maxAbs.AsInt32();
         var field = (bits >>> 23) & Vector512.Create(0xFF);
@@ -153,14 +156,8 @@ public static unsafe class BfpPacker
         var lo = Vector512.Create(-(1 << (m - 1)));
         var hi = Vector512.Create((1 << (m - 1)) - 1);
         var off = Vector512.Create(1 << (m - 1));
-        var iy = p0 / w;
-        var ix = p0 - iy * w;
-        var inRow = ix + 16 <= w;
-        var contiguous = !geo.Strided && inRow;
-        // Stride 2 along x: the 8 even and the 8 odd pixels are contiguous runs of two phases.
-        var split = geo.Sw == 2 && inRow;
         var dst = geo.Index(geo.PadTop + iy, geo.PadLeft + ix);
-        var dstOdd = split ? geo.Index(geo.PadTop + iy, geo.PadLeft + ix + 1) : 0;
+        var target = new Target(dst, geo.Sw == 2 ? geo.Index(geo.PadTop + iy, geo.PadLeft + ix + 1) : 0, count, mask);
         for (var st = 0; st < steps; st++)
         {
             var dword = Vector512<int>.Zero;
@@ -171,7 +168,7 @@ public static unsafe class BfpPacker
                 if (c < channels)
                 {
                     // vcvtps2dq rounds half to even (the default MXCSR mode), as the spec's round.
-                    var v = Avx512F.ConvertToVector512Int32(Vector512.Load(x + (long)c * hw + p0) * inv);
+                    var v = Avx512F.ConvertToVector512Int32(Load(x + (long)c * hw + p0, full, mask) * inv);
                     u = Vector512.Min(Vector512.Max(v, lo), hi) + off;
                 }
                 else
@@ -180,62 +177,51 @@ public static unsafe class BfpPacker
                 }
                 dword |= (u & Vector512.Create(0xFF)) << (8 * lane);
             }
-            Put(dword.AsUInt32(), planes + (long)st * geo.PlaneLength, iy, ix, w, contiguous, split, dst, dstOdd, geo);
+            Put(dword.AsUInt32(), planes + (long)st * geo.PlaneLength, iy, ix, target, geo);
         }
-        Put(scale.AsUInt32(), (uint*)scales, iy, ix, w, contiguous, split, dst, dstOdd, geo);
+        Put(scale.AsUInt32(), (uint*)scales, iy, ix, target, geo);
         return true;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Load(float* p, bool full, Vector512<float> mask) =>
+        full ? Vector512.Load(p) : Avx512F.MaskLoad(p, mask, Vector512<float>.Zero);
+
+    /// <summary>Where a run of pixels of one row goes: its first plane index (and, at stride 2 along x, the first odd one).</summary>
+    private readonly record struct Target(int Dst, int DstOdd, int Count, Vector512<float> Mask);
 
     private static readonly Vector512<uint> EvenOdd = Vector512.Create(0u, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Put(Vector512<uint> v, uint* plane, int iy, int ix, int w, bool contiguous, bool split, int dst, int dstOdd, in PlaneGeometry geo)
+    private static void Put(Vector512<uint> v, uint* plane, int iy, int ix, in Target t, in PlaneGeometry geo)
     {
-        if (contiguous)
+        if (geo.Sw == 1)
         {
-            v.Store(plane + dst);
+            // Stride 1 along x (any stride along y): the run is contiguous in the plane.
+            if (t.Count == 16)
+            {
+                v.Store(plane + t.Dst);
+            }
+            else
+            {
+                Avx512F.MaskStore(plane + t.Dst, t.Mask.AsUInt32(), v);
+            }
         }
-        else if (split)
+        else if (geo.Sw == 2)
         {
+            // Stride 2 along x: the even and the odd pixels are contiguous runs of two phases.
             var d = Avx512F.PermuteVar16x32(v, EvenOdd);
-            d.GetLower().Store(plane + dst);
-            d.GetUpper().Store(plane + dstOdd);
+            var lanes = Vector256<int>.Indices;
+            Avx2.MaskStore(plane + t.Dst, Vector256.LessThan(lanes, Vector256.Create((t.Count + 1) / 2)).AsUInt32(), d.GetLower());
+            Avx2.MaskStore(plane + t.DstOdd, Vector256.LessThan(lanes, Vector256.Create(t.Count / 2)).AsUInt32(), d.GetUpper());
         }
         else
         {
-            Scatter(v, plane, iy, ix, w, geo);
-        }
-    }
-
-    private static void Scatter(Vector512<uint> v, uint* plane, int iy, int ix, int w, in PlaneGeometry geo)
-    {
-        var lanes = stackalloc uint[16];
-        v.Store(lanes);
-        if (!geo.Strided)
-        {
-            // Runs of one row, then the next: no divisions on the stride-1 path.
-            var i = 0;
-            while (i < 16)
+            var values = stackalloc uint[16];
+            v.Store(values);
+            for (var i = 0; i < t.Count; i++)
             {
-                var run = Math.Min(16 - i, w - ix);
-                var dst = plane + (geo.PadTop + iy) * geo.Wp + geo.PadLeft + ix;
-                for (var k = 0; k < run; k++)
-                {
-                    dst[k] = lanes[i + k];
-                }
-                i += run;
-                ix = 0;
-                iy++;
-            }
-            return;
-        }
-        for (var i = 0; i < 16; i++)
-        {
-            plane[geo.Index(geo.PadTop + iy, geo.PadLeft + ix)] = lanes[i];
-            if (++ix == w)
-            {
-                ix = 0;
-                iy++;
+                plane[geo.Index(geo.PadTop + iy, geo.PadLeft + ix + i)] = values[i];
             }
         }
     }

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using DSConvService.Core.Execution;
 
 namespace DSConvService.Core.Kernels.DSConv;
@@ -311,6 +312,11 @@ public sealed unsafe class DSConvEngine
                 return;
             }
 
+            if (Avx512F.IsSupported)
+            {
+                TileStoreMap.Build((TileStoreMap*)((byte*)mem + layout.StoreMapsOffset), layout.TilesPerImage, layout.GridWidth, s.OH, s.OW);
+            }
+
             // 3. GEMM over work items (image, group, O-chunk, tile group); each worker takes a contiguous range.
             var units = s.N * s.Groups;
             var oChunks = Math.Clamp((2 * workers + units * layout.TileGroups - 1) / (units * layout.TileGroups), 1, w.Panels);
@@ -395,7 +401,18 @@ public sealed unsafe class DSConvEngine
                 args.A = quant + tile * TileArgs.Pixels * 4;
                 args.S = scales + tile * TileArgs.Pixels;
                 RunKernel(args);
-                Store(ctx, s, layout, c, n, g, panel, tile);
+                if (Avx512F.IsSupported)
+                {
+                    var og0 = panel * PackedWeights.Rows;
+                    var o0 = g * s.Og + og0;
+                    var planeOffset = ((long)n * s.O + o0) * s.OutPixels;
+                    TileStore.Run(c, Math.Min(PackedWeights.Rows, w.Og - og0), (TileStoreMap*)(mem + layout.StoreMapsOffset + (long)tile * TileStoreMap.Bytes),
+                        (float*)ctx.Y + planeOffset, ctx.Residual == 0 ? null : (float*)ctx.Residual + planeOffset, s.OutPixels, (float*)ctx.Bias + o0, Activation);
+                }
+                else
+                {
+                    Store(ctx, s, layout, c, n, g, panel, tile);
+                }
             }
         }
     }

@@ -32,20 +32,28 @@ public readonly struct DSConvLayout
         }
         Geometry = new PlaneGeometry(s.StrideH, s.StrideW, hq * s.StrideH, wq * s.StrideW, hq, wq, phaseLength, planeLength, s.PadTop, s.PadLeft, rowPhases);
         Steps = w.StepsPerBlock;
+        var units = (long)s.N * s.Groups;
         Nbg = w.Nbg;
         QuantBytesPerGroup = (long)Nbg * Steps * planeLength * 4;
         ScaleBytesPerGroup = (long)Nbg * planeLength * 4;
-        var units = (long)s.N * s.Groups;
         QuantOffset = 0;
         ScaleOffset = RoundUp(QuantOffset + units * QuantBytesPerGroup);
         AOffsetsOffset = RoundUp(ScaleOffset + units * ScaleBytesPerGroup);
         SOffsetsOffset = RoundUp(AOffsetsOffset + (long)w.KSteps * 4);
         // Tiles of a group are run against one weight panel after another while they stay in L2.
         var tileFootprint = ((long)w.KSteps + w.KBlocks) * TileArgs.Pixels * 4;
-        TileGroup = (int)Math.Clamp(TileGroupBytes / tileFootprint, 1, TilesPerImage);
+        var groups = (int)((TilesPerImage + Math.Max(1, TileGroupBytes / tileFootprint) - 1) / Math.Max(1, TileGroupBytes / tileFootprint));
+        // Work items are (image, group, O-chunk, tile group), split evenly among the workers: a tile-group
+        // count that leaves one worker an extra group would idle the other for that long.
+        if (units * groups % workers != 0 && groups * workers <= TilesPerImage)
+        {
+            groups = (groups + workers - 1) / workers * workers;
+        }
+        TileGroup = (TilesPerImage + groups - 1) / groups;
         TileGroups = (TilesPerImage + TileGroup - 1) / TileGroup;
         WorkerBytes = RoundUp(PackedWeights.Rows * TileArgs.Pixels * 4);
-        WorkersOffset = RoundUp(SOffsetsOffset + (long)w.KBlocks * 4);
+        StoreMapsOffset = RoundUp(SOffsetsOffset + (long)w.KBlocks * 4);
+        WorkersOffset = StoreMapsOffset + (long)TilesPerImage * TileStoreMap.Bytes;
         TotalBytes = WorkersOffset + workers * WorkerBytes;
     }
 
@@ -67,6 +75,9 @@ public readonly struct DSConvLayout
     public long AOffsetsOffset { get; }
     public long SOffsetsOffset { get; }
     public long WorkersOffset { get; }
+
+    /// <summary>One <see cref="TileStoreMap"/> per tile of an image.</summary>
+    public long StoreMapsOffset { get; }
     public long WorkerBytes { get; }
     public long TotalBytes { get; }
 

@@ -1,0 +1,116 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace DSConvService.Core.Kernels.DSConv;
+
+/// <summary>
+/// Where the 32 pixels of one tile land in the output plane. A tile walks the output grid OH × Wq, whose
+/// columns ≥ OW are padding; dropping those lanes leaves the valid ones in the order of the NCHW plane,
+/// contiguous from the first one. So each 16-pixel half is a compress (<see cref="Keep0"/>) followed by one
+/// store of <see cref="Count0"/> floats at <see cref="Start0"/>.
+/// </summary>
+public struct TileStoreMap
+{
+    public Vector512<float> Keep0;
+    public Vector512<float> Keep1;
+    public Vector512<float> Store0;
+    public Vector512<float> Store1;
+    public int Start0;
+    public int Start1;
+    public int Count0;
+    public int Count1;
+
+    public static readonly int Bytes = (Unsafe.SizeOf<TileStoreMap>() + 63) / 64 * 64;
+
+    /// <summary>The map of every tile of one image (they are the same for all images, groups and panels).</summary>
+    public static unsafe void Build(TileStoreMap* maps, int tiles, int gridWidth, int oh, int ow)
+    {
+        for (var tile = 0; tile < tiles; tile++)
+        {
+            var map = (TileStoreMap*)((byte*)maps + (long)tile * Bytes);
+            Half(tile * TileArgs.Pixels, gridWidth, oh, ow, out map->Keep0, out map->Store0, out map->Start0, out map->Count0);
+            Half(tile * TileArgs.Pixels + 16, gridWidth, oh, ow, out map->Keep1, out map->Store1, out map->Start1, out map->Count1);
+        }
+    }
+
+    private static void Half(int p0, int gridWidth, int oh, int ow, out Vector512<float> keep, out Vector512<float> store, out int start, out int count)
+    {
+        var keepBits = 0;
+        start = 0;
+        count = 0;
+        var oy = p0 / gridWidth;
+        var ox = p0 - oy * gridWidth;
+        for (var lane = 0; lane < 16; lane++)
+        {
+            if (oy < oh && ox < ow)
+            {
+                if (count == 0)
+                {
+                    start = oy * ow + ox;
+                }
+                keepBits |= 1 << lane;
+                count++;
+            }
+            if (++ox == gridWidth)
+            {
+                ox = 0;
+                oy++;
+            }
+        }
+        var lanes = Vector512<int>.Indices;
+        keep = Vector512.Equals(Vector512.Create(keepBits) & Avx512F.ShiftLeftLogicalVariable(Vector512<int>.One, lanes.AsUInt32()), Vector512<int>.Zero).AsSingle()
+            ^ Vector512<float>.AllBitsSet;
+        store = Vector512.LessThan(lanes, Vector512.Create(count)).AsSingle();
+    }
+}
+
+/// <summary>y = act(C + bias [+ residual]) for one C tile [rows][32 pixels], written straight into the NCHW output.</summary>
+public static unsafe class TileStore
+{
+    /// <param name="planes">Output plane of the tile's first row (rows are <paramref name="planeStride"/> floats apart); residual likewise.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(float* c, int rows, TileStoreMap* map, float* planes, float* residual, long planeStride, float* bias, FusedActivation act)
+    {
+        var lo = Vector512.Create(act.Kind switch { ActivationKind.Relu => 0f, ActivationKind.Clip => act.Min, _ => float.NegativeInfinity });
+        var hi = Vector512.Create(act.Kind == ActivationKind.Clip ? act.Max : float.PositiveInfinity);
+        var leaky = act.Kind == ActivationKind.LeakyRelu;
+        var clamp = act.Kind is ActivationKind.Relu or ActivationKind.Clip;
+        var alpha = Vector512.Create(act.Alpha);
+        for (var r = 0; r < rows; r++)
+        {
+            var b = Vector512.Create(bias[r]);
+            var row = c + r * TileArgs.Pixels;
+            var plane = planes + r * planeStride;
+            var res = residual == null ? null : residual + r * planeStride;
+            if (map->Count0 > 0)
+            {
+                Half(Vector512.Load(row) + b, map->Keep0, map->Store0, plane + map->Start0, res == null ? null : res + map->Start0, lo, hi, clamp, leaky, alpha);
+            }
+            if (map->Count1 > 0)
+            {
+                Half(Vector512.Load(row + 16) + b, map->Keep1, map->Store1, plane + map->Start1, res == null ? null : res + map->Start1, lo, hi, clamp, leaky, alpha);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Half(Vector512<float> v, Vector512<float> keep, Vector512<float> store, float* dst, float* residual,
+        Vector512<float> lo, Vector512<float> hi, bool clamp, bool leaky, Vector512<float> alpha)
+    {
+        v = Avx512F.Compress(Vector512<float>.Zero, keep, v);
+        if (residual != null)
+        {
+            v += Avx512F.MaskLoad(residual, store, Vector512<float>.Zero);
+        }
+        if (clamp)
+        {
+            v = Vector512.Min(Vector512.Max(v, lo), hi);
+        }
+        else if (leaky)
+        {
+            v = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(v, Vector512<float>.Zero), v, v * alpha);
+        }
+        Avx512F.MaskStore(dst, store, v);
+    }
+}
