@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using DSConvService.Core.Execution;
 
 namespace DSConvService.Core.Kernels.DSConv;
@@ -22,7 +23,15 @@ public sealed unsafe class ChannelVectorPath
     public ChannelVectorPath(PackedWeights packed, float[] bias, FusedActivation activation, int int16Steps)
     {
         _w = new ChannelPackedWeights(packed);
-        _bias = bias;
+        // Bias per (group, panel) padded to 32 rows, for whole-vector adds.
+        _bias = new float[_w.Groups * _w.Panels * Rows];
+        for (var g = 0; g < _w.Groups; g++)
+        {
+            for (var og = 0; og < _w.Og; og++)
+            {
+                _bias[g * _w.Panels * Rows + og] = bias[g * _w.Og + og];
+            }
+        }
         _activation = activation;
         _int16Steps = Math.Min(int16Steps, packed.StepsPerBlock);
     }
@@ -78,6 +87,7 @@ public sealed unsafe class ChannelVectorPath
     private void RunItems(in Context ctx, in ConvShape s, in DSConvLayout layout, int first, int last)
     {
         var c = stackalloc float[Pixels * Rows];
+        var res = stackalloc float[Pixels * Rows];
         var yOffsets = stackalloc long[Pixels];
         var a = stackalloc nint[Pixels];
         var sc = stackalloc nint[Pixels];
@@ -136,31 +146,64 @@ public sealed unsafe class ChannelVectorPath
                     args.S2 = (float*)sc[2];
                     args.S3 = (float*)sc[3];
                     Avx512ChannelKernel.Run(args);
-                    Store(c, yOffsets, valid, g * s.Og + og0, rows, s.OutPixels, pbias, (float*)ctx.Y, (float*)ctx.Residual);
+                    Store(c, res, yOffsets, valid, g * s.Og + og0, rows, s.OutPixels, pbias + gp * Rows, (float*)ctx.Y, (float*)ctx.Residual);
                 }
             }
         }
     }
 
     /// <summary>
-    /// y[o][pixel] = act(c[pixel][o] + bias[o] (+ residual)) for the tile's valid pixels and rows: the transposed
-    /// tile, in the order of operations of <see cref="EpilogueKernel"/> (same results as the pixel-vector path).
+    /// y[o][pixel] = act(c[pixel][o] + bias[o] (+ residual)) for the tile's valid pixels and rows: the arithmetic on
+    /// whole 16-row vectors in the order of operations of <see cref="EpilogueKernel"/> (so the results equal the
+    /// pixel-vector path's), then the transposed, strided store into the NCHW planes.
     /// </summary>
-    private void Store(float* c, long* yOffsets, int valid, int o0, int rows, int outPixels, float* bias, float* y, float* residual)
+    /// <param name="res">Room for the tile's residuals [4][32].</param>
+    /// <param name="bias">The panel's 32 biases (zero-padded).</param>
+    private void Store(float* c, float* res, long* yOffsets, int valid, int o0, int rows, int outPixels, float* bias, float* y, float* residual)
     {
         var act = _activation;
+        var lo = Vector512.Create(act.Kind == ActivationKind.Relu ? 0f : act.Min);
+        var hi = Vector512.Create(act.Kind == ActivationKind.Relu ? float.PositiveInfinity : act.Max);
+        var alpha = Vector512.Create(act.Alpha);
+        var b0 = Vector512.Load(bias);
+        var b1 = Vector512.Load(bias + 16);
+        if (residual != null)
+        {
+            for (var i = 0; i < valid; i++)
+            {
+                var from = residual + yOffsets[i] + (long)o0 * outPixels;
+                for (var r = 0; r < rows; r++)
+                {
+                    res[i * Rows + r] = from[(long)r * outPixels];
+                }
+            }
+        }
+        for (var i = 0; i < valid * Rows; i += 16)
+        {
+            var v = Vector512.Load(c + i) + ((i & 16) == 0 ? b0 : b1);
+            if (residual != null)
+            {
+                v += Vector512.Load(res + i);
+            }
+            switch (act.Kind)
+            {
+                case ActivationKind.Relu:
+                case ActivationKind.Clip:
+                    v = Vector512.Min(Vector512.Max(v, lo), hi);
+                    break;
+                case ActivationKind.LeakyRelu:
+                    v = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(v, Vector512<float>.Zero), v, v * alpha);
+                    break;
+            }
+            v.Store(c + i);
+        }
         for (var i = 0; i < valid; i++)
         {
             var src = c + i * Rows;
-            var dst = yOffsets[i] + (long)o0 * outPixels;
+            var dst = y + yOffsets[i] + (long)o0 * outPixels;
             for (var r = 0; r < rows; r++, dst += outPixels)
             {
-                var v = src[r] + bias[o0 + r];
-                if (residual != null)
-                {
-                    v += residual[dst];
-                }
-                y[dst] = act.Apply(v);
+                *dst = src[r];
             }
         }
     }
