@@ -63,8 +63,8 @@ public class ChannelVectorPathTests
         var k = Cases[caseIndex];
         foreach (var (act, residual) in new[]
         {
-            (new FusedActivation(ActivationKind.Relu, 0, 0, 0), false),
-            (new FusedActivation(ActivationKind.None, 0, 0, 0), true),
+            (new FusedActivation(ActivationKind.Relu, 0, 0, 0), true),
+            (new FusedActivation(ActivationKind.None, 0, 0, 0), false),
             (new FusedActivation(ActivationKind.Clip, -0.5f, 1.5f, 0), true),
             (new FusedActivation(ActivationKind.LeakyRelu, 0, 0, 0.1f), false),
         })
@@ -79,7 +79,8 @@ public class ChannelVectorPathTests
             var diff = MaxAbsDiff(y2, expected) / scale;
             Assert.True(diff <= Tolerance, $"{act.Kind}, residual {residual}: relative error {diff:E2}");
 
-            // The pixel-vector path computes the same sums with the same float operations per block.
+            // The pixel-vector path computes the same sums with the same float operations per block (today the
+            // outputs are bit-identical; the bound leaves room for a different split of K on either path).
             var pixel = Engine(k, caseIndex, act, residual, channelVector: false, out _, out _, out _);
             Assert.False(pixel.UsesChannelVectorPath(shape));
             var yp = Run(pixel, shape, x, res, threads: 2);
