@@ -119,7 +119,9 @@ public class ChannelVectorPathTests
     [InlineData(512, 7, 1, 1, true)]
     [InlineData(512, 7, 1, 4, true)]
     [InlineData(256, 14, 2, 1, true)]
-    [InlineData(256, 14, 1, 1, false)]
+    [InlineData(256, 14, 1, 1, true)]
+    [InlineData(128, 28, 1, 1, false)]
+    [InlineData(128, 28, 1, 8, false)]
     [InlineData(64, 56, 1, 1, false)]
     public void Engine_Picks_The_Channel_Path_Only_For_Small_Maps(int c, int hw, int stride, int batch, bool expected)
     {
