@@ -9,8 +9,6 @@ namespace DSConvService.Core.Kernels.Conv;
 /// </summary>
 internal static unsafe class PhaseSplitCopy
 {
-    private static readonly Vector512<int> Even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-
     /// <param name="plane">One input plane (g.Height × g.Width).</param>
     /// <param name="py">Row of the padded input (input row py − padT).</param>
     public static void Row(float* plane, int py, in ConvGeometry g, float* dst, int width)
@@ -42,10 +40,11 @@ internal static unsafe class PhaseSplitCopy
             if (sw == 2 && Avx512F.IsSupported)
             {
                 // d[j + i] = src[2j + shift + 2i]: the even lanes of 32 floats from 2j + shift.
+                var even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
                 for (; j + 16 <= hi && 2 * j + shift + 32 <= g.Width; j += 16)
                 {
                     var s = src + 2 * j + shift;
-                    Avx512F.PermuteVar16x32x2(Vector512.Load(s), Even, Vector512.Load(s + 16)).Store(d + j);
+                    Avx512F.PermuteVar16x32x2(Vector512.Load(s), even, Vector512.Load(s + 16)).Store(d + j);
                 }
             }
             for (; j < hi; j++)
