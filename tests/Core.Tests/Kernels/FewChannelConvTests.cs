@@ -11,6 +11,7 @@ namespace DSConvService.Core.Tests.Kernels;
 public sealed unsafe class FewChannelConvTests
 {
     private const double Tolerance = 1e-5;
+    private const int Guard = 256;
 
     /// <summary>Input [N,C,H,W], weight [O,C,KH,KW], pads top/left/bottom/right.</summary>
     public sealed record Case(string Name, int N, int C, int H, int W, int O, int KH, int KW, int SH, int SW, int DH, int DW,
@@ -112,13 +113,15 @@ public sealed unsafe class FewChannelConvTests
     {
         var g = k.Geometry;
         var y = new float[k.N * k.O * k.OH * k.OW];
-        // Scratch starts dirty: padding must be written, not assumed.
-        var scratch = new float[FewChannelConv.ScratchFloats(g, k.N)];
+        // Scratch starts dirty: padding must be written, not assumed. The guard after the declared size must stay untouched.
+        var size = FewChannelConv.ScratchFloats(g, k.N);
+        var scratch = new float[size + Guard];
         scratch.AsSpan().Fill(float.NaN);
         fixed (float* px = x, py = y, ps = scratch)
         {
             conv.Run(px, k.N, g, py, ps, threads);
         }
+        Assert.All(scratch[(int)size..], v => Assert.True(float.IsNaN(v), "wrote past ScratchFloats"));
         return y;
     }
 

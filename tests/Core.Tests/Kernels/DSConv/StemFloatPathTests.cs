@@ -16,14 +16,22 @@ public unsafe class StemFloatPathTests
     private const double Tolerance = 1e-5;
 
     [Theory]
-    [InlineData(1, 224, 1)]
-    [InlineData(1, 224, 2)]
-    [InlineData(3, 37, 2)]
-    public void Stem_Matches_The_DSConv_Reference(int batch, int size, int threads)
+    [InlineData(1, 224, 1, 8)]
+    [InlineData(1, 224, 2, 8)]
+    [InlineData(3, 37, 2, 8)]
+    [InlineData(2, 29, 2, 5)]
+    [InlineData(2, 30, 2, 0)]
+    public void Stem_Matches_The_DSConv_Reference(int batch, int size, int threads, int mantissaBits)
     {
-        var engine = Stem(batch, size, out var shape, out var x);
+        var engine = Stem(batch, size, out var shape, out var x, mantissaBits);
         Assert.True(engine.UsesFloatPath);
-        var y = DSConvEngineSweepTests.Run(engine, shape, x, threads);
+        var y = new float[shape.N * shape.O * shape.OutPixels];
+        // Dirty scratch with a guard after the declared size, which must stay untouched.
+        var size0 = engine.ScratchFloats(shape);
+        var scratch = new float[size0 + 256];
+        scratch.AsSpan().Fill(float.NaN);
+        engine.Run(x, shape, y, scratch, threads);
+        Assert.All(scratch[(int)size0..], v => Assert.True(float.IsNaN(v), "wrote past ScratchFloats"));
         var expected = DSConvReference.Run(x, shape, engine.Weights, engine.Activation);
         var diff = RandomTensors.RelativeDiff(Tensor.FromFloats([y.Length], y), Tensor.FromFloats([y.Length], expected));
         Assert.True(diff <= Tolerance, $"relative error {diff:E2}");
@@ -77,12 +85,12 @@ public unsafe class StemFloatPathTests
         return DSConvReference.SimulateInput(x, shape, f);
     }
 
-    private static DSConvEngine Stem(int batch, int size, out ConvShape shape, out float[] x)
+    private static DSConvEngine Stem(int batch, int size, out ConvShape shape, out float[] x, int mantissaBits = 8)
     {
         var rng = new Random(size * 13 + batch);
         var oh = (size + 6 - 7) / 2 + 1;
         shape = new ConvShape(batch, 3, size, size, 64, 1, 7, 7, 2, 2, 3, 3, 1, 1, oh, oh);
-        var format = new DSConvFormat(32, 4, 8, 8, false);
+        var format = new DSConvFormat(32, 4, mantissaBits, 8, false);
         var q = DSConvTestData.RandomQ(rng, 64 * 3 * 49, 4);
         var kds = DSConvTestData.RandomFloats(rng, 64 * 49, -0.1f, 0.1f);
         var bias = DSConvTestData.RandomFloats(rng, 64, -1f, 1f);
