@@ -13,6 +13,14 @@ public static class DSConvBench
         {
             return DSConvKernelBench.Run(args[1..]);
         }
+        if (args.Length > 0 && args[0] == "sweep")
+        {
+            return DSConvSweepBench.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == "peak")
+        {
+            return DSConvPeakBench.Run(args[1..]);
+        }
         if (args.Length > 0 && args[0] == "profile")
         {
             return DSConvProfileBench.Run(args[1..]);

@@ -9,7 +9,7 @@ public static class Program
         ["kernel"] = ("fp32 GEMM micro-kernels and driver, 1 thread, GFLOP per CPU-second", KernelBench.Run),
         ["layers"] = ("ResNet18 fp32: time per node of our executor (options: --runs N, --threads T, --batches B)", LayersBench.Run),
         ["overhead"] = ("Fixed costs of our executor on a small model, CPU time per node (--model file.onnx [--runs N] [--threads T]); `overhead pool`: MaxPool/AveragePool kernels", OverheadBench.Run),
-        ["dsconv"] = ("DSConv integer engine: `dsconv` (quantized ResNet18 vs ORT fp32/int8), `dsconv layers` (ResNet18 conv shapes), `dsconv kernel` (micro-kernels)", DSConvBench.Run),
+        ["dsconv"] = ("DSConv integer engine: `dsconv` (quantized ResNet18 vs ORT fp32/int8), `dsconv layers` (ResNet18 conv shapes), `dsconv kernel` (micro-kernels), `dsconv profile` (time per node), `dsconv peak` (register-only ceilings), `dsconv sweep` (latency over bits × block)", DSConvBench.Run),
     };
 
     public static int Main(string[] args)

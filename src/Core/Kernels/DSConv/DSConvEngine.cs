@@ -22,6 +22,7 @@ public sealed unsafe class DSConvEngine
     private readonly float[] _bias;
     private readonly int _int16Steps;
     private readonly bool _residual;
+    private readonly Lazy<ChannelVectorPath>? _channel;
 
     /// <param name="isa">Kernel to use; <see cref="DSConvIsa.Auto"/> picks the fastest one (the environment
     /// variable DSCONV_ISA=Scalar|Avx2|AvxVnni|Avx512Int16 forces one for the integer layers). An explicit
@@ -64,6 +65,13 @@ public sealed unsafe class DSConvEngine
         var split = DSConvIsaSupport.NeedsNibbleSplit(isa, f.WeightBits, f.MantissaBits);
         _packed = new PackedWeights(weights, groups, 1 << (f.MantissaBits - 1), split);
         _int16Steps = Math.Max(1, DSConvIsaSupport.Int16Steps(split ? 4 : f.WeightBits, f.MantissaBits));
+        if (isa == DSConvIsa.Avx512Int16)
+        {
+            // Packed on the first run that needs it: only layers that meet small maps pay for a second copy.
+            var packed = _packed;
+            var steps = _int16Steps;
+            _channel = new Lazy<ChannelVectorPath>(() => new ChannelVectorPath(packed, _bias, activation, steps));
+        }
         if (groups == 1 && weights.KH == 1 && weights.KW == 1)
         {
             _dense = new DenseRowWeights(weights);
@@ -75,6 +83,18 @@ public sealed unsafe class DSConvEngine
     public int Groups { get; }
     public FusedActivation Activation { get; }
     public DSConvIsa Isa { get; }
+
+    /// <summary>
+    /// Null (default): the integer GEMM runs vectors across output channels (<see cref="ChannelVectorPath"/>)
+    /// when the 32-pixel grid tiles waste at least 20 % (small maps); true/false force that path on/off (tests).
+    /// Only the <see cref="DSConvIsa.Avx512Int16"/> kernel has it.
+    /// </summary>
+    public bool? ChannelVector { get; init; }
+
+    /// <summary>True when the layer's integer GEMM runs on <see cref="ChannelVectorPath"/> for this shape.</summary>
+    public bool UsesChannelVectorPath(in ConvShape s) =>
+        _channel is not null && !UsesFloatPath && !UsesDensePath(s)
+        && (ChannelVector ?? ChannelVectorPath.Worthwhile(s, new DSConvLayout(s, _packed!, MaxWorkers)));
 
     /// <summary>True when the layer runs as x̂ then a float convolution (see the class remarks).</summary>
     public bool UsesFloatPath { get; }
@@ -284,6 +304,12 @@ public sealed unsafe class DSConvEngine
                         }
                     }
                 }
+            }
+
+            if (UsesChannelVectorPath(s))
+            {
+                _channel!.Value.Run(s, layout, (byte*)mem, aOff, sOff, py, pres, workers);
+                return;
             }
 
             if (Avx512F.IsSupported)

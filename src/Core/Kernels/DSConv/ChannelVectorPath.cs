@@ -1,0 +1,210 @@
+using System.Runtime.Intrinsics;
+using DSConvService.Core.Execution;
+
+namespace DSConvService.Core.Kernels.DSConv;
+
+/// <summary>
+/// The GEMM step of the integer path for small maps (the 7×7 stage), where walking the output grid OH × Wq
+/// in runs of 32 pixels computes many pixels that are dropped. Here vectors run across output channels
+/// (<see cref="Avx512ChannelKernel"/>), so a tile is any 4 valid output pixels of the batch: the pixel list
+/// (image, oy, ox) of each group is cut into tiles of 4 (the last padded by repeating a valid pixel, never
+/// stored). It reads the BFP-packed planes and the AOffsets/SOffsets of <see cref="DSConvEngine"/> unchanged;
+/// its only other memory is a 4×32 C tile per worker on the stack, so the engine's scratch is the same.
+/// </summary>
+public sealed unsafe class ChannelVectorPath
+{
+    private const int Rows = ChannelPackedWeights.Rows;
+    private const int Pixels = ChannelTileArgs.Pixels;
+    private readonly ChannelPackedWeights _w;
+    private readonly float[] _bias;
+    private readonly FusedActivation _activation;
+    private readonly int _int16Steps;
+
+    public ChannelVectorPath(PackedWeights packed, float[] bias, FusedActivation activation, int int16Steps)
+    {
+        _w = new ChannelPackedWeights(packed);
+        // Bias per (group, panel) padded to 32 rows, for whole-vector adds.
+        _bias = new float[_w.Groups * _w.Panels * Rows];
+        for (var g = 0; g < _w.Groups; g++)
+        {
+            for (var og = 0; og < _w.Og; og++)
+            {
+                _bias[g * _w.Panels * Rows + og] = bias[g * _w.Og + og];
+            }
+        }
+        _activation = activation;
+        _int16Steps = Math.Min(int16Steps, packed.StepsPerBlock);
+    }
+
+    /// <summary>True when the 32-pixel grid tiles of <paramref name="layout"/> compute at least 20 % more pixels than the output has.</summary>
+    public static bool Worthwhile(in ConvShape s, in DSConvLayout layout) =>
+        (long)layout.TilesPerImage * TileArgs.Pixels * 5 >= (long)s.OH * s.OW * 6;
+
+    /// <param name="mem">The scratch of the run, holding the packed planes of <paramref name="layout"/>.</param>
+    /// <param name="aOffsets">Byte offset of each k-step from a pixel's activation base (step 2 of the engine).</param>
+    /// <param name="sOffsets">Offset of each k-block from a pixel's scale base.</param>
+    public void Run(in ConvShape s, in DSConvLayout layout, byte* mem, int* aOffsets, int* sOffsets, float* y, float* residual, int workers)
+    {
+        var pixels = s.N * s.OutPixels;
+        var tiles = (pixels + Pixels - 1) / Pixels;
+        var panels = s.Groups * _w.Panels;
+        // Enough items for every worker; each item is one panel against a range of tiles (the panel stays in L2).
+        var tileChunks = Math.Clamp((2 * workers + panels - 1) / panels, 1, tiles);
+        var items = panels * tileChunks;
+        var ctx = new Context
+        {
+            Mem = (nint)mem, AOffsets = (nint)aOffsets, SOffsets = (nint)sOffsets, Y = (nint)y, Residual = (nint)residual,
+            Tiles = tiles, TileChunks = tileChunks,
+        };
+        var shape = s;
+        var lay = layout;
+        var parts = Math.Min(workers, items);
+        if (parts == 1)
+        {
+            RunItems(ctx, shape, lay, 0, items);
+            return;
+        }
+        CpuParallel.For(parts, parts, (a, b) =>
+        {
+            for (var part = a; part < b; part++)
+            {
+                RunItems(ctx, shape, lay, (int)((long)items * part / parts), (int)((long)items * (part + 1) / parts));
+            }
+        });
+    }
+
+    private readonly struct Context
+    {
+        public nint Mem { get; init; }
+        public nint AOffsets { get; init; }
+        public nint SOffsets { get; init; }
+        public nint Y { get; init; }
+        public nint Residual { get; init; }
+        public int Tiles { get; init; }
+        public int TileChunks { get; init; }
+    }
+
+    private void RunItems(in Context ctx, in ConvShape s, in DSConvLayout layout, int first, int last)
+    {
+        var c = stackalloc float[Pixels * Rows];
+        var res = stackalloc float[Pixels * Rows];
+        var yOffsets = stackalloc long[Pixels];
+        var a = stackalloc nint[Pixels];
+        var sc = stackalloc nint[Pixels];
+        var mem = (byte*)ctx.Mem;
+        var pixels = s.N * s.OutPixels;
+        var gw = layout.GridWidth;
+        fixed (sbyte* pq = _w.Q)
+        fixed (float* pxi = _w.Xi, pbias = _bias)
+        fixed (int* pcorr = _w.Correction)
+        {
+            var args = new ChannelTileArgs
+            {
+                AOffsets = (int*)ctx.AOffsets,
+                SOffsets = (int*)ctx.SOffsets,
+                KBlocks = _w.KBlocks,
+                StepsPerBlock = _w.StepsPerBlock,
+                Int16Steps = _int16Steps,
+                C = c,
+            };
+            for (var item = first; item < last; item++)
+            {
+                var chunk = item % ctx.TileChunks;
+                var gp = item / ctx.TileChunks;
+                var g = gp / _w.Panels;
+                var panel = gp % _w.Panels;
+                var og0 = panel * Rows;
+                var rows = Math.Min(Rows, _w.Og - og0);
+                args.Q = pq + _w.QOffset(g, panel);
+                args.Xi = pxi + _w.BlockOffset(g, panel);
+                args.Correction = pcorr + _w.BlockOffset(g, panel);
+                var tile0 = (int)((long)ctx.Tiles * chunk / ctx.TileChunks);
+                var tile1 = (int)((long)ctx.Tiles * (chunk + 1) / ctx.TileChunks);
+                for (var tile = tile0; tile < tile1; tile++)
+                {
+                    var valid = Math.Min(Pixels, pixels - tile * Pixels);
+                    for (var i = 0; i < Pixels; i++)
+                    {
+                        // Padding pixels repeat the last valid one (computed, never stored).
+                        var p = tile * Pixels + Math.Min(i, valid - 1);
+                        var n = p / s.OutPixels;
+                        var r = p - n * s.OutPixels;
+                        var oy = r / s.OW;
+                        var ox = r - oy * s.OW;
+                        var unit = n * s.Groups + g;
+                        var grid = oy * gw + ox;
+                        a[i] = (nint)(mem + layout.QuantPlane(unit, 0, 0) + grid * 4L);
+                        sc[i] = (nint)((float*)(mem + layout.ScalePlane(unit, 0)) + grid);
+                        yOffsets[i] = (long)n * s.O * s.OutPixels + r;
+                    }
+                    args.A0 = (byte*)a[0];
+                    args.A1 = (byte*)a[1];
+                    args.A2 = (byte*)a[2];
+                    args.A3 = (byte*)a[3];
+                    args.S0 = (float*)sc[0];
+                    args.S1 = (float*)sc[1];
+                    args.S2 = (float*)sc[2];
+                    args.S3 = (float*)sc[3];
+                    Avx512ChannelKernel.Run(args);
+                    Store(c, res, yOffsets, valid, g * s.Og + og0, rows, s.OutPixels, pbias + gp * Rows, (float*)ctx.Y, (float*)ctx.Residual);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// y[o][pixel] = act(c[pixel][o] + bias[o] (+ residual)) for the tile's valid pixels and rows: the arithmetic on
+    /// whole 16-row vectors in the order of operations of <see cref="EpilogueKernel"/> (so the results equal the
+    /// pixel-vector path's), then the transposed, strided store into the NCHW planes.
+    /// </summary>
+    /// <param name="res">Room for the tile's residuals [4][32].</param>
+    /// <param name="bias">The panel's 32 biases (zero-padded).</param>
+    private void Store(float* c, float* res, long* yOffsets, int valid, int o0, int rows, int outPixels, float* bias, float* y, float* residual)
+    {
+        var act = _activation;
+        var lo = Vector512.Create(act.Kind == ActivationKind.Relu ? 0f : act.Min);
+        var hi = Vector512.Create(act.Kind == ActivationKind.Relu ? float.PositiveInfinity : act.Max);
+        var alpha = Vector512.Create(act.Alpha);
+        var b0 = Vector512.Load(bias);
+        var b1 = Vector512.Load(bias + 16);
+        if (residual != null)
+        {
+            for (var i = 0; i < valid; i++)
+            {
+                var from = residual + yOffsets[i] + (long)o0 * outPixels;
+                for (var r = 0; r < rows; r++)
+                {
+                    res[i * Rows + r] = from[(long)r * outPixels];
+                }
+            }
+        }
+        for (var i = 0; i < valid * Rows; i += 16)
+        {
+            var v = Vector512.Load(c + i) + ((i & 16) == 0 ? b0 : b1);
+            if (residual != null)
+            {
+                v += Vector512.Load(res + i);
+            }
+            switch (act.Kind)
+            {
+                case ActivationKind.Relu:
+                case ActivationKind.Clip:
+                    v = Vector512.Min(Vector512.Max(v, lo), hi);
+                    break;
+                case ActivationKind.LeakyRelu:
+                    v = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(v, Vector512<float>.Zero), v, v * alpha);
+                    break;
+            }
+            v.Store(c + i);
+        }
+        for (var i = 0; i < valid; i++)
+        {
+            var src = c + i * Rows;
+            var dst = y + yOffsets[i] + (long)o0 * outPixels;
+            for (var r = 0; r < rows; r++, dst += outPixels)
+            {
+                *dst = src[r];
+            }
+        }
+    }
+}
