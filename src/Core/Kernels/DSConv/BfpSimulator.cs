@@ -12,13 +12,20 @@ namespace DSConvService.Core.Kernels.DSConv;
 public static unsafe class BfpSimulator
 {
     /// <param name="x">Channel 0 of the block (channels H·W apart); <paramref name="dst"/> has the same layout.</param>
-    public static void SimulateBlock(float* x, float* dst, int channels, int hw, DSConvFormat f)
+    public static void SimulateBlock(float* x, float* dst, int channels, int hw, DSConvFormat f) =>
+        SimulatePixels(x, dst, channels, hw, 0, hw, f);
+
+    /// <summary>
+    /// Pixels [<paramref name="start"/>, <paramref name="end"/>) of one channel block (each pixel is independent,
+    /// so ranges of one block can run on different threads).
+    /// </summary>
+    public static void SimulatePixels(float* x, float* dst, int channels, int hw, int start, int end, DSConvFormat f)
     {
-        if (Avx512F.IsSupported && hw >= 16)
+        if (Avx512F.IsSupported && end - start >= 16)
         {
-            for (var p = 0; p < hw; p += 16)
+            for (var p = start; p < end; p += 16)
             {
-                var p0 = Math.Min(p, hw - 16);
+                var p0 = Math.Min(p, end - 16);
                 if (!SimulateVector(x, dst, channels, hw, p0, f))
                 {
                     for (var i = 0; i < 16; i++)
@@ -29,7 +36,7 @@ public static unsafe class BfpSimulator
             }
             return;
         }
-        for (var p = 0; p < hw; p++)
+        for (var p = start; p < end; p++)
         {
             SimulatePixel(x, dst, channels, hw, p, f);
         }

@@ -8,7 +8,8 @@ namespace DSConvService.Core.Kernels.DSConv;
 
 /// <summary>
 /// The float form of a DSConv layer: x̂ (BFP-simulated input, exact in float) convolved with the effective
-/// weights ŵ by the fp32 engine's GEMM (im2col panels) or its direct depthwise kernel. It evaluates the
+/// weights ŵ by the fp32 engine's GEMM (im2col panels), its direct depthwise kernel, or, for one group of at most
+/// 4 input channels (the RGB stem), the direct <see cref="FewChannelConv"/>. It evaluates the
 /// spec conv(x̂, ŵ) itself, so it serves the layers the integer GEMM does not take.
 /// </summary>
 public sealed unsafe class FloatConvPath
@@ -22,6 +23,7 @@ public sealed unsafe class FloatConvPath
     private readonly int _og;
     private readonly int _k;
     private readonly GemmActivation _activation;
+    private readonly FewChannelConv? _direct;
 
     public FloatConvPath(DSConvWeights w, float[] effective, int groups, FusedActivation activation)
     {
@@ -40,7 +42,11 @@ public sealed unsafe class FloatConvPath
             _ => GemmActivation.None,
         };
         Depthwise = w.Cg == 1 && groups > 1;
-        if (!Depthwise)
+        if (!Depthwise && FewChannelConv.Applies(groups, w.Cg, w.KH, w.KW))
+        {
+            _direct = new FewChannelConv(_weights, w.Bias, w.O, w.Cg, w.KH, w.KW, _activation);
+        }
+        else if (!Depthwise)
         {
             _packedPerGroup = Sgemm.PackedAFloats(_kernel, _og, _k);
             _packed = GC.AllocateUninitializedArray<float>((int)(_packedPerGroup * groups), pinned: true);
@@ -56,8 +62,18 @@ public sealed unsafe class FloatConvPath
 
     public bool Depthwise { get; }
 
+    /// <summary>True when the layer runs on the direct few-channel kernel (<see cref="FewChannelConv.Applies"/>) instead of im2col + GEMM.</summary>
+    public bool Direct => _direct is not null;
+
     public long ScratchFloats(in ConvShape s, bool simulate) =>
-        (simulate ? (long)s.N * s.C * s.InPixels + 16 : 0) + (Depthwise ? 0 : Sgemm.ScratchFloats(_kernel, s.OutPixels, _k) + 16);
+        (simulate ? (long)s.N * s.C * s.InPixels + 16 : 0)
+        + (Depthwise ? 0 : _direct is not null ? FewChannelConv.ScratchFloats(Geometry(s), s.N) : Sgemm.ScratchFloats(_kernel, s.OutPixels, _k) + 16);
+
+    /// <summary>Pixels of one channel block simulated per work unit (a multiple of 16).</summary>
+    private const int SimulatePixelsPerUnit = 4096;
+
+    private static ConvGeometry Geometry(in ConvShape s) =>
+        new(s.Cg, s.H, s.W, s.KH, s.KW, s.StrideH, s.StrideW, s.DilationH, s.DilationW, s.PadTop, s.PadLeft, s.OH, s.OW);
 
     public void Run(float[] x, in ConvShape s, DSConvFormat f, float[] y, float[] scratch, int threads)
     {
@@ -73,19 +89,29 @@ public sealed unsafe class FloatConvPath
                 var ax = (nint)px;
                 var ad = (nint)input;
                 var nbg = f.ActivationBlocksPerGroup(s.Cg);
-                CpuParallel.For(s.N * s.Groups * nbg, threads, (a, b) =>
+                // Units of (image, channel block, pixel range): a batch-1 stem is one block, still split over the threads.
+                var ranges = (s.InPixels + SimulatePixelsPerUnit - 1) / SimulatePixelsPerUnit;
+                CpuParallel.For(s.N * s.Groups * nbg * ranges, threads, (a, b) =>
                 {
                     for (var u = a; u < b; u++)
                     {
-                        var j = u % nbg;
-                        var ng = u / nbg;
+                        var range = u % ranges;
+                        var j = u / ranges % nbg;
+                        var ng = u / ranges / nbg;
                         var c0 = ng % shape.Groups * shape.Cg + j * f.BlockSize;
                         var offset = ((long)(ng / shape.Groups) * shape.C + c0) * shape.InPixels;
-                        BfpSimulator.SimulateBlock((float*)ax + offset, (float*)ad + offset, Math.Min(f.BlockSize, shape.Cg - j * f.BlockSize), shape.InPixels, f);
+                        var start = range * SimulatePixelsPerUnit;
+                        BfpSimulator.SimulatePixels((float*)ax + offset, (float*)ad + offset, Math.Min(f.BlockSize, shape.Cg - j * f.BlockSize),
+                            shape.InPixels, start, Math.Min(shape.InPixels, start + SimulatePixelsPerUnit), f);
                     }
                 });
             }
-            var g = new ConvGeometry(s.Cg, s.H, s.W, s.KH, s.KW, s.StrideH, s.StrideW, s.DilationH, s.DilationW, s.PadTop, s.PadLeft, s.OH, s.OW);
+            var g = Geometry(s);
+            if (_direct is not null)
+            {
+                _direct.Run(input, s.N, g, py, free, threads);
+                return;
+            }
             if (Depthwise)
             {
                 var ain = (nint)input;

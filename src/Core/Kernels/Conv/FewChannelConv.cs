@@ -1,0 +1,166 @@
+using System.Runtime.Intrinsics.X86;
+using DSConvService.Core.Execution;
+using DSConvService.Core.Kernels.Gemm;
+
+namespace DSConvService.Core.Kernels.Conv;
+
+/// <summary>
+/// Direct fp32 convolution for layers with one group and few input channels (the RGB stem):
+/// y[n, o, oy, ox] = act(bias[o] + Σ_{c,ky,kx} w[o, c, ky, kx] · x[n, c, oy·sh − padT + ky·dh, ox·sw − padL + kx·dw]),
+/// zero outside x. With K = C·KH·KW small, im2col would copy every input value KH·KW times for a GEMM
+/// whose K is short; here the input is copied once into a zero-padded buffer split by column phase (column
+/// px = ix + padL goes to phase px mod sw, index px / sw), so the inputs of one tap for consecutive outputs
+/// are consecutive floats, and <see cref="FewChannelConvKernel"/> runs 8 channels × 32 pixels per tile.
+/// Weights are packed once as [block of 8 output channels][tap][8].
+/// </summary>
+public sealed unsafe class FewChannelConv
+{
+    /// <summary>
+    /// Most input channels this kernel takes: beyond a few channels K is long enough for the GEMM to amortise
+    /// its im2col panels, and the GEMM's 8×48 tile reuses each loaded value more.
+    /// </summary>
+    public const int MaxChannels = 4;
+
+    /// <summary>Most taps (C·KH·KW): the tap offset table lives on the stack.</summary>
+    public const int MaxTaps = 256;
+
+    private const int Block = 8;
+    private const int TileWidth = 32;
+
+    private readonly float[] _packed;
+    private readonly float[] _bias;
+    private readonly FusedActivation _activation;
+
+    /// <param name="weights">[O, C, KH, KW] (ONNX layout).</param>
+    /// <param name="bias">[O] or null.</param>
+    public FewChannelConv(float[] weights, float[]? bias, int outChannels, int channels, int kh, int kw, FusedActivation activation)
+    {
+        if (!Applies(1, channels, kh, kw))
+        {
+            throw new ArgumentException($"A direct few-channel convolution needs AVX-512F, at most {MaxChannels} channels and {MaxTaps} taps.");
+        }
+        if (weights.Length != (long)outChannels * channels * kh * kw || (bias is not null && bias.Length != outChannels))
+        {
+            throw new ArgumentException("Weights or bias do not match the layer's shape.");
+        }
+        OutChannels = outChannels;
+        Channels = channels;
+        KernelH = kh;
+        KernelW = kw;
+        _activation = activation;
+        var taps = Taps;
+        var blocks = (outChannels + Block - 1) / Block;
+        _packed = GC.AllocateArray<float>(blocks * taps * Block, pinned: true);
+        _bias = GC.AllocateArray<float>(blocks * Block, pinned: true);
+        bias?.CopyTo(_bias, 0);
+        for (var o = 0; o < outChannels; o++)
+        {
+            for (var t = 0; t < taps; t++)
+            {
+                _packed[(o / Block * taps + t) * Block + o % Block] = weights[(long)o * taps + t];
+            }
+        }
+    }
+
+    /// <summary>
+    /// True when this kernel runs the layer: AVX-512F, one group, at most <see cref="MaxChannels"/> input channels
+    /// and <see cref="MaxTaps"/> taps. Otherwise the im2col GEMM does.
+    /// </summary>
+    public static bool Applies(int groups, int channels, int kh, int kw) =>
+        Avx512F.IsSupported && groups == 1 && channels <= MaxChannels && channels * kh * kw <= MaxTaps;
+
+    public int OutChannels { get; }
+    public int Channels { get; }
+    public int KernelH { get; }
+    public int KernelW { get; }
+    public int Taps => Channels * KernelH * KernelW;
+
+    /// <summary>Scratch of <see cref="Run"/>: the phase-split padded copy of every image.</summary>
+    public static long ScratchFloats(in ConvGeometry g, int batch) => batch * ImageFloats(g) + 16;
+
+    /// <param name="x">[batch, C, H, W].</param>
+    /// <param name="y">[batch, O, OH, OW].</param>
+    public void Run(float* x, int batch, in ConvGeometry g, float* y, float* scratch, int threads)
+    {
+        if (g.Channels != Channels || g.KernelH != KernelH || g.KernelW != KernelW)
+        {
+            throw new ArgumentException("The geometry does not match the layer.");
+        }
+        var geometry = g;
+        var rows = PaddedRows(g);
+        var phases = g.StrideW;
+        var width = PhaseWidth(g);
+        var imageFloats = ImageFloats(g);
+        var buffer = (nint)Sgemm.Align64(scratch);
+        var source = (nint)x;
+        CpuParallel.For(batch * g.Channels * rows, threads, (a, b) =>
+        {
+            for (var r = a; r < b; r++)
+            {
+                var plane = r / rows;
+                PhaseSplitCopy.Row((float*)source + (long)plane * geometry.InPixels, r - plane * rows, geometry,
+                    (float*)buffer + (long)r * phases * width, width);
+            }
+        });
+
+        var taps = Taps;
+        var offsets = stackalloc int[taps];
+        for (var c = 0; c < g.Channels; c++)
+        {
+            for (var ky = 0; ky < g.KernelH; ky++)
+            {
+                for (var kx = 0; kx < g.KernelW; kx++)
+                {
+                    var column = kx * g.DilationW;
+                    offsets[(c * g.KernelH + ky) * g.KernelW + kx] =
+                        ((c * rows + ky * g.DilationH) * phases + column % phases) * width + column / phases;
+                }
+            }
+        }
+        var blocks = (OutChannels + Block - 1) / Block;
+        var table = (nint)offsets;
+        var output = (nint)y;
+        var outChannels = OutChannels;
+        var packed = _packed;
+        var bias = _bias;
+        var act = _activation;
+        CpuParallel.For(batch * g.OutHeight * blocks, threads, (a, b) =>
+        {
+            fixed (float* pw = packed, pb = bias)
+            {
+                for (var u = a; u < b; u++)
+                {
+                    var block = u % blocks;
+                    var row = u / blocks;
+                    var n = row / geometry.OutHeight;
+                    var oy = row - n * geometry.OutHeight;
+                    var xr = (float*)buffer + n * imageFloats + (long)oy * geometry.StrideH * phases * width;
+                    var o0 = block * Block;
+                    var plane = (long)geometry.OutPixels;
+                    var yr = (float*)output + ((long)n * outChannels + o0) * plane + (long)oy * geometry.OutWidth;
+                    var channels = Math.Min(Block, outChannels - o0);
+                    var wb = pw + (long)block * taps * Block;
+                    var ow = geometry.OutWidth;
+                    var ox = 0;
+                    for (; ox < ow - 16; ox += TileWidth)
+                    {
+                        FewChannelConvKernel.Tile32(xr + ox, (int*)table, taps, wb, pb + o0, yr + ox, plane, channels, Math.Min(TileWidth, ow - ox), act);
+                    }
+                    if (ox < ow)
+                    {
+                        FewChannelConvKernel.Tile16(xr + ox, (int*)table, taps, wb, pb + o0, yr + ox, plane, channels, ow - ox, act);
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>Rows of the padded input that outputs read: (OH − 1)·sh + (KH − 1)·dh + 1.</summary>
+    private static int PaddedRows(in ConvGeometry g) => (g.OutHeight - 1) * g.StrideH + (g.KernelH - 1) * g.DilationH + 1;
+
+    /// <summary>Floats of one phase row: whole tiles of outputs plus the farthest tap's shift.</summary>
+    private static int PhaseWidth(in ConvGeometry g) =>
+        (g.OutWidth + TileWidth - 1) / TileWidth * TileWidth + (g.KernelW - 1) * g.DilationW / g.StrideW;
+
+    private static long ImageFloats(in ConvGeometry g) => (long)g.Channels * PaddedRows(g) * g.StrideW * PhaseWidth(g);
+}

@@ -1,0 +1,212 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using DSConvService.Core.Kernels.Gemm;
+
+namespace DSConvService.Core.Kernels.Conv;
+
+/// <summary>
+/// Register tiles of <see cref="FewChannelConv"/> (AVX-512F): 8 output channels × 32 or 16 consecutive output
+/// pixels of one row, 16 or 8 zmm accumulators. For j &lt; <c>channels</c>, i &lt; <c>count</c>:
+/// y[j·plane + i] = act(bias[j] + Σ_t w[t·8 + j] · x[offsets[t] + i]). Each tap reads 32 (16) contiguous
+/// floats of the phase-split input and 8 weights; every accumulator is a local so the JIT keeps it in a
+/// register (hand-unrolled on purpose).
+/// </summary>
+internal static unsafe class FewChannelConvKernel
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Tile32(float* x, int* offsets, int taps, float* w, float* bias, float* y, long plane, int channels, int count, in FusedActivation act)
+    {
+        Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
+        c00 = Vector512<float>.Zero;
+        c01 = Vector512<float>.Zero;
+        c10 = Vector512<float>.Zero;
+        c11 = Vector512<float>.Zero;
+        c20 = Vector512<float>.Zero;
+        c21 = Vector512<float>.Zero;
+        c30 = Vector512<float>.Zero;
+        c31 = Vector512<float>.Zero;
+        c40 = Vector512<float>.Zero;
+        c41 = Vector512<float>.Zero;
+        c50 = Vector512<float>.Zero;
+        c51 = Vector512<float>.Zero;
+        c60 = Vector512<float>.Zero;
+        c61 = Vector512<float>.Zero;
+        c70 = Vector512<float>.Zero;
+        c71 = Vector512<float>.Zero;
+        for (var t = 0; t < taps; t++)
+        {
+            var xt = x + offsets[t];
+            var x0 = Vector512.Load(xt + 0);
+            var x1 = Vector512.Load(xt + 16);
+            var w0 = Vector512.Create(w[0]);
+            c00 = Avx512F.FusedMultiplyAdd(x0, w0, c00);
+            c01 = Avx512F.FusedMultiplyAdd(x1, w0, c01);
+            var w1 = Vector512.Create(w[1]);
+            c10 = Avx512F.FusedMultiplyAdd(x0, w1, c10);
+            c11 = Avx512F.FusedMultiplyAdd(x1, w1, c11);
+            var w2 = Vector512.Create(w[2]);
+            c20 = Avx512F.FusedMultiplyAdd(x0, w2, c20);
+            c21 = Avx512F.FusedMultiplyAdd(x1, w2, c21);
+            var w3 = Vector512.Create(w[3]);
+            c30 = Avx512F.FusedMultiplyAdd(x0, w3, c30);
+            c31 = Avx512F.FusedMultiplyAdd(x1, w3, c31);
+            var w4 = Vector512.Create(w[4]);
+            c40 = Avx512F.FusedMultiplyAdd(x0, w4, c40);
+            c41 = Avx512F.FusedMultiplyAdd(x1, w4, c41);
+            var w5 = Vector512.Create(w[5]);
+            c50 = Avx512F.FusedMultiplyAdd(x0, w5, c50);
+            c51 = Avx512F.FusedMultiplyAdd(x1, w5, c51);
+            var w6 = Vector512.Create(w[6]);
+            c60 = Avx512F.FusedMultiplyAdd(x0, w6, c60);
+            c61 = Avx512F.FusedMultiplyAdd(x1, w6, c61);
+            var w7 = Vector512.Create(w[7]);
+            c70 = Avx512F.FusedMultiplyAdd(x0, w7, c70);
+            c71 = Avx512F.FusedMultiplyAdd(x1, w7, c71);
+            w += 8;
+        }
+        var mask0 = Mask(count);
+        var mask1 = Mask(count - 16);
+        Store(y + 0 * plane + 0, c00, bias[0], act, mask0);
+        Store(y + 0 * plane + 16, c01, bias[0], act, mask1);
+        if (channels <= 1)
+        {
+            return;
+        }
+        Store(y + 1 * plane + 0, c10, bias[1], act, mask0);
+        Store(y + 1 * plane + 16, c11, bias[1], act, mask1);
+        if (channels <= 2)
+        {
+            return;
+        }
+        Store(y + 2 * plane + 0, c20, bias[2], act, mask0);
+        Store(y + 2 * plane + 16, c21, bias[2], act, mask1);
+        if (channels <= 3)
+        {
+            return;
+        }
+        Store(y + 3 * plane + 0, c30, bias[3], act, mask0);
+        Store(y + 3 * plane + 16, c31, bias[3], act, mask1);
+        if (channels <= 4)
+        {
+            return;
+        }
+        Store(y + 4 * plane + 0, c40, bias[4], act, mask0);
+        Store(y + 4 * plane + 16, c41, bias[4], act, mask1);
+        if (channels <= 5)
+        {
+            return;
+        }
+        Store(y + 5 * plane + 0, c50, bias[5], act, mask0);
+        Store(y + 5 * plane + 16, c51, bias[5], act, mask1);
+        if (channels <= 6)
+        {
+            return;
+        }
+        Store(y + 6 * plane + 0, c60, bias[6], act, mask0);
+        Store(y + 6 * plane + 16, c61, bias[6], act, mask1);
+        if (channels <= 7)
+        {
+            return;
+        }
+        Store(y + 7 * plane + 0, c70, bias[7], act, mask0);
+        Store(y + 7 * plane + 16, c71, bias[7], act, mask1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Tile16(float* x, int* offsets, int taps, float* w, float* bias, float* y, long plane, int channels, int count, in FusedActivation act)
+    {
+        Vector512<float> c00, c10, c20, c30, c40, c50, c60, c70;
+        c00 = Vector512<float>.Zero;
+        c10 = Vector512<float>.Zero;
+        c20 = Vector512<float>.Zero;
+        c30 = Vector512<float>.Zero;
+        c40 = Vector512<float>.Zero;
+        c50 = Vector512<float>.Zero;
+        c60 = Vector512<float>.Zero;
+        c70 = Vector512<float>.Zero;
+        for (var t = 0; t < taps; t++)
+        {
+            var xt = x + offsets[t];
+            var x0 = Vector512.Load(xt + 0);
+            var w0 = Vector512.Create(w[0]);
+            c00 = Avx512F.FusedMultiplyAdd(x0, w0, c00);
+            var w1 = Vector512.Create(w[1]);
+            c10 = Avx512F.FusedMultiplyAdd(x0, w1, c10);
+            var w2 = Vector512.Create(w[2]);
+            c20 = Avx512F.FusedMultiplyAdd(x0, w2, c20);
+            var w3 = Vector512.Create(w[3]);
+            c30 = Avx512F.FusedMultiplyAdd(x0, w3, c30);
+            var w4 = Vector512.Create(w[4]);
+            c40 = Avx512F.FusedMultiplyAdd(x0, w4, c40);
+            var w5 = Vector512.Create(w[5]);
+            c50 = Avx512F.FusedMultiplyAdd(x0, w5, c50);
+            var w6 = Vector512.Create(w[6]);
+            c60 = Avx512F.FusedMultiplyAdd(x0, w6, c60);
+            var w7 = Vector512.Create(w[7]);
+            c70 = Avx512F.FusedMultiplyAdd(x0, w7, c70);
+            w += 8;
+        }
+        var mask0 = Mask(count);
+        Store(y + 0 * plane + 0, c00, bias[0], act, mask0);
+        if (channels <= 1)
+        {
+            return;
+        }
+        Store(y + 1 * plane + 0, c10, bias[1], act, mask0);
+        if (channels <= 2)
+        {
+            return;
+        }
+        Store(y + 2 * plane + 0, c20, bias[2], act, mask0);
+        if (channels <= 3)
+        {
+            return;
+        }
+        Store(y + 3 * plane + 0, c30, bias[3], act, mask0);
+        if (channels <= 4)
+        {
+            return;
+        }
+        Store(y + 4 * plane + 0, c40, bias[4], act, mask0);
+        if (channels <= 5)
+        {
+            return;
+        }
+        Store(y + 5 * plane + 0, c50, bias[5], act, mask0);
+        if (channels <= 6)
+        {
+            return;
+        }
+        Store(y + 6 * plane + 0, c60, bias[6], act, mask0);
+        if (channels <= 7)
+        {
+            return;
+        }
+        Store(y + 7 * plane + 0, c70, bias[7], act, mask0);
+    }
+
+    /// <summary>Lanes [0, count) of one vector (all of them when count ≥ 16, none when count ≤ 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Mask(int count) =>
+        Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* y, Vector512<float> v, float bias, in FusedActivation act, Vector512<float> mask)
+    {
+        v += Vector512.Create(bias);
+        switch (act.Kind)
+        {
+            case ActivationKind.Relu:
+                v = Vector512.Max(v, Vector512<float>.Zero);
+                break;
+            case ActivationKind.Clip:
+                v = Vector512.Min(Vector512.Max(v, Vector512.Create(act.Min)), Vector512.Create(act.Max));
+                break;
+            case ActivationKind.LeakyRelu:
+                v = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), v * Vector512.Create(act.Alpha), v);
+                break;
+        }
+        Avx512F.MaskStore(y, mask, v);
+    }
+}
