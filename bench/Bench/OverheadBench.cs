@@ -42,7 +42,8 @@ public static class OverheadBench
             Console.Error.WriteLine("usage: overhead --model file.onnx [--runs N] [--threads T] | overhead pool [--runs N]");
             return 1;
         }
-        var session = new InferenceSession(OnnxReader.Load(path), new SessionOptions { Threads = threads });
+        // A DSConv artifact comes back with its DSConv nodes (integer kernels); a plain model is unchanged.
+        var session = new InferenceSession(DSConvService.Core.Quantization.Artifact.DSConvArtifact.Load(File.ReadAllBytes(path)).Model, new SessionOptions { Threads = threads });
         var inputs = session.Inputs
             .Select(v => (v.Shape ?? [1]).Select(d => d > 0 ? d : 1).ToArray())
             .Select(s => Tensor.FromFloats(s, Enumerable.Range(0, ShapeUtil.Size(s)).Select(i => (float)Math.Sin(i)).ToArray()))

@@ -37,11 +37,12 @@ public sealed unsafe class ChannelVectorPath
     }
 
     /// <summary>
-    /// True when the 32-pixel grid tiles of <paramref name="layout"/> compute at least 12 % more pixels than the output
-    /// has: ResNet18's 7×7 (1.31) and 14×14 (1.14) stages, measured 20 % and 10 % faster here; not 28×28 (1.10).
+    /// True when the 32-pixel grid tiles of <paramref name="layout"/> compute at least 5 % more pixels than the output
+    /// has. On ResNet18 that is the 7×7 (1.31), 14×14 (1.14) and 28×28 (1.10, 1.06 strided) layers, measured 20 %,
+    /// 10 % and 3–5 % faster here; the 56×56 ones (1.04) were 0–7 % slower on this path.
     /// </summary>
     public static bool Worthwhile(in ConvShape s, in DSConvLayout layout) =>
-        (long)layout.TilesPerImage * TileArgs.Pixels * 25 >= (long)s.OH * s.OW * 28;
+        (long)layout.TilesPerImage * TileArgs.Pixels * 20 >= (long)s.OH * s.OW * 21;
 
     /// <param name="mem">The scratch of the run, holding the packed planes of <paramref name="layout"/>.</param>
     /// <param name="aOffsets">Byte offset of each k-step from a pixel's activation base (step 2 of the engine).</param>
