@@ -37,12 +37,18 @@ public sealed unsafe class ChannelVectorPath
     }
 
     /// <summary>
-    /// True when the 32-pixel grid tiles of <paramref name="layout"/> compute at least 5 % more pixels than the output
-    /// has. On ResNet18 that is the 7×7 (1.31), 14×14 (1.14) and 28×28 (1.10, 1.06 strided) layers, measured 20 %,
-    /// 10 % and 3–5 % faster here; the 56×56 ones (1.04) were 0–7 % slower on this path.
+    /// True when this path computes at least 5 % fewer products than the pixel-vector GEMM: that one pads output rows
+    /// to panels of 4 and walks the padded grid in 32-pixel tiles; this one pads rows to panels of 32 and pixels to
+    /// tiles of 4. On ResNet18 it takes the 7×7 (1.23x fewer), 14×14 (1.14x) and 28×28 (1.10x, 1.06x strided) layers,
+    /// measured 20 %, 10 % and 3–5 % faster here; not the 56×56 ones (1.04x, 0–7 % slower on this path), nor layers
+    /// with few output channels per group (16 channels would waste half of every 32-row panel).
     /// </summary>
-    public static bool Worthwhile(in ConvShape s, in DSConvLayout layout) =>
-        (long)layout.TilesPerImage * TileArgs.Pixels * 20 >= (long)s.OH * s.OW * 21;
+    public static bool Worthwhile(in ConvShape s, in DSConvLayout layout)
+    {
+        var pixelPath = (s.Og + PackedWeights.Rows - 1) / PackedWeights.Rows * PackedWeights.Rows * (long)s.N * layout.TilesPerImage * TileArgs.Pixels;
+        var channelPath = (s.Og + Rows - 1) / Rows * Rows * (((long)s.N * s.OutPixels + Pixels - 1) / Pixels * Pixels);
+        return channelPath * 21 <= pixelPath * 20;
+    }
 
     /// <param name="mem">The scratch of the run, holding the packed planes of <paramref name="layout"/>.</param>
     /// <param name="aOffsets">Byte offset of each k-step from a pixel's activation base (step 2 of the engine).</param>

@@ -122,12 +122,15 @@ public class ChannelVectorPathTests
     [InlineData(256, 14, 1, 1, true)]
     [InlineData(128, 28, 1, 1, true)]
     [InlineData(64, 56, 2, 1, true)]
+    [InlineData(32, 7, 1, 1, true)]
+    [InlineData(16, 28, 1, 1, false)]
+    [InlineData(16, 7, 1, 1, false)]
     [InlineData(64, 56, 1, 1, false)]
     public void Engine_Picks_The_Channel_Path_Only_For_Small_Maps(int c, int hw, int stride, int batch, bool expected)
     {
         Skip.IfNot(Avx512BW.IsSupported, NoAvx512);
         var o = stride == 2 ? 2 * c : c;
-        var weights = new DSConvWeights(o, c, 3, 3, new DSConvFormat(32, 4, 8, 8, false), new sbyte[o * c * 9], new float[o * (c / 32) * 9]);
+        var weights = new DSConvWeights(o, c, 3, 3, new DSConvFormat(32, 4, 8, 8, false), new sbyte[o * c * 9], new float[o * ((c + 31) / 32) * 9]);
         var oh = (hw + 2 - 3) / stride + 1;
         var shape = new ConvShape(batch, c, hw, hw, o, 1, 3, 3, stride, stride, 1, 1, 1, 1, oh, oh);
         Assert.Equal(expected, new DSConvEngine(weights, 1, FusedActivation.None, DSConvIsa.Avx512Int16).UsesChannelVectorPath(shape));
