@@ -217,12 +217,19 @@ public static unsafe class BfpPacker
         }
         else
         {
-            var values = stackalloc uint[16];
-            v.Store(values);
-            for (var i = 0; i < t.Count; i++)
-            {
-                plane[geo.Index(geo.PadTop + iy, geo.PadLeft + ix + i)] = values[i];
-            }
+            Scatter(v, plane, iy, ix, t.Count, geo);
+        }
+    }
+
+    /// <summary>Strides above 2 along x: lane by lane (kept out of <see cref="Put"/> so that one inlines).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Scatter(Vector512<uint> v, uint* plane, int iy, int ix, int count, in PlaneGeometry geo)
+    {
+        var values = stackalloc uint[16];
+        v.Store(values);
+        for (var i = 0; i < count; i++)
+        {
+            plane[geo.Index(geo.PadTop + iy, geo.PadLeft + ix + i)] = values[i];
         }
     }
 
