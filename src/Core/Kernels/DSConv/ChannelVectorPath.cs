@@ -177,6 +177,18 @@ public sealed unsafe class ChannelVectorPath
         var alpha = Vector512.Create(act.Alpha);
         var b0 = Vector512.Load(bias);
         var b1 = Vector512.Load(bias + 16);
+        if (valid == Pixels && yOffsets[Pixels - 1] == yOffsets[0] + Pixels - 1)
+        {
+            // The usual case: four neighbouring pixels of one output row.
+            var at = y + yOffsets[0] + (long)o0 * outPixels;
+            var from = residual == null ? null : residual + yOffsets[0] + (long)o0 * outPixels;
+            TransposedStore.FourPixels(c, 0, b0, at, from, outPixels, Math.Min(rows, 16), act);
+            if (rows > 16)
+            {
+                TransposedStore.FourPixels(c, 16, b1, at + 16L * outPixels, from == null ? null : from + 16L * outPixels, outPixels, rows - 16, act);
+            }
+            return;
+        }
         if (residual != null)
         {
             for (var i = 0; i < valid; i++)
