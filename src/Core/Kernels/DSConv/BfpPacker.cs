@@ -65,25 +65,39 @@ public static unsafe class BfpPacker
         var wp = geo.Wp;
         var top = geo.PadTop * wp;
         var bottom = (geo.PadTop + h) * wp;
+        // The side pads are a few entries per row: plain stores, a Span per run would cost more than the writes.
+        var right = wp - geo.PadLeft - w;
         for (var st = 0; st < steps; st++)
         {
             var plane = planes + (long)st * geo.PlaneLength;
             new Span<uint>(plane, top).Fill(fill);
             new Span<uint>(plane + bottom, geo.PlaneLength - bottom).Fill(fill);
-            for (var iy = 0; iy < h; iy++)
+            var row = plane + geo.PadTop * wp;
+            for (var iy = 0; iy < h; iy++, row += wp)
             {
-                var row = plane + (geo.PadTop + iy) * wp;
-                new Span<uint>(row, geo.PadLeft).Fill(fill);
-                new Span<uint>(row + geo.PadLeft + w, wp - geo.PadLeft - w).Fill(fill);
+                for (var i = 0; i < geo.PadLeft; i++)
+                {
+                    row[i] = fill;
+                }
+                for (var i = 0; i < right; i++)
+                {
+                    row[geo.PadLeft + w + i] = fill;
+                }
             }
         }
         new Span<float>(scales, top).Clear();
         new Span<float>(scales + bottom, geo.PlaneLength - bottom).Clear();
-        for (var iy = 0; iy < h; iy++)
+        var scaleRow = scales + geo.PadTop * wp;
+        for (var iy = 0; iy < h; iy++, scaleRow += wp)
         {
-            var row = scales + (geo.PadTop + iy) * wp;
-            new Span<float>(row, geo.PadLeft).Clear();
-            new Span<float>(row + geo.PadLeft + w, wp - geo.PadLeft - w).Clear();
+            for (var i = 0; i < geo.PadLeft; i++)
+            {
+                scaleRow[i] = 0f;
+            }
+            for (var i = 0; i < right; i++)
+            {
+                scaleRow[geo.PadLeft + w + i] = 0f;
+            }
         }
     }
 
