@@ -17,6 +17,7 @@ public sealed class ConvOp : Operator
     private readonly IGemmMicroKernel _kernel = GemmKernels.Default;
     private readonly float[] _weights;
     private readonly float[]? _packed;
+    private readonly FewChannelConv? _direct;
     private readonly long _packedPerGroup;
     private readonly float[]? _bias;
     private readonly int _outChannels;
@@ -81,7 +82,12 @@ public sealed class ConvOp : Operator
             _bias = GC.AllocateArray<float>(_outChannels, pinned: true);
             b.ToFloats().CopyTo(_bias, 0);
         }
-        if (!IsDepthwise)
+        if (!IsDepthwise && !_oneD && FewChannelConv.Applies(_group, _groupChannels, _kernelH, _kernelW))
+        {
+            // The RGB stem: a direct convolution instead of im2col panels for a GEMM with a short K.
+            _direct = new FewChannelConv(_weights, _bias, _outChannels, _groupChannels, _kernelH, _kernelW, _activation);
+        }
+        else if (!IsDepthwise)
         {
             _packed = PackWeights(out _packedPerGroup);
         }
@@ -118,6 +124,10 @@ public sealed class ConvOp : Operator
         }
         var x = Required(inputs, 0).Shape;
         var g = Geometry(x);
+        if (_direct is not null)
+        {
+            return FewChannelConv.ScratchFloats(g, x[0]);
+        }
         if (RunsBatched(x[0], g))
         {
             var columns = x[0] * g.OutPixels;
@@ -142,6 +152,11 @@ public sealed class ConvOp : Operator
         var og = OutPerGroup;
         fixed (float* xs = x.Floats, ys = y.Floats, scratch = context.Scratch, packed = _packed, bias = _bias)
         {
+            if (_direct is not null)
+            {
+                _direct.Run(xs, batch, g, ys, scratch, context.Threads);
+                return;
+            }
             var panels = Sgemm.Align64(scratch);
             if (RunsBatched(batch, g))
             {
