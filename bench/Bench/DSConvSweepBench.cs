@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using DSConvService.Core.Evaluation;
 using DSConvService.Core.Execution;
 using DSConvService.Core.Kernels.DSConv;
@@ -29,7 +28,7 @@ public static class DSConvSweepBench
         var model = ResNet18Model.WithSymbolicBatch();
         var x = Tensor.FromFloats([1, 3, 224, 224], Enumerable.Range(0, 3 * 224 * 224).Select(i => (float)(i * 7919 % 255) - 120f).ToArray());
         using var ort = new OrtReference(ResNet18Model.Bytes(model), o.Threads);
-        var ortBefore = Median(() => ort.Run(x), o.Warmup, o.Runs);
+        var ortBefore = Timing.MedianMs(() => ort.Run(x), o.Warmup, o.Runs);
         var ms = new double[Bits.Length, Blocks.Length];
         var kernels = new string[Bits.Length];
         for (var i = 0; i < Bits.Length; i++)
@@ -39,10 +38,10 @@ public static class DSConvSweepBench
             {
                 var result = DSConvQuantizer.Quantize(model, new QuantizationOptions { WeightBits = Bits[i], BlockSize = Blocks[j], ActivationBits = 8 });
                 var session = new InferenceSession(result.Quantized, new SessionOptions { Threads = o.Threads });
-                ms[i, j] = Median(() => session.Run([x]), o.Warmup, o.Runs);
+                ms[i, j] = Timing.MedianMs(() => session.Run([x]), o.Warmup, o.Runs);
             }
         }
-        var ortAfter = Median(() => ort.Run(x), o.Warmup, o.Runs);
+        var ortAfter = Timing.MedianMs(() => ort.Run(x), o.Warmup, o.Runs);
         var ortMs = (ortBefore + ortAfter) / 2;
         Console.WriteLine($"ResNet18 224x224, batch 1, {o.Threads} threads, 8-bit BFP activations, data-free; median of {o.Runs} runs after {o.Warmup} warm-up; "
             + $"ORT fp32 {ortBefore:F2} ms before and {ortAfter:F2} ms after the sweep; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
@@ -57,22 +56,5 @@ public static class DSConvSweepBench
             Console.WriteLine($"| {Bits[i]} | {string.Join(" | ", cells)} | {kernels[i]} |");
         }
         return 0;
-    }
-
-    private static double Median(Action action, int warmup, int runs)
-    {
-        for (var i = 0; i < warmup; i++)
-        {
-            action();
-        }
-        var times = new double[runs];
-        for (var i = 0; i < runs; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            action();
-            times[i] = sw.Elapsed.TotalMilliseconds;
-        }
-        Array.Sort(times);
-        return (times[(runs - 1) / 2] + times[runs / 2]) / 2;
     }
 }
