@@ -6,8 +6,10 @@ namespace DSConvService.Core.Kernels.DSConv;
 /// <summary>
 /// Runs one DSConv layer: y = act(conv(x̂, ŵ) + bias) (DESIGN 2.3). The integer path BFP-quantizes the
 /// input once (<see cref="BfpPacker"/>), then runs 4-row × 32-pixel micro-kernels over weight panels
-/// packed here, once; per block one float multiply-add. The float path (<see cref="FloatConvPath"/>:
-/// x̂, then the fp32 GEMM with ŵ, which is the same formula evaluated in float) takes layers with float
+/// packed here, once; per block one float multiply-add. On small maps the AVX-512 kernel turns around
+/// (<see cref="ChannelVectorPath"/>: 32 output channels × 4 pixels, tiles of valid pixels only); 1×1 images
+/// run as fully connected rows. The float path (<see cref="FloatConvPath"/>: x̂, then the fp32 direct
+/// convolution or GEMM with ŵ, which is the same formula evaluated in float) takes layers with float
 /// activations, depthwise layers, layers with KDS bias or CDS bias, and, under <see cref="DSConvIsa.Auto"/>,
 /// layers whose channel blocks hold at most 4 channels (the RGB stem). All per-run memory comes from the
 /// caller's scratch.
@@ -86,7 +88,8 @@ public sealed unsafe class DSConvEngine
 
     /// <summary>
     /// Null (default): the integer GEMM runs vectors across output channels (<see cref="ChannelVectorPath"/>)
-    /// when the 32-pixel grid tiles waste at least 20 % (small maps); true/false force that path on/off (tests).
+    /// when that computes fewer padded products (<see cref="ChannelVectorPath.Worthwhile"/>: maps of 28×28 and
+    /// smaller with ≥ 32 output channels); true/false force that path on/off (tests).
     /// Only the <see cref="DSConvIsa.Avx512Int16"/> kernel has it.
     /// </summary>
     public bool? ChannelVector { get; init; }
