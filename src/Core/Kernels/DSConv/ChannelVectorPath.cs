@@ -4,8 +4,9 @@ using DSConvService.Core.Execution;
 namespace DSConvService.Core.Kernels.DSConv;
 
 /// <summary>
-/// The GEMM step of the integer path for small maps (the 7×7 stage), where walking the output grid OH × Wq
-/// in runs of 32 pixels computes many pixels that are dropped. Here vectors run across output channels
+/// The GEMM step of the integer path for small maps (ResNet18's 28×28, 14×14 and 7×7 stages, see
+/// <see cref="Worthwhile"/>), where walking the output grid OH × Wq in runs of 32 pixels computes pixels that
+/// are dropped (64 for the 49 outputs of a 7×7 map). Here vectors run across output channels
 /// (<see cref="Avx512ChannelKernel"/>), so a tile is any 4 valid output pixels of the batch: the pixel list
 /// (image, oy, ox) of each group is cut into tiles of 4 (the last padded by repeating a valid pixel, never
 /// stored). It reads the BFP-packed planes and the AOffsets/SOffsets of <see cref="DSConvEngine"/> unchanged;
