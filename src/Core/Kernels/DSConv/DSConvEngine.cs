@@ -270,8 +270,9 @@ public sealed unsafe class DSConvEngine
             var steps = w.StepsPerBlock;
 
             // 1. BFP-quantize the input once: one unit per (image, group, channel block).
-            // Small inputs (the 7x7 stage) are packed on the calling thread: a dispatch would cost more.
-            var packers = (long)s.N * s.C * s.InPixels < 32768 ? 1 : workers;
+            // Small inputs (below 8192 values: 32 channels of 16×16) are packed on the calling thread: a dispatch
+            // would cost more. The 512×7×7 inputs of ResNet18's last stage measured 1–3 % faster on both threads.
+            var packers = (long)s.N * s.C * s.InPixels < 8192 ? 1 : workers;
             CpuParallel.For(s.N * s.Groups * nbg, packers, (a, b) =>
             {
                 for (var u = a; u < b; u++)
