@@ -7,8 +7,17 @@ public static class MaxPoolKernel
     /// tap inside gives float.MinValue). Separable: the max over the window's rows first (vectorised
     /// over W), then over its columns. <paramref name="scratch"/> holds <see cref="PoolWindow.ScratchLength"/> floats.
     /// </summary>
-    public static void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, Span<float> scratch)
+    public static unsafe void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, Span<float> scratch)
     {
+        if (MaxPool3x3Stride2.Applies(g) && scratch.Length >= MaxPool3x3Stride2.BufferLength(g)
+            && x.Length >= g.InputH * g.InputW && y.Length >= g.OutputH * g.OutputW)
+        {
+            fixed (float* px = x, py = y, ps = scratch)
+            {
+                MaxPool3x3Stride2.Plane(px, py, g, ps);
+            }
+            return;
+        }
         var w = g.InputW;
         var padded = scratch[..g.PaddedRowCapacity];
         var gather = scratch.Slice(g.PaddedRowCapacity, g.OutputW);

@@ -1,0 +1,92 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace DSConvService.Core.Kernels.Pooling;
+
+/// <summary>
+/// Max pooling with 3×3 windows, stride 2, dilation 1 and at most one padded row/column at the top/left: the
+/// pooling after most CNN stems (ResNet's 64×112×112). The general separable path spends more on its
+/// bookkeeping than on this window; here each output row is one vertical max of up to three input rows into a
+/// row buffer (column −1 and everything past the last column hold float.MinValue, so padding never wins), then
+/// 16 outputs at a time: the even and odd columns of two 32-float windows (vpermt2ps) and two maxes.
+/// </summary>
+internal static unsafe class MaxPool3x3Stride2
+{
+    private static readonly Vector512<int> Even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    private static readonly Vector512<int> Odd = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+
+    public static bool Applies(in PoolWindow g) =>
+        Avx512F.IsSupported && g.KernelH == 3 && g.KernelW == 3 && g.StrideH == 2 && g.StrideW == 2
+        && g.DilationH == 1 && g.DilationW == 1 && g.PadTop is 0 or 1 && g.PadLeft is 0 or 1;
+
+    /// <summary>Floats of the row buffer: column −1, the row, and what the last 16-output block reads past it.</summary>
+    public static int BufferLength(in PoolWindow g) => Math.Max(g.InputW + 1, 2 * RoundUp16(g.OutputW) + 3);
+
+    public static void Plane(float* x, float* y, in PoolWindow g, float* buffer)
+    {
+        var w = g.InputW;
+        new Span<float>(buffer, BufferLength(g)).Fill(float.MinValue);
+        var row = buffer + 1;
+        // Buffer index of the first tap of output column 0: input column −PadLeft.
+        var start = buffer + 1 - g.PadLeft;
+        for (var oy = 0; oy < g.OutputH; oy++)
+        {
+            var (first, count) = g.RowsInside(oy);
+            var yr = y + (long)oy * g.OutputW;
+            if (count == 0)
+            {
+                new Span<float>(yr, g.OutputW).Fill(float.MinValue);
+                continue;
+            }
+            var top = x + (long)(oy * 2 - g.PadTop + first) * w;
+            VerticalMax(top, w, count, row);
+            Horizontal(start, yr, g.OutputW);
+        }
+    }
+
+    /// <summary>row[c] = max over the <paramref name="count"/> rows from <paramref name="top"/> of column c.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void VerticalMax(float* top, int w, int count, float* row)
+    {
+        for (var c = 0; c < w; c += 16)
+        {
+            var left = w - c;
+            var mask = left >= 16 ? Vector512<float>.AllBitsSet : Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(left)).AsSingle();
+            var m = Avx512F.MaskLoad(top + c, mask, Vector512<float>.Zero);
+            for (var r = 1; r < count; r++)
+            {
+                m = Vector512.MaxNative(m, Avx512F.MaskLoad(top + (long)r * w + c, mask, Vector512<float>.Zero));
+            }
+            Avx512F.MaskStore(row + c, mask, m);
+        }
+    }
+
+    /// <summary>y[ox] = max(s[2ox], s[2ox+1], s[2ox+2]) for ox in [0, n).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Horizontal(float* s, float* y, int n)
+    {
+        for (var ox = 0; ox < n; ox += 16)
+        {
+            var p = s + 2 * ox;
+            var a = Vector512.Load(p);
+            var b = Vector512.Load(p + 16);
+            var c = Vector512.Load(p + 2);
+            var d = Vector512.Load(p + 18);
+            // vmaxps, as the general path (MaxReduction).
+            var m = Vector512.MaxNative(Vector512.MaxNative(Avx512F.PermuteVar16x32x2(a, Even, b), Avx512F.PermuteVar16x32x2(a, Odd, b)),
+                Avx512F.PermuteVar16x32x2(c, Even, d));
+            var left = n - ox;
+            if (left >= 16)
+            {
+                m.Store(y + ox);
+            }
+            else
+            {
+                Avx512F.MaskStore(y + ox, Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(left)).AsSingle(), m);
+            }
+        }
+    }
+
+    private static int RoundUp16(int v) => (v + 15) / 16 * 16;
+}
