@@ -1,5 +1,6 @@
 using DSConvService.Api.Apis;
 using DSConvService.Api.Extensions;
+using DSConvService.Api.Ui;
 using DSConvService.Worker.Hosting;
 using Serilog;
 
@@ -25,6 +26,9 @@ app.MapApiDocs();              // /openapi/v1.json, /swagger
 app.MapQuantizeApi();          // POST /quantize
 app.MapJobsApi();              // GET /jobs, GET /jobs/{id}, GET /jobs/{id}/artifact, DELETE /jobs/{id}
 app.MapInferApi();             // POST /infer
+app.MapReportHtmlApi();        // GET /jobs/{id}/report.html (standalone report page)
+app.MapDefaultsApi();          // POST /quantize/defaults (the options a model would get)
+app.MapUi();                   // the web page: /, /ui/jobs/{id}, /ui/* files
 
 app.Run();
 

@@ -50,7 +50,7 @@ public sealed class FullFlowTests : IDisposable
         Assert.All(report.Layers, l => Assert.Equal(4, l.WeightBits));
         Assert.Equal("evaluation", report.FidelityInputs);
         Assert.Equal(20, report.Fidelity!.Samples);
-        Assert.InRange(report.Fidelity.Top1Agreement, 0, 1);
+        Assert.InRange(report.Fidelity.Top1Agreement ?? -1, 0, 1);
         Assert.InRange(report.Fidelity.Cosine, 0.5, 1.0000001);
         var accuracy = report.Accuracy!;
         Assert.Equal(20, accuracy.Samples);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using DSConvService.Api.Contracts;
 using DSConvService.Api.Extensions;
 using DSConvService.Api.Inference;
+using DSConvService.Core.Reports;
 using DSConvService.Worker.Hosting;
 using DSConvService.Worker.Jobs;
 using DSConvService.Worker.Pipeline.Engine;
@@ -18,7 +19,7 @@ public static class InferApi
         app.MapPost("/infer", Infer)
             .WithName("Infer")
             .WithTags("Inference")
-            .WithSummary("Classify an image with a job's quantized model (integer kernels); top-k predictions")
+            .WithSummary("Classify an image with a job's quantized model (integer kernels): top-k predictions, or the feature vector and its norm for a feature model")
             .WithDescription("Body: multipart field `image` (PNG/JPEG), or the raw image bytes. The job's preprocessing is applied.")
             .AddOpenApiOperationTransformer((operation, _, _) =>
             {
@@ -68,6 +69,10 @@ public static class InferApi
         var scores = loaded.Run(input);
         var latency = clock.Elapsed.TotalMilliseconds;
 
+        if (InferTask.Of(job) == ModelTask.Features)
+        {
+            return TypedResults.Ok(InferTask.FeatureAnswer(job.Id, loaded.Engine, latency, scores));
+        }
         var probabilities = OutputMetrics.Softmax(scores);
         var predictions = OutputMetrics.TopK(scores, Math.Min(topk, scores.Length))
             .Select(i => new Prediction(i, loaded.Labels is { } l && i < l.Count ? l[i] : null, probabilities[i]))

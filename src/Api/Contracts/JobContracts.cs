@@ -34,6 +34,9 @@ public sealed record JobResponse
     /// <summary>The report, once the job succeeded.</summary>
     public QuantizationReport? Report { get; init; }
 
+    /// <summary>The uploaded model's file name.</summary>
+    public string? ModelFileName { get; init; }
+
     /// <summary>Times the job was started (more than 1 after a worker died).</summary>
     public int Attempts { get; init; }
 
@@ -54,6 +57,7 @@ public sealed record JobResponse
         Report = includeReport && job.ReportJson is not null
             ? JsonSerializer.Deserialize<QuantizationReport>(job.ReportJson, QuantizationPipeline.ReportJson)
             : null,
+        ModelFileName = job.Inputs.ModelFileName,
         Attempts = job.Attempts,
         ArtifactSha256 = job.ArtifactSha256,
     };

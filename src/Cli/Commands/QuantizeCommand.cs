@@ -45,11 +45,14 @@ public static class QuantizeCommand
         var maxCalibration = new Option<int>("--max-calibration") { Description = "Most calibration images read.", DefaultValueFactory = _ => 256 };
         var latencyRuns = new Option<int>("--latency-runs") { Description = "Timed runs per engine for latency (0 = do not measure).", DefaultValueFactory = _ => 10 };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON (the service's report shape)." };
+        var html = new Option<string?>("--html") { Description = "Also write the report as a standalone HTML page (the service's report.html: charts inline, opens offline)." };
+        var task = new Option<string>("--task") { Description = "auto (from the output shape) | classify | features (the model outputs a feature vector: no class metrics).", DefaultValueFactory = _ => "auto" };
+        task.AcceptOnlyFromAmong("auto", ModelTask.Classify, ModelTask.Features);
         var preprocessing = new PreprocessingArguments();
         var command = new Command("quantize", "Quantize a model with DSConv, write the artifact and report accuracy, fidelity and latency.")
         {
             model, output, bits, block, activationBits, kds, kdsBias, cds, noFc, calibration, eval, fidelity, labels, adapt,
-            threads, maxEval, maxCalibration, latencyRuns, json,
+            threads, maxEval, maxCalibration, latencyRuns, json, html, task,
         };
         preprocessing.AddTo(command);
         command.SetAction(parse => console.Guard(() =>
@@ -74,7 +77,13 @@ public static class QuantizeCommand
             {
                 throw new CliException($"'{request.Model}' is already a DSConv artifact; quantize the original fp32 model.");
             }
-            var report = Run(request, file, preprocessing.Resolve(parse, file.Model));
+            var pre = preprocessing.Resolve(parse, file.Model);
+            var modelTask = parse.GetValue(task) is ModelTask.Classify or ModelTask.Features ? parse.GetValue(task)! : ModelTask.Detect(file.Model);
+            var report = ModelTask.Apply(Run(request, file, pre), modelTask);
+            if (parse.GetValue(html) is { } htmlPath)
+            {
+                HtmlReportFile.Write(htmlPath, report, request, pre);
+            }
             if (parse.GetValue(json))
             {
                 console.WriteJson(report);
@@ -224,7 +233,8 @@ public static class QuantizeCommand
         }
         if (r.Fidelity is { } f)
         {
-            o.WriteLine(string.Create(c, $"fidelity   {f.Samples} {r.FidelityInputs} inputs: cosine {f.Cosine:F5}, output SQNR {f.OutputSqnrDb:F2} dB, top-1 agreement {f.Top1Agreement * 100:F2} %, mean KL {f.MeanKl:E3}"));
+            var classMetrics = f.Top1Agreement is { } agreement ? string.Create(c, $", top-1 agreement {agreement * 100:F2} %, mean KL {f.MeanKl:E3}") : " (feature model: no class metrics)";
+            o.WriteLine(string.Create(c, $"fidelity   {f.Samples} {r.FidelityInputs} inputs: cosine {f.Cosine:F5}, output SQNR {f.OutputSqnrDb:F2} dB{classMetrics}"));
         }
         if (r.Latency is { } l)
         {

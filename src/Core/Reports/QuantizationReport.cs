@@ -15,6 +15,9 @@ public sealed record QuantizationReport
     /// <summary>Where fidelity inputs came from: "evaluation", "calibration" or "synthetic".</summary>
     public string? FidelityInputs { get; init; }
 
+    /// <summary>"classify" (class scores out) or "features" (a feature vector out: class metrics are left out); see <see cref="ModelTask"/>.</summary>
+    public string Task { get; init; } = ModelTask.Classify;
+
     /// <summary>Notes a user should read (e.g. the depthwise block rule, adaptation fallbacks).</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
 }
@@ -45,8 +48,12 @@ public sealed record AccuracySection
 public sealed record FidelitySection
 {
     public int Samples { get; init; }
-    public double Top1Agreement { get; init; }
-    public double MeanKl { get; init; }
+
+    /// <summary>Null for feature models (no classes to agree on).</summary>
+    public double? Top1Agreement { get; init; }
+
+    /// <summary>KL of the softmaxed outputs; null for feature models.</summary>
+    public double? MeanKl { get; init; }
     public double OutputSqnrDb { get; init; }
     public double Cosine { get; init; }
 }

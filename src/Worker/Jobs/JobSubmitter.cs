@@ -23,7 +23,7 @@ public sealed class JobSubmitter(IJobStore jobs, FileStore files, IQuantizationE
             var model = await files.SaveUploadAsync(id, UploadKind.Model, submission.Model, max, ct);
             var info = engine.Inspect(await File.ReadAllBytesAsync(model.Path, ct));
 
-            var options = OptionsResolver.Resolve(OptionsResolver.Parse(submission.OptionsJson), info.DefaultPreprocessing);
+            var options = OptionsResolver.Resolve(OptionsResolver.Parse(submission.OptionsJson), info.DefaultPreprocessing, info.Task);
             CheckAgainstModel(options, info);
 
             string[]? labels = null;

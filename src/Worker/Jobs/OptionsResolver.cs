@@ -1,6 +1,7 @@
 using System.Text.Json;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Quantization;
+using DSConvService.Core.Reports;
 
 namespace DSConvService.Worker.Jobs;
 
@@ -28,7 +29,7 @@ public static class OptionsResolver
     }
 
     /// <summary>Fills missing fields (preprocessing from the model's defaults) and checks every range.</summary>
-    public static QuantizeOptions Resolve(QuantizeOptions given, PreprocessingOptions modelDefaults)
+    public static QuantizeOptions Resolve(QuantizeOptions given, PreprocessingOptions modelDefaults, string modelTask = ModelTask.Classify)
     {
         var q = new QuantizationOptions();
         var p = given.Preprocessing ?? new PreprocessingSettings();
@@ -42,6 +43,7 @@ public static class OptionsResolver
             ActivationBits = given.ActivationBits ?? q.ActivationBits,
             Kds = given.Kds ?? "l2",
             Adapt = given.Adapt ?? false,
+            Task = given.Task ?? modelTask,
             Preprocessing = new PreprocessingSettings
             {
                 Width = p.Width ?? modelDefaults.Width,
@@ -97,6 +99,7 @@ public static class OptionsResolver
         if (o.ActivationBits != 0 && o.ActivationBits is < 2 or > 8)
             errors.Add($"activationBits must be 0 (float activations) or between 2 and 8 (got {o.ActivationBits}).");
         if (o.Kds is not ("l2" or "kl")) errors.Add($"kds must be \"l2\" or \"kl\" (got \"{o.Kds}\").");
+        if (!ModelTask.IsKnown(o.Task)) errors.Add($"task must be \"classify\" or \"features\" (got \"{o.Task}\").");
         var p = o.Preprocessing!;
         if (p.Width is < 1 or > 4096) errors.Add($"preprocessing.width must be between 1 and 4096 (got {p.Width}).");
         if (p.Height is < 1 or > 4096) errors.Add($"preprocessing.height must be between 1 and 4096 (got {p.Height}).");

@@ -22,6 +22,9 @@ public sealed record QuantizeOptions
     public bool? Adapt { get; init; }
 
     public PreprocessingSettings? Preprocessing { get; init; }
+
+    /// <summary>"classify" or "features" (the model outputs a feature vector); detected from the output shape when missing.</summary>
+    public string? Task { get; init; }
 }
 
 /// <summary>How images become model inputs: x = (pixel · scale − mean[c]) / std[c].</summary>

@@ -104,6 +104,7 @@ public sealed class QuantizationPipeline(
             FidelityInputs = source,
             Notes = [.. quantized.Notes, .. evaluated.Notes ?? [], .. notes],
         };
+        report = ModelTask.Apply(report, options.Task);
         var reportJson = JsonSerializer.Serialize(report, ReportJson);
         await files.SaveReportAsync(job.Id, System.Text.Encoding.UTF8.GetBytes(reportJson), ct);
         logger.LogInformation("Job quantized {Layers} layers; fidelity on {Samples} {Source:l} inputs, top-1 agreement {Agreement:F4}",

@@ -54,7 +54,7 @@ public sealed class DsconvEngine : IQuantizationEngine
                 "this service supports " + string.Join(", ", OperatorRegistry.SupportedOps().Concat(QuantizedOps).Distinct().Order(StringComparer.Ordinal)));
         }
         var parameters = m.Graph.Initializers.Values.Where(t => t.Data is float[]).Sum(t => (long)t.Length);
-        return new ModelInfo(inputs[0].Name, shape, PreprocessingDefaults.FromModel(m), parameters);
+        return new ModelInfo(inputs[0].Name, shape, PreprocessingDefaults.FromModel(m), parameters, ModelTask.Detect(m));
     }
 
     public Tensor Preprocess(byte[] image, PreprocessingOptions preprocessing, long maxPixels)

@@ -37,7 +37,9 @@ public interface IQuantizationEngine
 }
 
 /// <summary>What the service needs to know about an uploaded fp32 model.</summary>
-public sealed record ModelInfo(string InputName, int[] InputShape, PreprocessingOptions DefaultPreprocessing, long Parameters);
+/// <param name="Task">"classify" or "features", detected from the output shape (<see cref="ModelTask.Detect"/>).</param>
+public sealed record ModelInfo(string InputName, int[] InputShape, PreprocessingOptions DefaultPreprocessing, long Parameters,
+    string Task = ModelTask.Classify);
 
 /// <summary>A quantized model: the artifact file and what the quantizer reports about it.</summary>
 public sealed record QuantizedModel
