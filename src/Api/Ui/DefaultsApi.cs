@@ -3,7 +3,6 @@ using DSConvService.Worker.Hosting;
 using DSConvService.Worker.Jobs;
 using DSConvService.Worker.Pipeline.Engine;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace DSConvService.Api.Ui;
@@ -27,18 +26,20 @@ public static class DefaultsApi
     }
 
     public static async Task<Results<Ok<QuantizeOptions>, ProblemHttpResult>> GetDefaults(
-        [FromForm] QuantizeForm form, IQuantizationEngine engine, IOptions<LimitsOptions> limits, CancellationToken ct)
+        HttpRequest request, IQuantizationEngine engine, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
-        if (form.Model is null || form.Model.Length == 0)
+        // Read by hand: the form binder fails on a form without the file (a 500 instead of this 400).
+        var model = request.HasFormContentType ? (await request.ReadFormAsync(ct)).Files.GetFile("model") : null;
+        if (model is null || model.Length == 0)
         {
             return TypedResults.Problem(statusCode: 400, title: "Model missing", detail: "Send the fp32 model as the multipart field 'model' (an .onnx file).");
         }
-        if (form.Model.Length > limits.Value.MaxUploadBytes)
+        if (model.Length > limits.Value.MaxUploadBytes)
         {
             return TypedResults.Problem(statusCode: 413, title: "Upload too large", detail: $"The model is larger than the limit of {limits.Value.MaxUploadBytes} bytes.");
         }
-        using var buffer = new MemoryStream((int)form.Model.Length);
-        await form.Model.CopyToAsync(buffer, ct);
+        using var buffer = new MemoryStream((int)model.Length);
+        await model.CopyToAsync(buffer, ct);
         var info = engine.Inspect(buffer.ToArray());
         return TypedResults.Ok(OptionsResolver.Resolve(new QuantizeOptions(), info.DefaultPreprocessing, info.Task));
     }
