@@ -10,10 +10,12 @@ WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props ./
 COPY src/Core/Core.csproj src/Core/
 COPY src/Worker/Worker.csproj src/Worker/
+COPY src/ReportHtml/ReportHtml.csproj src/ReportHtml/
 COPY src/Api/Api.csproj src/Api/
 RUN dotnet restore src/Api/Api.csproj
 COPY src/Core/ src/Core/
 COPY src/Worker/ src/Worker/
+COPY src/ReportHtml/ src/ReportHtml/
 COPY src/Api/ src/Api/
 RUN dotnet publish src/Api/Api.csproj -c Release -o /out/api --no-restore \
  && dotnet publish src/Worker/Worker.csproj -c Release -o /out/worker --no-restore

@@ -13,7 +13,7 @@ public static class UiApi
 
     public static WebApplication MapUi(this WebApplication app)
     {
-        var files = new PhysicalFileProvider(Path.Combine(app.Environment.WebRootPath ?? Path.Combine(app.Environment.ContentRootPath, "wwwroot"), "ui"));
+        var files = new PhysicalFileProvider(FilesDirectory(app.Environment));
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files, RequestPath = PathPrefix });
 
         app.MapGet("/", () => Page(files, "index.html")).ExcludeFromDescription();
@@ -23,6 +23,18 @@ public static class UiApi
 
     /// <summary>True for the paths of the pages and their files (they carry no data, the API calls behind them need the key).</summary>
     public static bool IsPagePath(PathString path) => path == "/" || path.StartsWithSegments(PathPrefix);
+
+    /// <summary>wwwroot/ui under the content root (dotnet run, tests), else beside the assembly (a published app started from another directory).</summary>
+    private static string FilesDirectory(IWebHostEnvironment environment)
+    {
+        var candidates = new[]
+        {
+            environment.WebRootPath is { Length: > 0 } web ? Path.Combine(web, "ui") : null,
+            Path.Combine(environment.ContentRootPath, "wwwroot", "ui"),
+            Path.Combine(AppContext.BaseDirectory, "wwwroot", "ui"),
+        };
+        return candidates.FirstOrDefault(c => c is not null && Directory.Exists(c)) ?? candidates[^1]!;
+    }
 
     private static IResult Page(IFileProvider files, string name)
     {
