@@ -81,6 +81,11 @@ public sealed class BrowserFlowTests(ITestOutputHelper output) : IDisposable
             Assert.Equal("lenet_bn.onnx", row.FindElement(By.CssSelector("td.model")).Text);
             Assert.Equal("1", row.FindElement(By.TagName("progress")).GetAttribute("value"));
             output.WriteLine($"statuses seen in the list: {string.Join(", ", seen)}");
+            Assert.True(seen.Contains("queued") || seen.Contains("running"), $"the list only ever showed {string.Join(", ", seen)}");
+            foreach (var path in ScreenshotPaths("jobs-page.png"))
+            {
+                chromium.SaveFullPageScreenshot(path);
+            }
             var id = row.GetAttribute("data-id")!;
             var job = (await client.GetFromJsonAsync<JobResponse>($"/jobs/{id}", ServiceApp.Json))!;
 
@@ -166,6 +171,15 @@ public sealed class BrowserFlowTests(ITestOutputHelper output) : IDisposable
             Assert.DoesNotContain(bobs, driver.PageSource);
             Assert.True(driver.FindElement(By.Id("key-panel")).GetAttribute("hidden") is not null);
             Assert.True(driver.FindElement(By.Id("key-status")).Displayed);
+
+            // Cancel the queued job from the list, then delete it.
+            driver.FindElement(By.CssSelector($"#jobs tr[data-id='{alices}'] button.cancel")).Click();
+            chromium.WaitVisible($"#jobs tr[data-id='{alices}'][data-status='cancelled'] button.delete").Click();
+            chromium.WaitVisible("#jobs-empty");
+            Assert.Equal(0, chromium.Count("#jobs tbody tr"));
+            using var asAlice = new HttpRequestMessage(HttpMethod.Get, $"/jobs/{alices}");
+            asAlice.Headers.Add("X-Api-Key", "alice-key-0123");
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, (await client.SendAsync(asAlice)).StatusCode);
 
             // The report page of another key's job is not found, with this key sent along.
             driver.Navigate().GoToUrl($"{baseUrl}/ui/jobs/{bobs}");
