@@ -8,7 +8,8 @@ namespace DSConvService.Bench;
 /// <summary>
 /// `profile`: time per node of one suite model on our engine (fp32 executor, DSConv 4/8/32, or both), the minimum
 /// over the runs per node, grouped by kind (convolutions split into depthwise, pointwise, grouped and dense k×k),
-/// against the median of whole runs: the gap is what happens between nodes.
+/// against the median of whole runs: the gap is what happens between nodes. Process CPU time per node is
+/// printed too (with --threads 1 it is the node's own cost, whatever else the machine runs).
 /// Options: --model NAME, --engine fp32|dsconv|both, --batch B, --runs N, --threads T, --top K (slowest nodes listed).
 /// </summary>
 public static class ProfileBench
@@ -57,6 +58,7 @@ public static class ProfileBench
         var kinds = session.Model.Graph.Nodes.ToDictionary(n => n, n => Kind(session.Model.Graph, n));
         var x = entry.Input(batch);
         var perNode = new Dictionary<Node, double>();
+        var cpuNode = new Dictionary<Node, double>();
         var whole = new double[o.Runs];
         for (var r = 0; r < o.Warmup; r++)
         {
@@ -71,29 +73,33 @@ public static class ProfileBench
         for (var r = 0; r < o.Runs; r++)
         {
             var last = Stopwatch.GetTimestamp();
+            var lastCpu = CpuClock.ProcessMs();
             session.Run([x], (node, _) =>
             {
                 var now = Stopwatch.GetTimestamp();
+                var cpu = CpuClock.ProcessMs();
                 var ms = (now - last) * 1000.0 / Stopwatch.Frequency;
-                last = now;
                 perNode[node] = perNode.TryGetValue(node, out var v) ? Math.Min(v, ms) : ms;
+                cpuNode[node] = cpuNode.TryGetValue(node, out var c) ? Math.Min(c, cpu - lastCpu) : cpu - lastCpu;
+                last = now;
+                lastCpu = cpu;
             });
         }
         Array.Sort(whole);
         Console.WriteLine();
         Console.WriteLine($"{label}: median whole run {whole[whole.Length / 2]:F3} ms, sum of per-node minima {perNode.Values.Sum():F3} ms, {perNode.Count} nodes run");
         Console.WriteLine();
-        Console.WriteLine("| kind | nodes | sum of minima (ms) |");
-        Console.WriteLine("| --- | ---: | ---: |");
+        Console.WriteLine("| kind | nodes | sum of wall minima (ms) | sum of process-CPU minima (ms) |");
+        Console.WriteLine("| --- | ---: | ---: | ---: |");
         foreach (var g in perNode.GroupBy(p => kinds[p.Key]).OrderByDescending(g => g.Sum(p => p.Value)))
         {
-            Console.WriteLine($"| {g.Key} | {g.Count()} | {g.Sum(p => p.Value):F3} |");
+            Console.WriteLine($"| {g.Key} | {g.Count()} | {g.Sum(p => p.Value):F3} | {g.Sum(p => cpuNode[p.Key]):F3} |");
         }
         Console.WriteLine();
         Console.WriteLine($"slowest {top} nodes:");
         foreach (var (node, ms) in perNode.OrderByDescending(p => p.Value).Take(top))
         {
-            Console.WriteLine($"  {node.DisplayName,-48} {kinds[node],-22} {ms:F3} ms");
+            Console.WriteLine($"  {node.DisplayName,-48} {kinds[node],-22} {ms:F3} ms (CPU {cpuNode[node]:F3} ms)");
         }
     }
 
