@@ -5,6 +5,9 @@ public static class Program
 {
     private static readonly Dictionary<string, (string Help, Func<string[], int> Run)> Commands = new(StringComparer.Ordinal)
     {
+        ["suite"] = ("Every model of the cross-architecture suite: ORT fp32, our fp32 executor, DSConv 4/8/32, ResNet18 vs ORT int8 (options: --runs N, --threads T, --batches 1,8, --models a,b)", SuiteBench.Run),
+        ["profile"] = ("Time per node of one suite model, grouped by kind (--model NAME [--engine fp32|dsconv|both] [--batch B] [--runs N] [--threads T])", ProfileBench.Run),
+        ["depthwise"] = ("The direct depthwise kernel on MobileNetV2 / EfficientNet shapes, 1 thread (--runs N)", DepthwiseBench.Run),
         ["fp32"] = ("ResNet18 fp32: our executor vs ONNX Runtime at batch 1 and 8 (options: --runs N, --threads T, --batches 1,8, --cpu)", Fp32Bench.Run),
         ["kernel"] = ("fp32 GEMM micro-kernels and driver, 1 thread, GFLOP per CPU-second", KernelBench.Run),
         ["layers"] = ("ResNet18 fp32: time per node of our executor (options: --runs N, --threads T, --batches B)", LayersBench.Run),

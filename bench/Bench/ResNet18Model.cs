@@ -1,5 +1,6 @@
 using DSConvService.Core.Graph;
 using DSConvService.Core.Onnx;
+using DSConvService.Core.Passes;
 
 namespace DSConvService.Bench;
 
@@ -12,21 +13,7 @@ public static class ResNet18Model
     /// The model with dimension 0 of its inputs and outputs made symbolic ("N") and the value infos
     /// cleared, so any batch size runs (the file fixes batch 1).
     /// </summary>
-    public static Model WithSymbolicBatch()
-    {
-        var model = OnnxReader.Load(Path);
-        foreach (var v in model.Graph.Inputs.Concat(model.Graph.Outputs))
-        {
-            if (v.Shape is { Length: > 0 } shape && !model.Graph.Initializers.ContainsKey(v.Name))
-            {
-                shape[0] = -1;
-                v.DimNames ??= new string?[shape.Length];
-                v.DimNames[0] = "N";
-            }
-        }
-        model.Graph.ValueInfos.Clear();
-        return model;
-    }
+    public static Model WithSymbolicBatch() => SymbolicBatch.Apply(OnnxReader.Load(Path));
 
     public static byte[] Bytes(Model model) => OnnxWriter.ToBytes(model);
 }

@@ -118,12 +118,12 @@ public sealed class ConvOp : Operator
 
     public override long ScratchFloats(TensorDesc?[] inputs)
     {
-        if (IsDepthwise)
-        {
-            return 0;
-        }
         var x = Required(inputs, 0).Shape;
         var g = Geometry(x);
+        if (IsDepthwise)
+        {
+            return DepthwiseConv.ScratchFloats(g);
+        }
         if (_direct is not null)
         {
             return FewChannelConv.ScratchFloats(g, x[0]);
@@ -144,7 +144,7 @@ public sealed class ConvOp : Operator
         var batch = x.Shape[0];
         if (IsDepthwise)
         {
-            RunDepthwise(x.Floats, y.Floats, batch, g, context.Threads);
+            RunDepthwise(x.Floats, y.Floats, batch, g, context.Scratch, context.Threads);
             return;
         }
         var inPlane = (long)g.InPixels;
@@ -212,26 +212,12 @@ public sealed class ConvOp : Operator
         }
     }
 
-    private unsafe void RunDepthwise(float[] x, float[] y, int batch, ConvGeometry g, int threads)
+    private unsafe void RunDepthwise(float[] x, float[] y, int batch, ConvGeometry g, float[] scratch, int threads)
     {
-        var multiplier = _outChannels / _group;
-        var taps = _kernelH * _kernelW;
-        var planes = batch * _outChannels;
-        var perThread = (long)g.OutPixels * taps < 4096 ? 1 : threads;
-        CpuParallel.For(planes, perThread, (p0, p1) =>
+        fixed (float* xs = x, ys = y, ws = _weights, bs = _bias, ss = scratch)
         {
-            fixed (float* xs = x, ys = y, ws = _weights)
-            {
-                for (var p = p0; p < p1; p++)
-                {
-                    var n = p / _outChannels;
-                    var o = p - n * _outChannels;
-                    var c = o / multiplier;
-                    DepthwiseConv.Plane(xs + ((long)n * _group + c) * g.InPixels, ws + (long)o * taps, _bias?[o] ?? 0f,
-                        ys + (long)p * g.OutPixels, g, _activation);
-                }
-            }
-        });
+            DepthwiseConv.Run(xs, ws, bs, ys, batch, _group, _outChannels / _group, g, _activation, ss, threads);
+        }
     }
 
     private unsafe float[] PackWeights(out long perGroup)

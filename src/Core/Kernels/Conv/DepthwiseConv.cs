@@ -1,76 +1,59 @@
-using System.Runtime.Intrinsics;
+using DSConvService.Core.Execution;
 using DSConvService.Core.Kernels.Gemm;
 
 namespace DSConvService.Core.Kernels.Conv;
 
-/// <summary>Direct depthwise convolution (one input channel per filter), one output plane per call.</summary>
+/// <summary>
+/// Direct depthwise convolution (one input channel per filter, any kernel, stride, dilation and padding):
+/// each input plane is copied once into a zero-padded, phase-split form (<see cref="DepthwisePlaneLayout"/>),
+/// then <see cref="DepthwisePlaneKernel"/> computes the output rows in registers with bias and activation fused.
+/// </summary>
 public static unsafe class DepthwiseConv
 {
-    /// <summary>
-    /// y[oy, ox] = act(bias + Σ_{ky,kx} w[ky·KW + kx] · x[oy·sh − padT + ky·dh, ox·sw − padL + kx·dw]), zero outside x.
-    /// <paramref name="x"/> is one input plane (g.Height × g.Width), <paramref name="y"/> one output plane.
-    /// </summary>
-    public static void Plane(float* x, float* w, float bias, float* y, in ConvGeometry g, FusedActivation act)
-    {
-        var ow = g.OutWidth;
-        for (var oy = 0; oy < g.OutHeight; oy++)
-        {
-            var yr = y + (long)oy * ow;
-            new Span<float>(yr, ow).Fill(bias);
-            for (var ky = 0; ky < g.KernelH; ky++)
-            {
-                var iy = oy * g.StrideH - g.PadTop + ky * g.DilationH;
-                if ((uint)iy >= (uint)g.Height)
-                {
-                    continue;
-                }
-                var xr = x + (long)iy * g.Width;
-                for (var kx = 0; kx < g.KernelW; kx++)
-                {
-                    var wv = w[ky * g.KernelW + kx];
-                    var off = kx * g.DilationW - g.PadLeft;
-                    // Valid ox: 0 <= ox·sw + off < Width.
-                    var lo = off >= 0 ? 0 : (-off + g.StrideW - 1) / g.StrideW;
-                    var hi = g.Width - off <= 0 ? 0 : Math.Min(ow, (g.Width - off - 1) / g.StrideW + 1);
-                    if (lo >= hi)
-                    {
-                        continue;
-                    }
-                    if (g.StrideW == 1)
-                    {
-                        MultiplyAdd(xr + lo + off, wv, yr + lo, hi - lo);
-                    }
-                    else
-                    {
-                        for (var ox = lo; ox < hi; ox++)
-                        {
-                            yr[ox] += wv * xr[ox * g.StrideW + off];
-                        }
-                    }
-                }
-            }
-            if (act.Kind != ActivationKind.None)
-            {
-                EpilogueRow.Apply(yr, ow, 0f, null, act);
-            }
-        }
-    }
+    /// <summary>Below this many multiply-adds in total a layer runs on the calling thread: a dispatch would cost more.</summary>
+    private const long ParallelMacs = 1 << 15;
 
-    /// <summary>y[i] += w · x[i].</summary>
-    private static void MultiplyAdd(float* x, float w, float* y, int n)
+    /// <summary>Most threads one layer uses (each needs its own copy of the padded plane).</summary>
+    private static readonly int MaxParts = Math.Clamp(Environment.ProcessorCount, 1, 16);
+
+    /// <summary>Scratch floats <see cref="Run"/> needs, whatever the thread count.</summary>
+    public static long ScratchFloats(in ConvGeometry g) => MaxParts * new DepthwisePlaneLayout(g).ScratchFloats;
+
+    /// <summary>
+    /// y[n, o, oy, ox] = act(bias[o] + Σ_{ky,kx} w[o, ky, kx] · x[n, o / multiplier, oy·sh − padT + ky·dh, ox·sw − padL + kx·dw]),
+    /// zero outside x; <paramref name="inChannels"/> input planes and inChannels·multiplier output planes per image.
+    /// </summary>
+    /// <param name="bias">Null, or one value per output channel.</param>
+    public static void Run(float* x, float* w, float* bias, float* y, int batch, int inChannels, int multiplier, in ConvGeometry g,
+        FusedActivation act, float* scratch, int threads)
     {
-        var i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        var layout = new DepthwisePlaneLayout(g);
+        var outChannels = inChannels * multiplier;
+        var planes = batch * outChannels;
+        var macs = (long)planes * g.OutPixels * g.KernelH * g.KernelW;
+        var parts = macs < ParallelMacs ? 1 : Math.Clamp(threads, 1, Math.Min(planes, MaxParts));
+        var (ax, aw, ab, ay, asc) = ((nint)x, (nint)w, (nint)bias, (nint)y, (nint)scratch);
+        var geometry = g;
+        CpuParallel.For(parts, parts, (p0, p1) =>
         {
-            var vw = Vector512.Create(w);
-            for (; i <= n - 16; i += 16)
+            for (var part = p0; part < p1; part++)
             {
-                Vector512.FusedMultiplyAdd(Vector512.Load(x + i), vw, Vector512.Load(y + i)).Store(y + i);
+                var (first, end) = CpuParallel.Chunk(planes, parts, part);
+                var s = (float*)asc + part * layout.ScratchFloats;
+                for (var p = first; p < end; p++)
+                {
+                    var n = p / outChannels;
+                    var o = p - n * outChannels;
+                    var c = o / multiplier;
+                    // A multiplier > 1 reuses the copied input plane for its consecutive output channels.
+                    if (p == first || o % multiplier == 0)
+                    {
+                        layout.Fill((float*)ax + ((long)n * inChannels + c) * geometry.InPixels, geometry, s);
+                    }
+                    var b = ab == 0 ? 0f : ((float*)ab)[o];
+                    layout.Compute(s, (float*)aw + (long)o * layout.Taps, b, (float*)ay + (long)p * geometry.OutPixels, geometry, act);
+                }
             }
-        }
-        for (; i < n; i++)
-        {
-            y[i] = MathF.FusedMultiplyAdd(x[i], w, y[i]);
-        }
+        });
     }
 }

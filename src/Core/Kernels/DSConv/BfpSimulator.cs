@@ -36,6 +36,21 @@ public static unsafe class BfpSimulator
             }
             return;
         }
+        if (Avx2.IsSupported && end - start >= 8)
+        {
+            for (var p = start; p < end; p += 8)
+            {
+                var p0 = Math.Min(p, end - 8);
+                if (!BfpSimulatorAvx2.SimulateVector(x, dst, channels, hw, p0, f))
+                {
+                    for (var i = 0; i < 8; i++)
+                    {
+                        SimulatePixel(x, dst, channels, hw, p0 + i, f);
+                    }
+                }
+            }
+            return;
+        }
         for (var p = start; p < end; p++)
         {
             SimulatePixel(x, dst, channels, hw, p, f);

@@ -67,7 +67,7 @@ public sealed unsafe class FloatConvPath
 
     public long ScratchFloats(in ConvShape s, bool simulate) =>
         (simulate ? (long)s.N * s.C * s.InPixels + 16 : 0)
-        + (Depthwise ? 0 : _direct is not null ? FewChannelConv.ScratchFloats(Geometry(s), s.N) : Sgemm.ScratchFloats(_kernel, s.OutPixels, _k) + 16);
+        + (Depthwise ? DepthwiseConv.ScratchFloats(Geometry(s)) : _direct is not null ? FewChannelConv.ScratchFloats(Geometry(s), s.N) : Sgemm.ScratchFloats(_kernel, s.OutPixels, _k) + 16);
 
     /// <summary>Pixels of one channel block simulated per work unit (a multiple of 16).</summary>
     private const int SimulatePixelsPerUnit = 4096;
@@ -114,22 +114,7 @@ public sealed unsafe class FloatConvPath
             }
             if (Depthwise)
             {
-                var ain = (nint)input;
-                var aw = (nint)pw;
-                var ay = (nint)py;
-                var bias = _bias;
-                var act = _activation;
-                var multiplier = _og;
-                CpuParallel.For(s.N * s.O, threads, (a, b) =>
-                {
-                    for (var p = a; p < b; p++)
-                    {
-                        var n = p / shape.O;
-                        var o = p - n * shape.O;
-                        DepthwiseConv.Plane((float*)ain + ((long)n * shape.C + o / multiplier) * shape.InPixels, (float*)aw + (long)o * shape.Taps,
-                            bias[o], (float*)ay + (long)p * shape.OutPixels, g, act);
-                    }
-                });
+                DepthwiseConv.Run(input, pw, pb, py, s.N, s.C, _og, g, _activation, free, threads);
                 return;
             }
             var panels = Sgemm.Align64(free);

@@ -1,0 +1,127 @@
+using DSConvService.Core.Kernels.Conv;
+using DSConvService.Core.Kernels.Gemm;
+using DSConvService.TestSupport;
+using Xunit;
+
+namespace DSConvService.Core.Tests.Kernels;
+
+/// <summary>
+/// The direct depthwise convolution against a scalar reference (double sums, relative error ≤ 1e-5): widths around
+/// the 8- and 16-float vectors, strides 1–3, dilation, asymmetric pads, multipliers, batches, activations, threads.
+/// Guards after the output and the scratch catch writes past the declared sizes.
+/// </summary>
+public sealed unsafe class DepthwiseConvTests
+{
+    private const double Tolerance = 1e-5;
+    private const int Guard = 64;
+
+    public sealed record Case(string Name, int N, int C, int M, int H, int W, int KH, int KW, int SH, int SW, int DH, int DW,
+        int PadT, int PadL, int PadB, int PadR)
+    {
+        public int OH => (H + PadT + PadB - ((KH - 1) * DH + 1)) / SH + 1;
+        public int OW => (W + PadL + PadR - ((KW - 1) * DW + 1)) / SW + 1;
+        public ConvGeometry Geometry => new(1, H, W, KH, KW, SH, SW, DH, DW, PadT, PadL, OH, OW);
+        public override string ToString() => Name;
+    }
+
+    public static TheoryData<Case> Cases()
+    {
+        var data = new TheoryData<Case>
+        {
+            new("3x3/1 pad 1, 112 wide", 1, 4, 1, 112, 112, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+            new("3x3/2 pad 1, 112 wide (to 56)", 1, 3, 1, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1),
+            new("3x3/1 pad 1, 7x7, batch 3", 3, 5, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+            new("5x5/2 pad 2, 15x15 (odd), multiplier 2", 2, 3, 2, 15, 15, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2),
+            new("5x5/1 pad 2, 14x14", 1, 6, 1, 14, 14, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2),
+            new("3x3/1 dilation 2 pad 2", 1, 2, 1, 13, 19, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2),
+            new("3x3 stride (2,1) asymmetric pads", 2, 3, 1, 11, 10, 3, 3, 2, 1, 1, 1, 0, 1, 1, 0),
+            new("3x3/3 dilation (1,2) no pad", 1, 2, 3, 17, 23, 3, 3, 3, 3, 1, 2, 0, 0, 0, 0),
+            new("7x1 kernel, pad (3,0)", 1, 3, 1, 9, 17, 7, 1, 1, 1, 1, 1, 3, 0, 3, 0),
+            new("1x1 kernel stride 2", 1, 3, 1, 9, 9, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0),
+            new("3x3 1x1 map", 2, 4, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+            new("large pads", 1, 2, 1, 4, 5, 3, 3, 1, 1, 1, 1, 3, 4, 2, 3),
+        };
+        foreach (var w in new[] { 1, 2, 5, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 33 })
+        {
+            data.Add(new($"3x3/1 pad 1, width {w}", 1, 2, 1, 3, w, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1));
+            data.Add(new($"3x3/2 pad 1, width {w}", 1, 2, 1, 5, w, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1));
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void MatchesTheScalarReference(Case c)
+    {
+        foreach (var act in new[] { FusedActivation.None, FusedActivation.Relu, new FusedActivation(ActivationKind.Clip, -0.2f, 0.3f), new FusedActivation(ActivationKind.LeakyRelu, Alpha: 0.1f) })
+        {
+            foreach (var threads in new[] { 1, 2 })
+            {
+                Check(c, act, threads, withBias: threads == 1);
+            }
+        }
+    }
+
+    private static void Check(Case c, FusedActivation act, int threads, bool withBias)
+    {
+        var g = c.Geometry;
+        var o = c.C * c.M;
+        var x = RandomTensors.Uniform(1, [c.N * c.C * c.H * c.W]).Floats;
+        var w = RandomTensors.Uniform(2, [o * c.KH * c.KW]).Floats;
+        var bias = withBias ? RandomTensors.Uniform(3, [o]).Floats : null;
+        var outFloats = c.N * o * c.OH * c.OW;
+        var y = new float[outFloats + Guard];
+        var scratchFloats = DepthwiseConv.ScratchFloats(g);
+        var scratch = new float[scratchFloats + Guard];
+        Array.Fill(y, 7f);
+        Array.Fill(scratch, 9f);
+        fixed (float* px = x, pw = w, pb = bias, py = y, ps = scratch)
+        {
+            DepthwiseConv.Run(px, pw, pb, py, c.N, c.C, c.M, g, act, ps, threads);
+        }
+        var expected = Reference(c, x, w, bias, act);
+        double maxDiff = 0, maxRef = 0;
+        for (var i = 0; i < outFloats; i++)
+        {
+            maxDiff = Math.Max(maxDiff, Math.Abs(y[i] - expected[i]));
+            maxRef = Math.Max(maxRef, Math.Abs(expected[i]));
+        }
+        Assert.True(maxDiff <= Tolerance * Math.Max(1, maxRef), $"{c} {act.Kind} threads {threads}: max diff {maxDiff}");
+        Assert.All(y[outFloats..], v => Assert.Equal(7f, v));
+        Assert.All(scratch[(int)scratchFloats..], v => Assert.Equal(9f, v));
+    }
+
+    private static double[] Reference(Case c, float[] x, float[] w, float[]? bias, FusedActivation act)
+    {
+        var o = c.C * c.M;
+        var y = new double[c.N * o * c.OH * c.OW];
+        for (var n = 0; n < c.N; n++)
+        {
+            for (var k = 0; k < o; k++)
+            {
+                var ch = k / c.M;
+                for (var oy = 0; oy < c.OH; oy++)
+                {
+                    for (var ox = 0; ox < c.OW; ox++)
+                    {
+                        double sum = bias?[k] ?? 0;
+                        for (var ky = 0; ky < c.KH; ky++)
+                        {
+                            for (var kx = 0; kx < c.KW; kx++)
+                            {
+                                var iy = oy * c.SH - c.PadT + ky * c.DH;
+                                var ix = ox * c.SW - c.PadL + kx * c.DW;
+                                if (iy >= 0 && iy < c.H && ix >= 0 && ix < c.W)
+                                {
+                                    sum += (double)w[(k * c.KH + ky) * c.KW + kx] * x[((n * c.C + ch) * c.H + iy) * c.W + ix];
+                                }
+                            }
+                        }
+                        y[((n * o + k) * c.OH + oy) * c.OW + ox] = act.Apply((float)sum);
+                    }
+                }
+            }
+        }
+        return y;
+    }
+}
