@@ -4,6 +4,7 @@ using DSConvService.Api.Extensions;
 using DSConvService.Api.Inference;
 using DSConvService.Worker.Hosting;
 using DSConvService.Worker.Jobs;
+using DSConvService.Core.Evaluation;
 using DSConvService.Worker.Pipeline.Engine;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -68,8 +69,8 @@ public static class InferApi
         var scores = loaded.Run(input);
         var latency = clock.Elapsed.TotalMilliseconds;
 
-        var probabilities = OutputMetrics.Softmax(scores);
-        var predictions = OutputMetrics.TopK(scores, Math.Min(topk, scores.Length))
+        var probabilities = Metrics.Softmax(scores);
+        var predictions = Metrics.TopK(scores, Math.Min(topk, scores.Length))
             .Select(i => new Prediction(i, loaded.Labels is { } l && i < l.Count ? l[i] : null, probabilities[i]))
             .ToList();
         return TypedResults.Ok(new InferResponse(job.Id, loaded.Engine, latency, predictions));

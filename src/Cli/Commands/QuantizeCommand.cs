@@ -1,23 +1,19 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using DSConvService.Cli.Common;
 using DSConvService.Core.Datasets;
-using DSConvService.Core.Evaluation;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Quantization;
-using DSConvService.Core.Quantization.Artifact;
 using DSConvService.Core.Reports;
-using DSConvService.Core.Tensors;
+using DSConvService.Core.Runs;
 using OnnxRuntimeException = Microsoft.ML.OnnxRuntime.OnnxRuntimeException;
 
 namespace DSConvService.Cli.Commands;
 
 /// <summary>
-/// dsconv quantize: DSConv-quantizes an fp32 model (DSConvQuantizer, adapting on calibration images
-/// when asked), writes the portable artifact (preprocessing and labels in its metadata), then
-/// evaluates the artifact as it will be served (ModelEvaluator: our integer engine against ONNX
-/// Runtime on the original) and prints the service's report (same JSON shape with --json).
+/// dsconv quantize: reads the model and image sets, runs the same front door as the service
+/// (<see cref="QuantizationRun"/>: quantize, artifact, evaluation as served, report), writes the
+/// artifact and prints the service's report (the same JSON with --json).
 /// </summary>
 public static class QuantizeCommand
 {
@@ -77,7 +73,7 @@ public static class QuantizeCommand
             var report = Run(request, file, preprocessing.Resolve(parse, file.Model));
             if (parse.GetValue(json))
             {
-                console.WriteJson(report);
+                console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(report, ReportSerialization.Indented));
             }
             else
             {
@@ -134,52 +130,39 @@ public static class QuantizeCommand
         o.Validate();
     }
 
+    /// <summary>Reads the inputs, runs Core's front door (<see cref="QuantizationRun"/>) and writes the artifact.</summary>
     public static QuantizationReport Run(Request r, ModelFile file, PreprocessingOptions preprocessing)
     {
         var labels = r.Labels is null ? null : LabelsFile.Read(r.Labels);
         var calibration = r.Calibration is null ? null : ImageSets.Unlabelled(r.Calibration, "--calibration", preprocessing, r.MaxCalibration);
-        var (evalInputs, evalLabels) = r.Eval is null ? (null, null) : ImageSets.Labelled(r.Eval, "--eval", labels, preprocessing, r.MaxEval);
-        var fidelityImages = r.Fidelity is null ? null : ImageSets.Unlabelled(r.Fidelity, "--fidelity", preprocessing, r.MaxEval);
-
-        var clock = Stopwatch.StartNew();
-        var result = DSConvQuantizer.Quantize(file.Model, r.Options, r.Options.Adapt ? calibration : null);
-        var quantizeSeconds = clock.Elapsed.TotalSeconds;
-        var artifact = result.ToArtifactBytes(preprocessing, labels);
-        WriteAtomically(r.Output, artifact);
-
-        var (inputs, source) = evalInputs is not null ? (evalInputs, "evaluation")
-            : fidelityImages is not null ? (fidelityImages, "fidelity")
-            : calibration is not null ? (calibration, "calibration")
-            : (Synthetic(preprocessing), "synthetic");
-        // Evaluated as it will be served: the artifact read back, on the integer kernels.
-        var (served, _) = DSConvArtifact.Load(artifact);
-        EvaluationResult evaluation;
+        LabelledInputs? evaluation = null;
+        if (r.Eval is not null)
+        {
+            var (inputs, classes) = ImageSets.Labelled(r.Eval, "--eval", labels, preprocessing, r.MaxEval);
+            evaluation = new LabelledInputs(inputs, classes);
+        }
+        var fidelity = r.Fidelity is null ? null : ImageSets.Unlabelled(r.Fidelity, "--fidelity", preprocessing, r.MaxEval);
+        RunOutcome outcome;
         try
         {
-            evaluation = ModelEvaluator.Evaluate(file.Bytes, served, inputs, evalLabels, new EvaluationOptions
+            outcome = QuantizationRun.Execute(new RunRequest
             {
-                Threads = r.Threads,
-                MeasureLatency = r.LatencyRuns > 0,
-                LatencyRuns = Math.Max(1, r.LatencyRuns),
+                Fp32Model = file.Bytes,
+                Options = r.Options,
+                Preprocessing = preprocessing,
+                Labels = labels,
+                Calibration = calibration,
+                Evaluation = evaluation,
+                Fidelity = fidelity,
+                Settings = new RunSettings { Threads = r.Threads, LatencyRuns = r.LatencyRuns, SyntheticSamples = SyntheticSamples },
             });
         }
         catch (OnnxRuntimeException e)
         {
             throw new CliException($"ONNX Runtime cannot run '{file.Path}' as the fp32 reference: {e.Message}");
         }
-        ModelEvaluator.ApplyTo(evaluation, result);
-
-        return new QuantizationReport
-        {
-            Model = result.ModelSection(file.Bytes.LongLength, artifact.LongLength),
-            Accuracy = evaluation.Accuracy,
-            Fidelity = evaluation.Fidelity,
-            Latency = evaluation.Latency,
-            Layers = result.Layers,
-            Timings = new TimingsSection { QuantizeSeconds = quantizeSeconds, EvaluateSeconds = evaluation.Seconds },
-            FidelityInputs = source,
-            Notes = [.. result.Notes, .. evaluation.Notes],
-        };
+        WriteAtomically(r.Output, outcome.Artifact);
+        return outcome.Report;
     }
 
     private static void WriteAtomically(string path, byte[] bytes)
@@ -188,25 +171,6 @@ public static class QuantizeCommand
         var temp = full + ".tmp";
         File.WriteAllBytes(temp, bytes);
         File.Move(temp, full, overwrite: true);
-    }
-
-    /// <summary>Seeded standard-normal inputs in the model's input space (the service's synthetic fidelity inputs).</summary>
-    private static List<Tensor> Synthetic(PreprocessingOptions p)
-    {
-        var random = new Random(12345);
-        var list = new List<Tensor>(SyntheticSamples);
-        for (var s = 0; s < SyntheticSamples; s++)
-        {
-            var data = new float[p.Channels * p.Height * p.Width];
-            for (var i = 0; i < data.Length; i++)
-            {
-                var u1 = 1.0 - random.NextDouble();
-                var u2 = random.NextDouble();
-                data[i] = (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
-            }
-            list.Add(Tensor.FromFloats([1, p.Channels, p.Height, p.Width], data));
-        }
-        return list;
     }
 
     private static void Print(TextWriter o, QuantizationReport r, Request request)

@@ -1,3 +1,5 @@
+using DSConvService.Core.Errors;
+
 namespace DSConvService.Core.Quantization;
 
 public enum KdsMethod
@@ -44,19 +46,19 @@ public sealed record QuantizationOptions
     {
         if (WeightBits is < 2 or > 8)
         {
-            throw new ArgumentException($"weightBits must be between 2 and 8 (got {WeightBits}).");
+            throw new InvalidOptionsException($"weightBits must be between 2 and 8 (got {WeightBits}).");
         }
         if (BlockSize is < 1 or > 256)
         {
-            throw new ArgumentException($"blockSize must be between 1 and 256 (got {BlockSize}).");
+            throw new InvalidOptionsException($"blockSize must be between 1 and 256 (got {BlockSize}).");
         }
         if (ActivationBits != 0 && ActivationBits is < 2 or > 8)
         {
-            throw new ArgumentException($"activationBits must be 0 (float activations) or between 2 and 8 (got {ActivationBits}).");
+            throw new InvalidOptionsException($"activationBits must be 0 (float activations) or between 2 and 8 (got {ActivationBits}).");
         }
         if (ExponentBits is < 2 or > 8)
         {
-            throw new ArgumentException($"exponentBits must be between 2 and 8 (got {ExponentBits}).");
+            throw new InvalidOptionsException($"exponentBits must be between 2 and 8 (got {ExponentBits}).");
         }
     }
 }

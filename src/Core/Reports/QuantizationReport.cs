@@ -1,7 +1,10 @@
+using System.Text.Json.Serialization;
+
 namespace DSConvService.Core.Reports;
 
 // The report of one quantization job. Property names serialise (camelCase) to exactly the field
-// names of DESIGN section 5; the CLI prints the same shape as the service.
+// names of DESIGN section 5; the CLI prints the same shape as the service. Metrics that can be
+// non-finite (an SQNR of +∞ when nothing was lost) are written as null.
 
 public sealed record QuantizationReport
 {
@@ -46,8 +49,13 @@ public sealed record FidelitySection
 {
     public int Samples { get; init; }
     public double Top1Agreement { get; init; }
+    [JsonConverter(typeof(NonFiniteAsNull))]
     public double MeanKl { get; init; }
+
+    [JsonConverter(typeof(NonFiniteAsNull))]
     public double OutputSqnrDb { get; init; }
+
+    [JsonConverter(typeof(NonFiniteAsNull))]
     public double Cosine { get; init; }
 }
 
@@ -57,6 +65,7 @@ public sealed record LatencySection
     public int Batch { get; init; }
     public double Fp32OrtMs { get; init; }
     public double DsconvMs { get; init; }
+    [JsonConverter(typeof(NonFiniteAsNull))]
     public double Speedup { get; init; }
 }
 
@@ -66,7 +75,10 @@ public sealed record LayerSection
     public required string Op { get; init; }
     public int WeightBits { get; init; }
     public int BlockSize { get; init; }
+    [JsonConverter(typeof(NonFiniteAsNull))]
     public double WeightSqnrDb { get; init; }
+
+    [JsonConverter(typeof(OptionalNonFiniteAsNull))]
     public double? OutputSqnrDb { get; init; }
     public long Macs { get; init; }
 }

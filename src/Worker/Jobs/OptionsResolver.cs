@@ -1,3 +1,4 @@
+using DSConvService.Core.Errors;
 using System.Text.Json;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Quantization;
