@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using DSConvService.Cli.Common;
 using DSConvService.Core.Datasets;
+using DSConvService.Core.Format;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Quantization;
 using DSConvService.Core.Reports;
@@ -23,9 +24,9 @@ public static class QuantizeCommand
     {
         var model = new Option<string>("--model", "-m") { Description = "fp32 ONNX model file.", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the quantized artifact (.onnx).", Required = true };
-        var bits = new Option<int>("--bits") { Description = "Weight bits (VQK), 2..8.", DefaultValueFactory = _ => 4 };
-        var block = new Option<int>("--block") { Description = "Block size B (channels per block), 1..256.", DefaultValueFactory = _ => 32 };
-        var activationBits = new Option<int>("--activation-bits") { Description = "BFP mantissa bits, 2..8; 0 = float activations (weight-only).", DefaultValueFactory = _ => 8 };
+        var bits = new Option<int>("--bits") { Description = "Weight bits (VQK), 2..8.", DefaultValueFactory = _ => DSConvSettings.DefaultWeightBits };
+        var block = new Option<int>("--block") { Description = "Block size B (channels per block), 1..256.", DefaultValueFactory = _ => DSConvSettings.DefaultBlockSize };
+        var activationBits = new Option<int>("--activation-bits") { Description = "BFP mantissa bits, 2..8; 0 = float activations (weight-only).", DefaultValueFactory = _ => DSConvSettings.DefaultActivationBits };
         var kds = new Option<string>("--kds") { Description = "KDS fit: l2 (least squares) | kl.", DefaultValueFactory = _ => "l2" };
         kds.AcceptOnlyFromAmong("l2", "kl");
         var kdsBias = new Option<bool>("--kds-bias") { Description = "Fit a bias per KDS block." };
@@ -91,17 +92,10 @@ public static class QuantizeCommand
     private static void Check(Request r)
     {
         var o = r.Options;
-        if (o.WeightBits is < 2 or > 8)
+        // The ranges are DSConvSettings'; only the names are the command line's.
+        if (o.Format.Errors(CliName) is [var first, ..])
         {
-            throw new CliException($"--bits must be between 2 and 8 (got {o.WeightBits}).");
-        }
-        if (o.BlockSize is < 1 or > 256)
-        {
-            throw new CliException($"--block must be between 1 and 256 (got {o.BlockSize}).");
-        }
-        if (o.ActivationBits != 0 && o.ActivationBits is < 2 or > 8)
-        {
-            throw new CliException($"--activation-bits must be 0 (float activations) or between 2 and 8 (got {o.ActivationBits}).");
+            throw new CliException(first);
         }
         if (r.Threads < 1)
         {
@@ -127,8 +121,15 @@ public static class QuantizeCommand
         {
             throw new CliException($"--labels '{r.Labels}' does not exist.");
         }
-        o.Validate();
     }
+
+    private static string CliName(string setting) => setting switch
+    {
+        "weightBits" => "--bits",
+        "blockSize" => "--block",
+        "activationBits" => "--activation-bits",
+        _ => "--" + setting,
+    };
 
     /// <summary>Reads the inputs, runs Core's front door (<see cref="QuantizationRun"/>) and writes the artifact.</summary>
     public static QuantizationReport Run(Request r, ModelFile file, PreprocessingOptions preprocessing)
