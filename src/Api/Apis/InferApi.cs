@@ -5,6 +5,7 @@ using DSConvService.Api.Inference;
 using DSConvService.Core.Reports;
 using DSConvService.Worker.Hosting;
 using DSConvService.Worker.Jobs;
+using DSConvService.Core.Evaluation;
 using DSConvService.Worker.Pipeline.Engine;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -73,8 +74,8 @@ public static class InferApi
         {
             return TypedResults.Ok(InferTask.FeatureAnswer(job.Id, loaded.Engine, latency, scores));
         }
-        var probabilities = OutputMetrics.Softmax(scores);
-        var predictions = OutputMetrics.TopK(scores, Math.Min(topk, scores.Length))
+        var probabilities = Metrics.Softmax(scores);
+        var predictions = Metrics.TopK(scores, Math.Min(topk, scores.Length))
             .Select(i => new Prediction(i, loaded.Labels is { } l && i < l.Count ? l[i] : null, probabilities[i]))
             .ToList();
         return TypedResults.Ok(new InferResponse(job.Id, loaded.Engine, latency, predictions));

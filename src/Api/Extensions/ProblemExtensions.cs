@@ -2,7 +2,8 @@ using DSConvService.Core.Graph;
 using DSConvService.Worker.Artifacts;
 using DSConvService.Core.Datasets;
 using DSConvService.Worker.Jobs;
-using DSConvService.Worker.Pipeline.Engine;
+using DSConvService.Core.Errors;
+using DSConvService.Core.Imaging;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Json;
 
@@ -47,7 +48,8 @@ public static class ProblemExtensions
                 UnsupportedOperatorException e => (422, "Unsupported operator", new Dictionary<string, object?> { ["operator"] = e.OpType, ["node"] = e.NodeName }),
                 InvalidModelException => (400, "Invalid model", null),
                 DatasetException => (400, "Invalid dataset", null),
-                ImageDecodeException => (400, "Invalid image", null),
+                InvalidImageException => (400, "Invalid image", null),
+                InputException => (400, "Invalid input", null),
                 InvalidDataException => (400, "Malformed request body", null),
                 _ => (0, "", (Dictionary<string, object?>?)null),
             };

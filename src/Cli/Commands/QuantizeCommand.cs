@@ -1,23 +1,20 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using DSConvService.Cli.Common;
 using DSConvService.Core.Datasets;
-using DSConvService.Core.Evaluation;
+using DSConvService.Core.Format;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Quantization;
-using DSConvService.Core.Quantization.Artifact;
 using DSConvService.Core.Reports;
-using DSConvService.Core.Tensors;
+using DSConvService.Core.Runs;
 using OnnxRuntimeException = Microsoft.ML.OnnxRuntime.OnnxRuntimeException;
 
 namespace DSConvService.Cli.Commands;
 
 /// <summary>
-/// dsconv quantize: DSConv-quantizes an fp32 model (DSConvQuantizer, adapting on calibration images
-/// when asked), writes the portable artifact (preprocessing and labels in its metadata), then
-/// evaluates the artifact as it will be served (ModelEvaluator: our integer engine against ONNX
-/// Runtime on the original) and prints the service's report (same JSON shape with --json).
+/// dsconv quantize: reads the model and image sets, runs the same front door as the service
+/// (<see cref="QuantizationRun"/>: quantize, artifact, evaluation as served, report), writes the
+/// artifact and prints the service's report (the same JSON with --json).
 /// </summary>
 public static class QuantizeCommand
 {
@@ -27,9 +24,9 @@ public static class QuantizeCommand
     {
         var model = new Option<string>("--model", "-m") { Description = "fp32 ONNX model file.", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the quantized artifact (.onnx).", Required = true };
-        var bits = new Option<int>("--bits") { Description = "Weight bits (VQK), 2..8.", DefaultValueFactory = _ => 4 };
-        var block = new Option<int>("--block") { Description = "Block size B (channels per block), 1..256.", DefaultValueFactory = _ => 32 };
-        var activationBits = new Option<int>("--activation-bits") { Description = "BFP mantissa bits, 2..8; 0 = float activations (weight-only).", DefaultValueFactory = _ => 8 };
+        var bits = new Option<int>("--bits") { Description = "Weight bits (VQK), 2..8.", DefaultValueFactory = _ => DSConvSettings.DefaultWeightBits };
+        var block = new Option<int>("--block") { Description = "Block size B (channels per block), 1..256.", DefaultValueFactory = _ => DSConvSettings.DefaultBlockSize };
+        var activationBits = new Option<int>("--activation-bits") { Description = "BFP mantissa bits, 2..8; 0 = float activations (weight-only).", DefaultValueFactory = _ => DSConvSettings.DefaultActivationBits };
         var kds = new Option<string>("--kds") { Description = "KDS fit: l2 (least squares) | kl.", DefaultValueFactory = _ => "l2" };
         kds.AcceptOnlyFromAmong("l2", "kl");
         var kdsBias = new Option<bool>("--kds-bias") { Description = "Fit a bias per KDS block." };
@@ -86,7 +83,7 @@ public static class QuantizeCommand
             }
             if (parse.GetValue(json))
             {
-                console.WriteJson(report);
+                console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(report, ReportSerialization.Indented));
             }
             else
             {
@@ -104,17 +101,10 @@ public static class QuantizeCommand
     private static void Check(Request r)
     {
         var o = r.Options;
-        if (o.WeightBits is < 2 or > 8)
+        // The ranges are DSConvSettings'; only the names are the command line's.
+        if (o.Format.Errors(CliName) is [var first, ..])
         {
-            throw new CliException($"--bits must be between 2 and 8 (got {o.WeightBits}).");
-        }
-        if (o.BlockSize is < 1 or > 256)
-        {
-            throw new CliException($"--block must be between 1 and 256 (got {o.BlockSize}).");
-        }
-        if (o.ActivationBits != 0 && o.ActivationBits is < 2 or > 8)
-        {
-            throw new CliException($"--activation-bits must be 0 (float activations) or between 2 and 8 (got {o.ActivationBits}).");
+            throw new CliException(first);
         }
         if (r.Threads < 1)
         {
@@ -140,55 +130,49 @@ public static class QuantizeCommand
         {
             throw new CliException($"--labels '{r.Labels}' does not exist.");
         }
-        o.Validate();
     }
 
+    private static string CliName(string setting) => setting switch
+    {
+        "weightBits" => "--bits",
+        "blockSize" => "--block",
+        "activationBits" => "--activation-bits",
+        _ => "--" + setting,
+    };
+
+    /// <summary>Reads the inputs, runs Core's front door (<see cref="QuantizationRun"/>) and writes the artifact.</summary>
     public static QuantizationReport Run(Request r, ModelFile file, PreprocessingOptions preprocessing)
     {
         var labels = r.Labels is null ? null : LabelsFile.Read(r.Labels);
         var calibration = r.Calibration is null ? null : ImageSets.Unlabelled(r.Calibration, "--calibration", preprocessing, r.MaxCalibration);
-        var (evalInputs, evalLabels) = r.Eval is null ? (null, null) : ImageSets.Labelled(r.Eval, "--eval", labels, preprocessing, r.MaxEval);
-        var fidelityImages = r.Fidelity is null ? null : ImageSets.Unlabelled(r.Fidelity, "--fidelity", preprocessing, r.MaxEval);
-
-        var clock = Stopwatch.StartNew();
-        var result = DSConvQuantizer.Quantize(file.Model, r.Options, r.Options.Adapt ? calibration : null);
-        var quantizeSeconds = clock.Elapsed.TotalSeconds;
-        var artifact = result.ToArtifactBytes(preprocessing, labels);
-        WriteAtomically(r.Output, artifact);
-
-        var (inputs, source) = evalInputs is not null ? (evalInputs, "evaluation")
-            : fidelityImages is not null ? (fidelityImages, "fidelity")
-            : calibration is not null ? (calibration, "calibration")
-            : (Synthetic(preprocessing), "synthetic");
-        // Evaluated as it will be served: the artifact read back, on the integer kernels.
-        var (served, _) = DSConvArtifact.Load(artifact);
-        EvaluationResult evaluation;
+        LabelledInputs? evaluation = null;
+        if (r.Eval is not null)
+        {
+            var (inputs, classes) = ImageSets.Labelled(r.Eval, "--eval", labels, preprocessing, r.MaxEval);
+            evaluation = new LabelledInputs(inputs, classes);
+        }
+        var fidelity = r.Fidelity is null ? null : ImageSets.Unlabelled(r.Fidelity, "--fidelity", preprocessing, r.MaxEval);
+        RunOutcome outcome;
         try
         {
-            evaluation = ModelEvaluator.Evaluate(file.Bytes, served, inputs, evalLabels, new EvaluationOptions
+            outcome = QuantizationRun.Execute(new RunRequest
             {
-                Threads = r.Threads,
-                MeasureLatency = r.LatencyRuns > 0,
-                LatencyRuns = Math.Max(1, r.LatencyRuns),
+                Fp32Model = file.Bytes,
+                Options = r.Options,
+                Preprocessing = preprocessing,
+                Labels = labels,
+                Calibration = calibration,
+                Evaluation = evaluation,
+                Fidelity = fidelity,
+                Settings = new RunSettings { Threads = r.Threads, LatencyRuns = r.LatencyRuns, SyntheticSamples = SyntheticSamples },
             });
         }
         catch (OnnxRuntimeException e)
         {
             throw new CliException($"ONNX Runtime cannot run '{file.Path}' as the fp32 reference: {e.Message}");
         }
-        ModelEvaluator.ApplyTo(evaluation, result);
-
-        return new QuantizationReport
-        {
-            Model = result.ModelSection(file.Bytes.LongLength, artifact.LongLength),
-            Accuracy = evaluation.Accuracy,
-            Fidelity = evaluation.Fidelity,
-            Latency = evaluation.Latency,
-            Layers = result.Layers,
-            Timings = new TimingsSection { QuantizeSeconds = quantizeSeconds, EvaluateSeconds = evaluation.Seconds },
-            FidelityInputs = source,
-            Notes = [.. result.Notes, .. evaluation.Notes],
-        };
+        WriteAtomically(r.Output, outcome.Artifact);
+        return outcome.Report;
     }
 
     private static void WriteAtomically(string path, byte[] bytes)
@@ -197,25 +181,6 @@ public static class QuantizeCommand
         var temp = full + ".tmp";
         File.WriteAllBytes(temp, bytes);
         File.Move(temp, full, overwrite: true);
-    }
-
-    /// <summary>Seeded standard-normal inputs in the model's input space (the service's synthetic fidelity inputs).</summary>
-    private static List<Tensor> Synthetic(PreprocessingOptions p)
-    {
-        var random = new Random(12345);
-        var list = new List<Tensor>(SyntheticSamples);
-        for (var s = 0; s < SyntheticSamples; s++)
-        {
-            var data = new float[p.Channels * p.Height * p.Width];
-            for (var i = 0; i < data.Length; i++)
-            {
-                var u1 = 1.0 - random.NextDouble();
-                var u2 = random.NextDouble();
-                data[i] = (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
-            }
-            list.Add(Tensor.FromFloats([1, p.Channels, p.Height, p.Width], data));
-        }
-        return list;
     }
 
     private static void Print(TextWriter o, QuantizationReport r, Request request)

@@ -1,6 +1,5 @@
 using System.Text.Json;
-using DSConvService.Core.Graph;
-using DSConvService.Core.Imaging;
+using DSConvService.Core.Errors;
 
 namespace DSConvService.Cli.Common;
 
@@ -25,7 +24,7 @@ public sealed class CliConsole(TextWriter output, TextWriter error)
         {
             return body();
         }
-        catch (Exception e) when (e is CliException or InvalidModelException or InvalidImageException or FileNotFoundException
+        catch (Exception e) when (e is InputException or FileNotFoundException
                                       or DirectoryNotFoundException or UnauthorizedAccessException or ArgumentException)
         {
             Error.WriteLine($"error: {e.Message}");
@@ -40,4 +39,4 @@ public sealed class CliConsole(TextWriter output, TextWriter error)
 }
 
 /// <summary>A user error detected by the CLI itself (bad option combination, wrong input count...).</summary>
-public sealed class CliException(string message) : Exception(message);
+public sealed class CliException(string message) : InputException(message);

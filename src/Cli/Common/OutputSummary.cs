@@ -1,3 +1,4 @@
+using DSConvService.Core.Evaluation;
 using DSConvService.Core.Tensors;
 
 namespace DSConvService.Cli.Common;
@@ -18,10 +19,8 @@ public static class OutputSummary
     {
         var classes = t.Shape[^1];
         var row = t.Floats.AsSpan(0, classes).ToArray();
-        var probabilities = IsDistribution(row) ? row : Softmax(row);
-        return Enumerable.Range(0, classes)
-            .OrderByDescending(i => row[i]).ThenBy(i => i)
-            .Take(Math.Max(1, k))
+        var probabilities = IsDistribution(row) ? row : Metrics.Softmax(row).Select(p => (float)p).ToArray();
+        return Metrics.TopK(row, Math.Max(1, k))
             .Select(i => new Prediction(i, labels is not null && i < labels.Count ? labels[i] : null, row[i], probabilities[i]))
             .ToArray();
     }
@@ -44,12 +43,4 @@ public static class OutputSummary
 
     private static bool IsDistribution(float[] row) =>
         row.All(x => x is >= 0 and <= 1) && Math.Abs(row.Sum() - 1) < 1e-3;
-
-    private static float[] Softmax(float[] row)
-    {
-        var max = row.Max();
-        var e = row.Select(x => Math.Exp(x - max)).ToArray();
-        var total = e.Sum();
-        return e.Select(x => (float)(x / total)).ToArray();
-    }
 }

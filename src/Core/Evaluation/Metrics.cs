@@ -91,6 +91,13 @@ public static class Metrics
         return best;
     }
 
+    /// <summary>Indices of the <paramref name="k"/> largest values, best first (the lower index first on ties).</summary>
+    public static int[] TopK(ReadOnlySpan<float> v, int k)
+    {
+        var scores = v.ToArray();
+        return Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).ThenBy(i => i).Take(Math.Max(k, 0)).ToArray();
+    }
+
     /// <summary>True when <paramref name="label"/> is among the k largest values (ties counted against it).</summary>
     public static bool InTopK(ReadOnlySpan<float> v, int label, int k)
     {

@@ -45,7 +45,7 @@ public sealed record EvaluationResult
 public static class ModelEvaluator
 {
     public static EvaluationResult Evaluate(byte[] fp32Onnx, Model quantized, IReadOnlyList<Tensor> inputs,
-        IReadOnlyList<int>? labels = null, EvaluationOptions? options = null, CancellationToken ct = default)
+        IReadOnlyList<int>? labels = null, EvaluationOptions? options = null, CancellationToken ct = default, IProgress<double>? progress = null)
     {
         options ??= new EvaluationOptions();
         if (inputs.Count == 0)
@@ -75,6 +75,7 @@ public static class ModelEvaluator
                 {
                     reference.Add(batch == 1 ? y : NetworkRunner.Row(y, i, count));
                 }
+                progress?.Report(0.4 * reference.Count / inputs.Count);
             }
         }
         var outputs = new List<Tensor>(inputs.Count);
@@ -84,12 +85,15 @@ public static class ModelEvaluator
             {
                 ct.ThrowIfCancellationRequested();
                 outputs.AddRange(runner.RunMany(inputs.Skip(start).Take(256).ToList()).Select(runner.Output));
+                progress?.Report(0.4 + 0.4 * outputs.Count / inputs.Count);
             }
         }
         var fidelity = OutputComparison.Fidelity(reference, outputs);
         var accuracy = labels is null ? null : OutputComparison.Accuracy(reference, outputs, labels);
         var layerSqnr = LayerSqnr(fp32Onnx, quantized, runModel, inputs.Take(options.LayerSamples).ToList(), options, notes, ct);
-        var latency = options.MeasureLatency && integer ? Latency(fp32Onnx, quantized, inputs[0], options) : null;
+        progress?.Report(0.9);
+        var latency = options.MeasureLatency && integer ? Latency(fp32Onnx, quantized, inputs[0], options, ct) : null;
+        progress?.Report(1);
         if (options.MeasureLatency && !integer)
         {
             notes.Add("Latency not measured: the integer DSConv operators are not available in this build.");
@@ -119,6 +123,10 @@ public static class ModelEvaluator
         EvaluationOptions options, List<string> notes, CancellationToken ct)
     {
         var result = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (inputs.Count == 0)
+        {
+            return result;
+        }
         try
         {
             var floatModel = GraphOptimizer.Optimize(OnnxReader.Load(fp32Onnx), fuseActivations: false);
@@ -161,12 +169,12 @@ public static class ModelEvaluator
         return result;
     }
 
-    private static LatencySection Latency(byte[] fp32Onnx, Model quantized, Tensor input, EvaluationOptions options)
+    private static LatencySection Latency(byte[] fp32Onnx, Model quantized, Tensor input, EvaluationOptions options, CancellationToken ct)
     {
         using var ort = new OrtReference(fp32Onnx, options.Threads);
         var engine = new InferenceSession(quantized, new SessionOptions { Threads = options.Threads });
-        var ortMs = LatencyTimer.MedianMs(() => ort.Run(input), options.LatencyRuns);
-        var ourMs = LatencyTimer.MedianMs(() => engine.Run(input), options.LatencyRuns);
+        var ortMs = LatencyTimer.MedianMs(() => ort.Run(input), options.LatencyRuns, ct: ct);
+        var ourMs = LatencyTimer.MedianMs(() => engine.Run(input), options.LatencyRuns, ct: ct);
         return new LatencySection
         {
             Threads = options.Threads,

@@ -1,3 +1,4 @@
+using DSConvService.Core.Errors;
 using DSConvService.Core.Tensors;
 using SkiaSharp;
 
@@ -21,7 +22,7 @@ public sealed class ImagePreprocessor
     {
         if (options.Width <= 0 || options.Height <= 0)
         {
-            throw new ArgumentException($"The target size must be positive, got {options.Width}x{options.Height}.");
+            throw new InvalidOptionsException($"The target size must be positive, got {options.Width}x{options.Height}.");
         }
         Options = options;
         MaxPixels = maxPixels;
@@ -29,7 +30,7 @@ public sealed class ImagePreprocessor
         _std = PerChannel(options.Std, options.Channels, "std", 1f);
         if (_std.Any(s => s == 0 || !float.IsFinite(s)))
         {
-            throw new ArgumentException("Every std value must be finite and non-zero.");
+            throw new InvalidOptionsException("Every std value must be finite and non-zero.");
         }
     }
 
@@ -226,6 +227,6 @@ public sealed class ImagePreprocessor
         }
         return values.Length == channels
             ? (float[])values.Clone()
-            : throw new ArgumentException($"{what} has {values.Length} values; give 1 or {channels} (one per channel).");
+            : throw new InvalidOptionsException($"{what} has {values.Length} values; give 1 or {channels} (one per channel).");
     }
 }

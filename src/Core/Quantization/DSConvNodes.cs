@@ -1,3 +1,5 @@
+using DSConvService.Core.Kernels.DSConv;
+using DSConvService.Core.Format;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Quantization.Weights;
 using DSConvService.Core.Tensors;
@@ -20,7 +22,7 @@ public static class DSConvNodes
     public static bool IsDSConv(Node n) => n.Domain == Domain && n.OpType is Conv or Gemm;
 
     /// <summary>Reads the quantized weight of a DSConv node back from the model's initializers ([O, C, S] view).</summary>
-    public static QuantizedWeight ReadWeight(Model model, Node node)
+    public static DSConvWeights ReadWeight(Model model, Node node)
     {
         var inits = model.Graph.Initializers;
         Tensor Init(int i) => node.Input(i) is { } name && inits.TryGetValue(name, out var t)
@@ -28,11 +30,9 @@ public static class DSConvNodes
             : throw new InvalidModelException($"{node}: input {i} must be a constant initializer.");
         var q = Init(InputQ);
         var kds = Init(InputKds);
-        var depthwise = node.GetInt("depthwise", 0) == 1;
-        var o = q.Shape[0];
-        var c = q.Shape[1];
-        var s = q.Shape.Length == 4 ? q.Shape[2] * q.Shape[3] : 1;
-        var qw = new QuantizedWeight(o, c, s, (int)node.GetInt("block_size", 32), (int)node.GetInt("weight_bits", 8), depthwise);
+        var format = DSConvFormat.Of(DSConvSettings.FromNode(node), DSConvSettings.IsDepthwise(node));
+        var (kh, kw) = q.Shape.Length == 4 ? (q.Shape[2], q.Shape[3]) : (1, 1);
+        var qw = DSConvWeights.Zeros(q.Shape[0], q.Shape[1], kh, kw, format);
         q.SBytes.CopyTo(qw.Q, 0);
         var kdsValues = kds.ToFloats();
         if (kdsValues.Length != qw.Kds.Length)
@@ -57,10 +57,10 @@ public static class DSConvNodes
     }
 
     /// <summary>Shape of the KDS tensor of a layer: [O, nb, kh, kw] (conv), [O, 1, 1, 1] (depthwise), [Nout, nb] (FC).</summary>
-    public static int[] KdsShape(QuantizedWeight qw, int[] weightShape, bool fc) =>
-        fc ? [qw.OutChannels, qw.BlocksPerFilter]
-        : qw.Depthwise ? [qw.OutChannels, 1, 1, 1]
-        : [qw.OutChannels, qw.BlocksPerFilter, weightShape[2], weightShape[3]];
+    public static int[] KdsShape(DSConvWeights qw, int[] weightShape, bool fc) =>
+        fc ? [qw.O, qw.Nb]
+        : qw.Format.Depthwise ? [qw.O, 1, 1, 1]
+        : [qw.O, qw.Nb, weightShape[2], weightShape[3]];
 
     /// <summary>The Conv attributes a DSConvConv node carries, with defaults made explicit.</summary>
     public static readonly string[] ConvAttributes = ["group", "strides", "pads", "dilations", "kernel_shape"];

@@ -1,5 +1,7 @@
+using DSConvService.Core.Kernels.DSConv;
 using System.Diagnostics;
 using DSConvService.Core.Evaluation;
+using DSConvService.Core.Format;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Passes;
 using DSConvService.Core.Quantization.Adaptation;
@@ -62,7 +64,8 @@ public static class DSConvQuantizer
             ct.ThrowIfCancellationRequested();
             var c = candidates[i];
             progress?.Report(new QuantizationProgress("quantize", i, candidates.Count, c.Node.DisplayName));
-            var qw = WeightQuantizer.Quantize(c.Weight, c.OutChannels, c.Channels, c.Spatial, c.Depthwise, options);
+            var (kh, kw) = c.WeightShape.Length == 4 ? (c.WeightShape[2], c.WeightShape[3]) : (1, 1);
+            var qw = WeightQuantizer.Quantize(c.Weight, c.OutChannels, c.Channels, kh, kw, c.Depthwise, options);
             layers.Add(Replace(quantized, c, qw, options));
         }
         progress?.Report(new QuantizationProgress("quantize", candidates.Count, candidates.Count));
@@ -71,14 +74,14 @@ public static class DSConvQuantizer
 
         foreach (var layer in layers)
         {
-            layer.WeightSqnrDb = Metrics.SqnrDb(layer.Source.Weight, layer.Weight.Dequantize());
+            layer.WeightSqnrDb = Metrics.SqnrDb(layer.Source.Weight, layer.Weight.Effective());
         }
         FillMacs(floatModel, layers, notes);
         if (options.WeightBits > 4 && layers.Count > 0)
         {
             notes.Add($"{options.WeightBits}-bit weights are stored as INT8 in the artifact (ONNX has no type between INT4 and INT8).");
         }
-        if (layers.Any(l => l.Weight.Depthwise))
+        if (layers.Any(l => l.Weight.Format.Depthwise))
         {
             notes.Add(DepthwiseNote);
         }
@@ -95,7 +98,7 @@ public static class DSConvQuantizer
                 notes.AddRange(adapter.Run(calibration, progress, ct));
                 foreach (var layer in layers)
                 {
-                    layer.WeightSqnrDb = Metrics.SqnrDb(layer.Source.Weight, layer.Weight.Dequantize());
+                    layer.WeightSqnrDb = Metrics.SqnrDb(layer.Source.Weight, layer.Weight.Effective());
                 }
             }
             else
@@ -106,7 +109,7 @@ public static class DSConvQuantizer
         return new QuantizationResult(quantized, floatModel, options, layers, skipped, notes, CountParameters(fp32), watch.Elapsed.TotalSeconds);
     }
 
-    private static QuantizedLayer Replace(Model model, LayerCandidate c, QuantizedWeight qw, QuantizationOptions options)
+    private static QuantizedLayer Replace(Model model, LayerCandidate c, DSConvWeights qw, QuantizationOptions options)
     {
         var g = model.Graph;
         var old = c.Node;
@@ -117,8 +120,7 @@ public static class DSConvQuantizer
             g.Initializers[name] = t;
             return name;
         }
-        var qType = qw.Bits <= 4 ? DataType.Int4 : DataType.Int8;
-        var qName = Add("_q", new Tensor(qType, (int[])c.WeightShape.Clone(), qw.Q));
+        var qName = Add("_q", new Tensor(options.Format.StorageType, (int[])c.WeightShape.Clone(), qw.Q));
         var kdsShape = DSConvNodes.KdsShape(qw, c.WeightShape, c.FullyConnected);
         var kdsName = Add("_kds", Tensor.FromFloats(kdsShape, qw.Kds));
         var inputs = new List<string> { old.Inputs[0], qName, kdsName };
@@ -135,13 +137,10 @@ public static class DSConvQuantizer
         {
             node.Attributes[k] = v;
         }
-        node.Attributes["block_size"] = AttributeValue.Of((long)options.BlockSize);
-        node.Attributes["weight_bits"] = AttributeValue.Of((long)options.WeightBits);
-        node.Attributes["activation_bits"] = AttributeValue.Of((long)options.ActivationBits);
-        node.Attributes["exponent_bits"] = AttributeValue.Of((long)options.ExponentBits);
+        options.Format.WriteTo(node);
         if (!c.FullyConnected)
         {
-            node.Attributes["depthwise"] = AttributeValue.Of(qw.Depthwise ? 1L : 0L);
+            DSConvSettings.WriteDepthwise(node, qw.Format.Depthwise);
         }
         g.Nodes[g.Nodes.IndexOf(old)] = node;
         return new QuantizedLayer { Source = c, Weight = qw, Node = node };
@@ -189,7 +188,7 @@ public static class DSConvQuantizer
             {
                 var y = values[l.Node.Outputs[0]].Shape;
                 long positions = l.Source.FullyConnected ? y[0] : (long)y[0] * y[2] * y[3];
-                l.Macs = positions * l.Weight.OutChannels * l.Weight.Channels * l.Weight.Spatial;
+                l.Macs = positions * l.Weight.O * l.Weight.Cg * l.Weight.Spatial;
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)

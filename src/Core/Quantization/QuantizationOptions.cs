@@ -1,3 +1,6 @@
+using DSConvService.Core.Errors;
+using DSConvService.Core.Format;
+
 namespace DSConvService.Core.Quantization;
 
 public enum KdsMethod
@@ -6,20 +9,43 @@ public enum KdsMethod
     Kl,
 }
 
-/// <summary>DSConv settings (DESIGN 2). Field names match the service's JSON options.</summary>
+/// <summary>
+/// Options of a quantization run (DESIGN 2). The number format of the layers is one
+/// <see cref="DSConvSettings"/> (<see cref="Format"/>; the four properties below read and write it);
+/// the rest says how weights are fitted. Field names match the service's JSON options.
+/// </summary>
 public sealed record QuantizationOptions
 {
-    /// <summary>Bits of the VQK integers, 2..8.</summary>
-    public int WeightBits { get; init; } = 4;
+    /// <summary>The number format every quantized layer gets (defaults, ranges and block count live there).</summary>
+    public DSConvSettings Format { get; init; } = DSConvSettings.Default;
 
-    /// <summary>Channels per block (B), >= 1.</summary>
-    public int BlockSize { get; init; } = 32;
+    /// <summary>Bits of the VQK integers (<see cref="DSConvSettings.WeightBits"/>).</summary>
+    public int WeightBits
+    {
+        get => Format.WeightBits;
+        init => Format = Format with { WeightBits = value };
+    }
 
-    /// <summary>BFP mantissa bits, 2..8; 0 means float activations (weight-only mode).</summary>
-    public int ActivationBits { get; init; } = 8;
+    /// <summary>Channels per block, B (<see cref="DSConvSettings.BlockSize"/>).</summary>
+    public int BlockSize
+    {
+        get => Format.BlockSize;
+        init => Format = Format with { BlockSize = value };
+    }
 
-    /// <summary>BFP exponent width in bits.</summary>
-    public int ExponentBits { get; init; } = 8;
+    /// <summary>BFP mantissa bits; 0 means float activations (<see cref="DSConvSettings.ActivationBits"/>).</summary>
+    public int ActivationBits
+    {
+        get => Format.ActivationBits;
+        init => Format = Format with { ActivationBits = value };
+    }
+
+    /// <summary>BFP exponent width in bits (<see cref="DSConvSettings.ExponentBits"/>).</summary>
+    public int ExponentBits
+    {
+        get => Format.ExponentBits;
+        init => Format = Format with { ExponentBits = value };
+    }
 
     public KdsMethod Kds { get; init; } = KdsMethod.L2;
 
@@ -40,23 +66,6 @@ public sealed record QuantizationOptions
     /// <summary>Store KDS as float16 in the artifact (the in-memory model uses the same rounded values).</summary>
     public bool KdsFloat16 { get; init; } = true;
 
-    public void Validate()
-    {
-        if (WeightBits is < 2 or > 8)
-        {
-            throw new ArgumentException($"weightBits must be between 2 and 8 (got {WeightBits}).");
-        }
-        if (BlockSize is < 1 or > 256)
-        {
-            throw new ArgumentException($"blockSize must be between 1 and 256 (got {BlockSize}).");
-        }
-        if (ActivationBits != 0 && ActivationBits is < 2 or > 8)
-        {
-            throw new ArgumentException($"activationBits must be 0 (float activations) or between 2 and 8 (got {ActivationBits}).");
-        }
-        if (ExponentBits is < 2 or > 8)
-        {
-            throw new ArgumentException($"exponentBits must be between 2 and 8 (got {ExponentBits}).");
-        }
-    }
+    /// <summary>Throws <see cref="InvalidOptionsException"/> naming every out-of-range setting.</summary>
+    public void Validate() => Format.Validate();
 }

@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.DSConv;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Quantization.Artifact;
@@ -35,8 +36,8 @@ public sealed class QuantizationResult
     {
         Name = l.Name,
         Op = l.Source.Node.OpType,
-        WeightBits = l.Weight.Bits,
-        BlockSize = l.Weight.BlockSize,
+        WeightBits = l.Weight.Format.WeightBits,
+        BlockSize = l.Weight.Format.BlockSize,
         WeightSqnrDb = l.WeightSqnrDb,
         OutputSqnrDb = OutputSqnrDb.TryGetValue(l.Name, out var s) ? s : null,
         Macs = l.Macs,
@@ -52,10 +53,10 @@ public sealed class QuantizationResult
     public Dictionary<string, double> OutputSqnrDb { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Weights stored in quantized form.</summary>
-    public long QuantizedWeights => _layers.Sum(l => (long)l.Weight.Q.Length);
+    public long DSConvWeightss => _layers.Sum(l => (long)l.Weight.Q.Length);
 
     /// <summary>Exact storage of the quantized weights (VQK + KDS + KDS bias + CDS) per weight, in bits.</summary>
-    public double BitsPerWeight => QuantizedWeights == 0 ? 0 : (double)_layers.Sum(l => l.Weight.StorageBits()) / QuantizedWeights;
+    public double BitsPerWeight => DSConvWeightss == 0 ? 0 : (double)_layers.Sum(l => l.Weight.StorageBits()) / DSConvWeightss;
 
     internal IReadOnlyList<QuantizedLayer> LayerDetails => _layers;
 

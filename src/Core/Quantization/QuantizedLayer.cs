@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.DSConv;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Quantization.Weights;
 
@@ -7,7 +8,7 @@ namespace DSConvService.Core.Quantization;
 internal sealed class QuantizedLayer
 {
     public required LayerCandidate Source { get; init; }
-    public required QuantizedWeight Weight { get; set; }
+    public required DSConvWeights Weight { get; set; }
     public required Node Node { get; init; }
     public long Macs { get; set; }
     public double WeightSqnrDb { get; set; }

@@ -1,7 +1,10 @@
+using System.Text.Json.Serialization;
+
 namespace DSConvService.Core.Reports;
 
 // The report of one quantization job. Property names serialise (camelCase) to exactly the field
-// names of DESIGN section 5; the CLI prints the same shape as the service.
+// names of DESIGN section 5; the CLI prints the same shape as the service. Metrics that can be
+// non-finite (an SQNR of +∞ when nothing was lost) are written as null.
 
 public sealed record QuantizationReport
 {
@@ -53,8 +56,13 @@ public sealed record FidelitySection
     public double? Top1Agreement { get; init; }
 
     /// <summary>KL of the softmaxed outputs; null for feature models.</summary>
+    [JsonConverter(typeof(OptionalNonFiniteAsNull))]
     public double? MeanKl { get; init; }
+
+    [JsonConverter(typeof(NonFiniteAsNull))]
     public double OutputSqnrDb { get; init; }
+
+    [JsonConverter(typeof(NonFiniteAsNull))]
     public double Cosine { get; init; }
 }
 
@@ -64,6 +72,7 @@ public sealed record LatencySection
     public int Batch { get; init; }
     public double Fp32OrtMs { get; init; }
     public double DsconvMs { get; init; }
+    [JsonConverter(typeof(NonFiniteAsNull))]
     public double Speedup { get; init; }
 }
 
@@ -73,7 +82,10 @@ public sealed record LayerSection
     public required string Op { get; init; }
     public int WeightBits { get; init; }
     public int BlockSize { get; init; }
+    [JsonConverter(typeof(NonFiniteAsNull))]
     public double WeightSqnrDb { get; init; }
+
+    [JsonConverter(typeof(OptionalNonFiniteAsNull))]
     public double? OutputSqnrDb { get; init; }
     public long Macs { get; init; }
 }

@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using DSConvService.Core.Graph;
-using DSConvService.Core.Datasets;
+using DSConvService.Core.Errors;
 using DSConvService.Worker.Jobs;
 using DSConvService.Worker.Pipeline;
-using DSConvService.Worker.Pipeline.Engine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -134,12 +132,7 @@ public sealed class JobRunnerService(
     }
 
     /// <summary>The message of a failure caused by the job's input (null for a fault of ours).</summary>
-    private static string? Describe(Exception e) => e switch
-    {
-        InvalidModelException or DatasetException or InvalidOptionsException or ImageDecodeException => e.Message,
-        ArgumentException when e.StackTrace?.Contains("DSConvService.Core", StringComparison.Ordinal) == true => e.Message,
-        _ => null,
-    };
+    private static string? Describe(Exception e) => e is InputException ? e.Message : null;
 
     /// <summary>
     /// Renews the lease and writes progress in the background while a job runs; cancels the job when

@@ -1,3 +1,4 @@
+using DSConvService.Core.Errors;
 using System.Text.Json;
 using DSConvService.Worker.Artifacts;
 using DSConvService.Core.Datasets;

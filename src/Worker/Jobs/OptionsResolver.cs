@@ -1,4 +1,6 @@
+using DSConvService.Core.Errors;
 using System.Text.Json;
+using DSConvService.Core.Format;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Quantization;
 using DSConvService.Core.Reports;
@@ -31,16 +33,16 @@ public static class OptionsResolver
     /// <summary>Fills missing fields (preprocessing from the model's defaults) and checks every range.</summary>
     public static QuantizeOptions Resolve(QuantizeOptions given, PreprocessingOptions modelDefaults, string modelTask = ModelTask.Classify)
     {
-        var q = new QuantizationOptions();
+        var defaults = DSConvSettings.Default;
         var p = given.Preprocessing ?? new PreprocessingSettings();
         var color = p.ColorMode ?? ColorName(modelDefaults.ColorMode);
         var channels = color == "gray" ? 1 : 3;
         var defaultsFit = modelDefaults.Channels == channels;
         var resolved = new QuantizeOptions
         {
-            WeightBits = given.WeightBits ?? q.WeightBits,
-            BlockSize = given.BlockSize ?? q.BlockSize,
-            ActivationBits = given.ActivationBits ?? q.ActivationBits,
+            WeightBits = given.WeightBits ?? defaults.WeightBits,
+            BlockSize = given.BlockSize ?? defaults.BlockSize,
+            ActivationBits = given.ActivationBits ?? defaults.ActivationBits,
             Kds = given.Kds ?? "l2",
             Adapt = given.Adapt ?? false,
             Task = given.Task ?? modelTask,
@@ -63,11 +65,16 @@ public static class OptionsResolver
         return resolved;
     }
 
-    public static QuantizationOptions ToQuantization(QuantizeOptions o) => new()
+    public static DSConvSettings ToSettings(QuantizeOptions o) => new()
     {
         WeightBits = o.WeightBits!.Value,
         BlockSize = o.BlockSize!.Value,
         ActivationBits = o.ActivationBits!.Value,
+    };
+
+    public static QuantizationOptions ToQuantization(QuantizeOptions o) => new()
+    {
+        Format = ToSettings(o),
         Kds = o.Kds == "kl" ? KdsMethod.Kl : KdsMethod.L2,
         Adapt = o.Adapt!.Value,
     };
@@ -93,11 +100,7 @@ public static class OptionsResolver
 
     private static List<string> Check(QuantizeOptions o)
     {
-        var errors = new List<string>();
-        if (o.WeightBits is < 2 or > 8) errors.Add($"weightBits must be between 2 and 8 (got {o.WeightBits}).");
-        if (o.BlockSize is < 1 or > 256) errors.Add($"blockSize must be between 1 and 256 (got {o.BlockSize}).");
-        if (o.ActivationBits != 0 && o.ActivationBits is < 2 or > 8)
-            errors.Add($"activationBits must be 0 (float activations) or between 2 and 8 (got {o.ActivationBits}).");
+        var errors = new List<string>(ToSettings(o).Errors());
         if (o.Kds is not ("l2" or "kl")) errors.Add($"kds must be \"l2\" or \"kl\" (got \"{o.Kds}\").");
         if (!ModelTask.IsKnown(o.Task)) errors.Add($"task must be \"classify\" or \"features\" (got \"{o.Task}\").");
         var p = o.Preprocessing!;

@@ -42,10 +42,3 @@ public sealed record PreprocessingSettings
     public float[]? Mean { get; init; }
     public float[]? Std { get; init; }
 }
-
-/// <summary>The options are malformed or out of range; each error names the field.</summary>
-public sealed class InvalidOptionsException(IReadOnlyList<string> errors)
-    : Exception("Invalid options: " + string.Join(" ", errors))
-{
-    public IReadOnlyList<string> Errors { get; } = errors;
-}

@@ -130,7 +130,7 @@ public sealed class QuantizeCommandTests : IDisposable
         var (loaded, metadata) = DSConvArtifact.Load(File.ReadAllBytes(output));
         Assert.Equal(3, loaded.Graph.Nodes.Count(Core.Quantization.DSConvNodes.IsDSConv));
         Assert.Equal(PreprocessingDefaults.FromModel(OnnxReader.Load(model)).Width, metadata!.Preprocessing!.Width);
-        Assert.Equal(4, metadata.WeightBits);
+        Assert.Equal(4, metadata.Settings.WeightBits);
     }
 
     [Fact]

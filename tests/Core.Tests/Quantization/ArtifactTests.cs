@@ -63,8 +63,8 @@ public class ArtifactTests
         Assert.Equal(labels, meta!.Labels);
         Assert.Equal(pre.ColorMode, meta.Preprocessing!.ColorMode);
         Assert.Equal(pre.Mean, meta.Preprocessing.Mean);
-        Assert.Equal(8, meta.ActivationBits);
-        Assert.Equal(block, meta.BlockSize);
+        Assert.Equal(8, meta.Settings.ActivationBits);
+        Assert.Equal(block, meta.Settings.BlockSize);
 
         var expected = result.Quantized.Graph.Nodes.Where(DSConvNodes.IsDSConv).ToList();
         var actual = loaded.Graph.Nodes.Where(DSConvNodes.IsDSConv).ToList();

@@ -64,7 +64,7 @@ public class EngineIntegrationTests
         Assert.InRange(result.BitsPerWeight, 4.5, 5.5);
         var (loaded, meta) = DSConvArtifact.Load(artifact);
         Assert.Equal(result.QuantizedLayers, loaded.Graph.Nodes.Count(DSConvNodes.IsDSConv));
-        Assert.Equal(4, meta!.WeightBits);
+        Assert.Equal(4, meta!.Settings.WeightBits);
     }
 
     [SkippableTheory]

@@ -66,7 +66,7 @@ public class WeightQuantizerTests
     {
         var w = RandomTensors.Uniform(3, [16 * 20 * 9], 0f, 0.3f).Floats;
         double Error(QuantizationOptions o) =>
-            WeightQuantizer.ErrorEnergy(w, WeightQuantizer.Quantize(w, 16, 20, 9, false, o with { KdsFloat16 = false }).Dequantize());
+            WeightQuantizer.ErrorEnergy(w, WeightQuantizer.Quantize(w, 16, 20, 9, false, o with { KdsFloat16 = false }).Effective());
         var plain = Error(new QuantizationOptions { WeightBits = 3, BlockSize = 8 });
         var withBias = Error(new QuantizationOptions { WeightBits = 3, BlockSize = 8, KdsBias = true });
         var withCds = Error(new QuantizationOptions { WeightBits = 3, BlockSize = 8, Cds = true });
@@ -96,8 +96,8 @@ public class WeightQuantizerTests
         Assert.True(f16.KdsIsFloat16);
         Assert.All(f16.Kds, v => Assert.Equal(v, (float)(Half)v));
         Assert.Equal(f32.Q, f16.Q);
-        var e32 = WeightQuantizer.ErrorEnergy(w, f32.Dequantize());
-        var e16 = WeightQuantizer.ErrorEnergy(w, f16.Dequantize());
+        var e32 = WeightQuantizer.ErrorEnergy(w, f32.Effective());
+        var e16 = WeightQuantizer.ErrorEnergy(w, f16.Effective());
         Assert.True(e16 < e32 * 1.02, $"float16 error {e16} vs float32 {e32}");
     }
 

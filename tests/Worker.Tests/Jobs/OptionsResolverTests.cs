@@ -1,3 +1,4 @@
+using DSConvService.Core.Errors;
 using DSConvService.Core.Imaging;
 using DSConvService.Worker.Jobs;
 using Xunit;

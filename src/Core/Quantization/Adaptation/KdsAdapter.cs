@@ -97,10 +97,10 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
     {
         var qw = layer.Weight;
         var src = layer.Source;
-        var outs = qw.OutChannels;
+        var outs = qw.O;
         var groups = samples.Groups;
         var perGroup = outs / groups;
-        var nk = qw.Depthwise ? 1 : qw.BlocksPerFilter * qw.Spatial;
+        var nk = qw.Format.Depthwise ? 1 : qw.Nb * qw.Spatial;
         var hasBeta = qw.KdsBias is not null;
         var nu = hasBeta ? 2 * nk : nk;
         var bias = BiasArray(layer);
@@ -113,7 +113,7 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
         var patch = samples.PatchLength;
 
         // Weights and integers tap-major [O, S, C] like the patches: a block at one tap is a contiguous run.
-        var channels = qw.Channels;
+        var channels = qw.Cg;
         var taps = qw.Spatial;
         var wT = new float[outs * patch];
         var qT = new float[outs * patch];
@@ -128,8 +128,8 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
                 }
             }
         }
-        var nbPerTap = qw.Depthwise ? 1 : qw.BlocksPerFilter;
-        var blockLen = qw.Depthwise ? patch : qw.BlockSize;
+        var nbPerTap = qw.Format.Depthwise ? 1 : qw.Nb;
+        var blockLen = qw.Format.Depthwise ? patch : qw.Format.BlockSize;
         CpuParallel.For(outs, Environment.ProcessorCount, (start, end) =>
         {
             var f = new double[samples.Count * nu];
@@ -144,7 +144,7 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
                 var g = o / perGroup;
                 var a = qw.CdsScale?[o] ?? 1f;
                 var cb = qw.CdsBias?[o] ?? 0f;
-                var kBase = qw.Depthwise ? o : o * nk;
+                var kBase = qw.Format.Depthwise ? o : o * nk;
                 var wRow = wT.AsSpan(o * patch, patch);
                 var qRow = qT.AsSpan(o * patch, patch);
                 for (var p = 0; p < samples.Count; p++)
@@ -155,12 +155,12 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
                     t[p] = (src.Bias?[o] ?? 0f) + (double)TensorPrimitives.Dot(wRow, xr);
                     h[p] = TensorPrimitives.Sum(xq);
                     // KDS entry k = j·S + s (layout [nb, S]); depthwise: one block over the whole patch.
-                    for (var sp = 0; sp < (qw.Depthwise ? 1 : taps); sp++)
+                    for (var sp = 0; sp < (qw.Format.Depthwise ? 1 : taps); sp++)
                     {
                         for (var j = 0; j < nbPerTap; j++)
                         {
                             var at = sp * channels + j * blockLen;
-                            var len = Math.Min(blockLen, (qw.Depthwise ? patch : channels) - j * blockLen);
+                            var len = Math.Min(blockLen, (qw.Format.Depthwise ? patch : channels) - j * blockLen);
                             var k = j * taps + sp;
                             row[k] = a * (double)TensorPrimitives.Dot(qRow.Slice(at, len), xq.Slice(at, len));
                             if (hasBeta)
@@ -260,7 +260,7 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
             }
         }
         var added = g.UniqueName(layer.Name + "_bias");
-        var bias = new float[layer.Weight.OutChannels];
+        var bias = new float[layer.Weight.O];
         g.Initializers[added] = Tensor.FromFloats([bias.Length], bias);
         while (layer.Node.Inputs.Count <= DSConvNodes.InputBias)
         {

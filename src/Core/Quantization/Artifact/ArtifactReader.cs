@@ -1,3 +1,4 @@
+using DSConvService.Core.Format;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Tensors;
 
@@ -121,12 +122,12 @@ internal static class ArtifactReader
     private static Node Build(Graph.Graph g, Node op, Pattern p, ArtifactMetadata meta, bool fc)
     {
         var name = op.DisplayName;
-        var settings = meta.Layers.GetValueOrDefault(name)
-            ?? new ArtifactMetadata.LayerSettings(meta.WeightBits, meta.BlockSize, meta.ActivationBits, meta.ExponentBits);
+        var settings = meta.For(name);
         var q = g.Initializers[p.Q];
         var o = q.Shape[0];
-        var blockSize = p.Depthwise ? settings.BlockSize : (int)p.BlockSize;
-        var nb = (q.Shape[1] + blockSize - 1) / blockSize;
+        // The DequantizeLinear's block_size is the one the weights were cut with (depthwise has none).
+        settings = p.Depthwise ? settings : settings with { BlockSize = (int)p.BlockSize };
+        var nb = settings.BlocksPerFilter(q.Shape[1], p.Depthwise);
         int[] kdsShape = fc ? [o, nb] : p.Depthwise ? [o, 1, 1, 1] : [o, nb, q.Shape[2], q.Shape[3]];
         string Add(string suffix, float[] data, int[] shape)
         {
@@ -151,13 +152,10 @@ internal static class ArtifactReader
             node.Attributes["dilations"] = AttributeValue.Of(op.GetInts("dilations") ?? [1, 1]);
             node.Attributes["pads"] = AttributeValue.Of(op.GetInts("pads") ?? [0, 0, 0, 0]);
         }
-        node.Attributes["block_size"] = AttributeValue.Of((long)blockSize);
-        node.Attributes["weight_bits"] = AttributeValue.Of((long)settings.WeightBits);
-        node.Attributes["activation_bits"] = AttributeValue.Of((long)settings.ActivationBits);
-        node.Attributes["exponent_bits"] = AttributeValue.Of((long)settings.ExponentBits);
+        settings.WriteTo(node);
         if (!fc)
         {
-            node.Attributes["depthwise"] = AttributeValue.Of(p.Depthwise ? 1L : 0L);
+            DSConvSettings.WriteDepthwise(node, p.Depthwise);
         }
         return node;
     }

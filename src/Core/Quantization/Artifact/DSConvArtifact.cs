@@ -1,3 +1,5 @@
+using DSConvService.Core.Kernels.DSConv;
+using DSConvService.Core.Format;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Onnx;
@@ -31,7 +33,7 @@ public static class DSConvArtifact
         model.IrVersion = 10;
         model.Opsets.Remove(DSConvNodes.Domain);
         var g = model.Graph;
-        var layers = new Dictionary<string, ArtifactMetadata.LayerSettings>(StringComparer.Ordinal);
+        var layers = new Dictionary<string, DSConvSettings>(StringComparer.Ordinal);
         var nodes = new List<Node>(g.Nodes.Count);
         foreach (var n in g.Nodes)
         {
@@ -40,21 +42,15 @@ public static class DSConvArtifact
                 nodes.Add(n);
                 continue;
             }
-            var settings = new ArtifactMetadata.LayerSettings(
-                (int)n.GetInt("weight_bits", 4), (int)n.GetInt("block_size", 32), (int)n.GetInt("activation_bits", 0), (int)n.GetInt("exponent_bits", 8));
-            layers[n.DisplayName] = settings;
+            layers[n.DisplayName] = DSConvSettings.FromNode(n);
             nodes.AddRange(Expand(quantized, g, n, $"L{layers.Count}"));
         }
         g.Nodes.Clear();
         g.Nodes.AddRange(nodes);
         g.RemoveUnused();
-        var first = layers.Values.FirstOrDefault() ?? new ArtifactMetadata.LayerSettings(4, 32, 0, 8);
         new ArtifactMetadata
         {
-            ActivationBits = first.ActivationBits,
-            ExponentBits = first.ExponentBits,
-            BlockSize = first.BlockSize,
-            WeightBits = first.WeightBits,
+            Settings = layers.Values.FirstOrDefault() ?? DSConvSettings.Default,
             Preprocessing = preprocessing,
             Labels = labels,
             Layers = layers,
@@ -86,7 +82,7 @@ public static class DSConvArtifact
             return node;
         }
 
-        var kdsShape = qw.Depthwise ? [qw.OutChannels] : DSConvNodes.KdsShape(qw, qShape, fc);
+        var kdsShape = qw.Format.Depthwise ? [qw.O] : DSConvNodes.KdsShape(qw, qShape, fc);
         string scale;
         if (qw.KdsIsFloat16)
         {
@@ -100,10 +96,10 @@ public static class DSConvArtifact
         }
         var w = Value("w");
         var dq = Add("DequantizeLinear", [qName, scale], w);
-        dq.Attributes["axis"] = AttributeValue.Of(qw.Depthwise ? 0L : 1L);
-        if (!qw.Depthwise)
+        dq.Attributes["axis"] = AttributeValue.Of(qw.Format.Depthwise ? 0L : 1L);
+        if (!qw.Format.Depthwise)
         {
-            dq.Attributes["block_size"] = AttributeValue.Of((long)qw.BlockSize);
+            dq.Attributes["block_size"] = AttributeValue.Of((long)qw.Format.BlockSize);
         }
         if (qw.KdsBias is not null)
         {
@@ -111,11 +107,11 @@ public static class DSConvArtifact
         }
         if (qw.CdsScale is not null || qw.CdsBias is not null)
         {
-            int[] perChannel = fc ? [qw.OutChannels, 1] : [qw.OutChannels, 1, 1, 1];
+            int[] perChannel = fc ? [qw.O, 1] : [qw.O, 1, 1, 1];
             var scaled = Value("w_cds_scaled");
-            Add("Mul", [w, Const("cds_scale", Tensor.FromFloats(perChannel, qw.CdsScale ?? Ones(qw.OutChannels)))], scaled);
+            Add("Mul", [w, Const("cds_scale", Tensor.FromFloats(perChannel, qw.CdsScale ?? Ones(qw.O)))], scaled);
             var shifted = Value("w_cds");
-            Add("Add", [scaled, Const("cds_bias", Tensor.FromFloats(perChannel, qw.CdsBias ?? new float[qw.OutChannels]))], shifted);
+            Add("Add", [scaled, Const("cds_bias", Tensor.FromFloats(perChannel, qw.CdsBias ?? new float[qw.O]))], shifted);
             w = shifted;
         }
         var inputs = new List<string> { n.Inputs[DSConvNodes.InputX], w };
@@ -141,13 +137,13 @@ public static class DSConvArtifact
 
     // ŵ += β of each block: β [O, nb, 1, kh, kw] expanded to [O, nb, B, kh, kw], reshaped to
     // [O, nb·B, kh, kw] and sliced to Cg channels (FC: [N, nb, 1] → [N, nb, B] → [N, nb·B] → K).
-    private static string AddKdsBias(Weights.QuantizedWeight qw, int[] qShape, bool fc, string w,
+    private static string AddKdsBias(DSConvWeights qw, int[] qShape, bool fc, string w,
         Func<string, string> value, Func<string, Tensor, string> constant, Func<string, string[], string, Node> add)
     {
-        var o = qw.OutChannels;
-        var nb = qw.BlocksPerFilter;
+        var o = qw.O;
+        var nb = qw.Nb;
         int[] rootShape, expanded, reshaped;
-        if (qw.Depthwise)
+        if (qw.Format.Depthwise)
         {
             rootShape = [o, 1, 1, 1];
             expanded = qShape;
@@ -156,27 +152,27 @@ public static class DSConvArtifact
         else if (fc)
         {
             rootShape = [o, nb, 1];
-            expanded = [o, nb, qw.BlockSize];
-            reshaped = [o, nb * qw.BlockSize];
+            expanded = [o, nb, qw.Format.BlockSize];
+            reshaped = [o, nb * qw.Format.BlockSize];
         }
         else
         {
             rootShape = [o, nb, 1, qShape[2], qShape[3]];
-            expanded = [o, nb, qw.BlockSize, qShape[2], qShape[3]];
-            reshaped = [o, nb * qw.BlockSize, qShape[2], qShape[3]];
+            expanded = [o, nb, qw.Format.BlockSize, qShape[2], qShape[3]];
+            reshaped = [o, nb * qw.Format.BlockSize, qShape[2], qShape[3]];
         }
         var beta = constant("kds_bias", Tensor.FromFloats(rootShape, (float[])qw.KdsBias!.Clone()));
         var e = value("kds_bias_expanded");
         add("Expand", [beta, constant("kds_bias_shape", Tensor.FromLongs([expanded.Length], expanded.Select(d => (long)d).ToArray()))], e);
-        if (!qw.Depthwise)
+        if (!qw.Format.Depthwise)
         {
             var r = value("kds_bias_reshaped");
             add("Reshape", [e, constant("kds_bias_flat", Tensor.FromLongs([reshaped.Length], reshaped.Select(d => (long)d).ToArray()))], r);
             e = r;
-            if (nb * qw.BlockSize != qw.Channels)
+            if (nb * qw.Format.BlockSize != qw.Cg)
             {
                 var s = value("kds_bias_sliced");
-                add("Slice", [e, constant("kds_bias_start", Tensor.FromLongs([1], [0])), constant("kds_bias_end", Tensor.FromLongs([1], [qw.Channels])),
+                add("Slice", [e, constant("kds_bias_start", Tensor.FromLongs([1], [0])), constant("kds_bias_end", Tensor.FromLongs([1], [qw.Cg])),
                     constant("kds_bias_axis", Tensor.FromLongs([1], [1]))], s);
                 e = s;
             }

@@ -1,3 +1,4 @@
+using DSConvService.Core.Format;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Tensors;
 
@@ -31,12 +32,13 @@ public static class DSConvSimulation
             var qShape = g.Initializers[node.Inputs[DSConvNodes.InputQ]].Shape;
             var qw = DSConvNodes.ReadWeight(quantized, node);
             var wName = g.UniqueName(node.DisplayName + "_w_hat");
-            g.Initializers[wName] = Tensor.FromFloats((int[])qShape.Clone(), qw.Dequantize());
+            g.Initializers[wName] = Tensor.FromFloats((int[])qShape.Clone(), qw.Effective());
 
             var x = node.Inputs[DSConvNodes.InputX];
-            var activationBits = (int)node.GetInt("activation_bits", 0);
+            var settings = DSConvSettings.FromNode(node);
+            var activationBits = settings.ActivationBits;
             var groups = fc ? 1 : node.GetInt("group", 1);
-            var key = $"{x}|{groups}|{node.GetInt("block_size", 32)}|{activationBits}|{node.GetInt("exponent_bits", 8)}";
+            var key = $"{x}|{groups}|{settings.BlockSize}|{activationBits}|{settings.ExponentBits}";
             if (simulateActivations && activationBits > 0 && shared.TryGetValue(key, out var existing))
             {
                 x = existing;
@@ -49,9 +51,9 @@ public static class DSConvSimulation
                 var bfp = new Node(BfpFakeQuant, [x], [xq], node.DisplayName + "_bfp", Domain);
                 bfp.Attributes["group"] = AttributeValue.Of(groups);
                 bfp.Attributes["channels"] = AttributeValue.Of((long)(fc ? qShape[1] : qShape[1] * groups));
-                bfp.Attributes["block_size"] = AttributeValue.Of(node.GetInt("block_size", 32));
+                bfp.Attributes[DSConvSettings.BlockSizeAttribute] = AttributeValue.Of((long)settings.BlockSize);
                 bfp.Attributes["mantissa_bits"] = AttributeValue.Of((long)activationBits);
-                bfp.Attributes["exponent_bits"] = AttributeValue.Of(node.GetInt("exponent_bits", 8));
+                bfp.Attributes[DSConvSettings.ExponentBitsAttribute] = AttributeValue.Of((long)settings.ExponentBits);
                 nodes.Add(bfp);
                 usesSim = true;
                 x = xq;

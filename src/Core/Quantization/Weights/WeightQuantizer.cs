@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.DSConv;
 using DSConvService.Core.Execution;
 using DSConvService.Core.Quantization.Reference;
 
@@ -12,8 +13,14 @@ public static class WeightQuantizer
     /// <summary>Switch KDS to float16 only when that costs less than this much weight SQNR.</summary>
     private const double MaxFloat16LossDb = 0.05;
 
-    public static QuantizedWeight Quantize(float[] w, int outChannels, int channels, int spatial, bool depthwise, QuantizationOptions options, int threads = 0)
+    /// <summary>Quantizes a weight seen as [O, C, S] (S taps per filter; the result has kh = S, kw = 1).</summary>
+    public static DSConvWeights Quantize(float[] w, int outChannels, int channels, int spatial, bool depthwise, QuantizationOptions options, int threads = 0) =>
+        Quantize(w, outChannels, channels, spatial, 1, depthwise, options, threads);
+
+    /// <summary>Quantizes a weight [O, C, kh, kw] (FC layers: kh = kw = 1).</summary>
+    public static DSConvWeights Quantize(float[] w, int outChannels, int channels, int kh, int kw, bool depthwise, QuantizationOptions options, int threads = 0)
     {
+        var spatial = kh * kw;
         if (w.Length != outChannels * channels * spatial)
         {
             throw new ArgumentException($"Weight has {w.Length} elements, expected {outChannels}x{channels}x{spatial}.");
@@ -22,7 +29,7 @@ public static class WeightQuantizer
         {
             throw new ArgumentException("The depthwise block rule needs one input channel per group.");
         }
-        var qw = new QuantizedWeight(outChannels, channels, spatial, options.BlockSize, options.WeightBits, depthwise);
+        var qw = DSConvWeights.Zeros(outChannels, channels, kh, kw, DSConvFormat.Of(options.Format, depthwise));
         if (options.KdsBias)
         {
             qw.KdsBias = new float[qw.Kds.Length];
@@ -49,9 +56,9 @@ public static class WeightQuantizer
     }
 
     /// <summary>Calls <paramref name="block"/> with the flat weight indices of every block of filter o, and its KDS index.</summary>
-    public static void ForEachBlock(QuantizedWeight qw, int o, Span<int> indices, BlockVisitor block)
+    public static void ForEachBlock(DSConvWeights qw, int o, Span<int> indices, BlockVisitor block)
     {
-        if (qw.Depthwise)
+        if (qw.Format.Depthwise)
         {
             for (var s = 0; s < qw.Spatial; s++)
             {
@@ -60,16 +67,16 @@ public static class WeightQuantizer
             block(indices[..qw.Spatial], o);
             return;
         }
-        var nb = qw.BlocksPerFilter;
+        var nb = qw.Nb;
         for (var j = 0; j < nb; j++)
         {
-            var c0 = j * qw.BlockSize;
-            var len = Math.Min(qw.BlockSize, qw.Channels - c0);
+            var c0 = j * qw.Format.BlockSize;
+            var len = Math.Min(qw.Format.BlockSize, qw.Cg - c0);
             for (var s = 0; s < qw.Spatial; s++)
             {
                 for (var i = 0; i < len; i++)
                 {
-                    indices[i] = ((o * qw.Channels) + c0 + i) * qw.Spatial + s;
+                    indices[i] = ((o * qw.Cg) + c0 + i) * qw.Spatial + s;
                 }
                 block(indices[..len], ((o * nb) + j) * qw.Spatial + s);
             }
@@ -78,7 +85,7 @@ public static class WeightQuantizer
 
     public delegate void BlockVisitor(ReadOnlySpan<int> indices, int kdsIndex);
 
-    private static void QuantizeFilter(float[] w, QuantizedWeight qw, int o, QuantizationOptions options, float[] wBuf, sbyte[] qBuf)
+    private static void QuantizeFilter(float[] w, DSConvWeights qw, int o, QuantizationOptions options, float[] wBuf, sbyte[] qBuf)
     {
         Span<int> idx = stackalloc int[wBuf.Length];
         ForEachBlock(qw, o, idx, (indices, k) =>
@@ -90,7 +97,7 @@ public static class WeightQuantizer
             {
                 wb[i] = w[indices[i]];
             }
-            VqkReference.QuantizeBlock(wb, qw.Bits, qb);
+            VqkReference.QuantizeBlock(wb, qw.Format.WeightBits, qb);
             for (var i = 0; i < n; i++)
             {
                 qw.Q[indices[i]] = qb[i];
@@ -116,9 +123,9 @@ public static class WeightQuantizer
 
     // Rounds ξ to float16 (β refitted for the rounded ξ) unless that visibly hurts this layer
     // (scales below float16's normal range lose relative precision); then KDS stays float32.
-    private static void RoundKdsToFloat16(float[] w, QuantizedWeight qw)
+    private static void RoundKdsToFloat16(float[] w, DSConvWeights qw)
     {
-        var before = ErrorEnergy(w, qw.Dequantize());
+        var before = ErrorEnergy(w, qw.Effective());
         var saved = (float[])qw.Kds.Clone();
         var savedBias = (float[]?)qw.KdsBias?.Clone();
         for (var k = 0; k < qw.Kds.Length; k++)
@@ -129,7 +136,7 @@ public static class WeightQuantizer
         {
             RefitBias(w, qw);
         }
-        var after = ErrorEnergy(w, qw.Dequantize());
+        var after = ErrorEnergy(w, qw.Effective());
         if (after > before * Math.Pow(10, MaxFloat16LossDb / 10) && after > 0)
         {
             saved.CopyTo(qw.Kds, 0);
@@ -141,17 +148,17 @@ public static class WeightQuantizer
     }
 
     /// <summary>β of every block refitted as the mean residual for the current ξ.</summary>
-    public static void RefitBias(float[] w, QuantizedWeight qw)
+    public static void RefitBias(float[] w, DSConvWeights qw)
     {
         var sums = new double[qw.Kds.Length];
         var counts = new int[qw.Kds.Length];
-        for (var o = 0; o < qw.OutChannels; o++)
+        for (var o = 0; o < qw.O; o++)
         {
-            for (var c = 0; c < qw.Channels; c++)
+            for (var c = 0; c < qw.Cg; c++)
             {
                 for (var s = 0; s < qw.Spatial; s++)
                 {
-                    var i = (o * qw.Channels + c) * qw.Spatial + s;
+                    var i = (o * qw.Cg + c) * qw.Spatial + s;
                     var k = qw.KdsIndex(o, c, s);
                     sums[k] += w[i] - (double)qw.Kds[k] * qw.Q[i];
                     counts[k]++;
@@ -165,13 +172,13 @@ public static class WeightQuantizer
     }
 
     // CDS: per output channel, least squares of w ≈ a·ŵ + c.
-    private static void FitCds(float[] w, QuantizedWeight qw)
+    private static void FitCds(float[] w, DSConvWeights qw)
     {
-        var wh = qw.Dequantize();
-        var per = qw.Channels * qw.Spatial;
-        qw.CdsScale = new float[qw.OutChannels];
-        qw.CdsBias = new float[qw.OutChannels];
-        for (var o = 0; o < qw.OutChannels; o++)
+        var wh = qw.Effective();
+        var per = qw.Cg * qw.Spatial;
+        qw.CdsScale = new float[qw.O];
+        qw.CdsBias = new float[qw.O];
+        for (var o = 0; o < qw.O; o++)
         {
             double sx = 0, sy = 0, sxx = 0, sxy = 0;
             for (var i = o * per; i < (o + 1) * per; i++)

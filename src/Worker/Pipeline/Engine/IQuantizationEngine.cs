@@ -1,14 +1,13 @@
 using DSConvService.Core.Imaging;
-using DSConvService.Core.Quantization;
-using DSConvService.Core.Reports;
+using DSConvService.Core.Runs;
 using DSConvService.Core.Tensors;
 
 namespace DSConvService.Worker.Pipeline.Engine;
 
 /// <summary>
 /// The one seam between the service and the Core engine: everything the pipeline and /infer need
-/// from Core goes through here. Methods throw Core's InvalidModelException / UnsupportedOperatorException
-/// for models that cannot be used and ImageDecodeException for images that cannot be decoded.
+/// from Core goes through here. Failures caused by the user's input are Core's
+/// <see cref="Core.Errors.InputException"/>s (model, options, images, datasets).
 /// </summary>
 public interface IQuantizationEngine
 {
@@ -21,16 +20,8 @@ public interface IQuantizationEngine
     /// <summary>Decodes a PNG/JPEG (refusing more than <paramref name="maxPixels"/>) into a [1,C,H,W] input.</summary>
     Tensor Preprocess(byte[] image, PreprocessingOptions preprocessing, long maxPixels);
 
-    /// <summary>Folds and quantizes the model with DSConv (and adapts it on the calibration inputs when asked).</summary>
-    Task<QuantizedModel> QuantizeAsync(byte[] model, QuantizationOptions options, IReadOnlyList<Tensor>? calibration,
-        PreprocessingOptions preprocessing, IReadOnlyList<string>? labels, IProgress<double>? progress, CancellationToken ct);
-
-    /// <summary>
-    /// Runs the fp32 model (ONNX Runtime) and the quantized model (our engine) on the same inputs:
-    /// fidelity always, accuracy when labels are given, and latency.
-    /// </summary>
-    Task<EvaluationResult> EvaluateAsync(byte[] fp32Model, QuantizedModel quantized, IReadOnlyList<Tensor> inputs,
-        IReadOnlyList<int>? labels, EvaluationSettings settings, IProgress<double>? progress, CancellationToken ct);
+    /// <summary>One quantization run through Core's front door (<see cref="QuantizationRun"/>): artifact and report.</summary>
+    Task<RunOutcome> RunAsync(RunRequest request, CancellationToken ct);
 
     /// <summary>Loads a stored artifact for inference; the result is safe for concurrent use.</summary>
     IInferenceModel LoadForInference(byte[] artifact, int threads);
@@ -40,26 +31,6 @@ public interface IQuantizationEngine
 /// <param name="Task">"classify" or "features", detected from the output shape (<see cref="ModelTask.Detect"/>).</param>
 public sealed record ModelInfo(string InputName, int[] InputShape, PreprocessingOptions DefaultPreprocessing, long Parameters,
     string Task = ModelTask.Classify);
-
-/// <summary>A quantized model: the artifact file and what the quantizer reports about it.</summary>
-public sealed record QuantizedModel
-{
-    public required byte[] ArtifactBytes { get; init; }
-    public IReadOnlyList<LayerSection> Layers { get; init; } = [];
-    public int QuantizedLayers { get; init; }
-    public IReadOnlyList<string> SkippedLayers { get; init; } = [];
-    public long Parameters { get; init; }
-    public double BitsPerWeight { get; init; }
-    public IReadOnlyList<string> Notes { get; init; } = [];
-
-    /// <summary>The engine's in-memory form of the quantized model (so evaluation need not re-read the artifact).</summary>
-    public object? EngineModel { get; init; }
-}
-
-public sealed record EvaluationSettings(int Threads, int LatencyRuns);
-
-public sealed record EvaluationResult(AccuracySection? Accuracy, FidelitySection Fidelity, LatencySection? Latency,
-    IReadOnlyList<LayerSection>? Layers = null, IReadOnlyList<string>? Notes = null);
 
 /// <summary>A quantized model ready to serve; <see cref="Run"/> may be called from many threads at once.</summary>
 public interface IInferenceModel
@@ -73,6 +44,3 @@ public interface IInferenceModel
     /// <summary>Scores of the first output for one preprocessed input.</summary>
     float[] Run(Tensor input);
 }
-
-/// <summary>An image cannot be decoded, or is too large to decode safely.</summary>
-public sealed class ImageDecodeException(string message) : Exception(message);

@@ -1,3 +1,4 @@
+using DSConvService.Core.Format;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Kernels.DSConv;
 
@@ -9,27 +10,7 @@ internal sealed class DSConvAttributes
     public DSConvAttributes(Node node, int spatialRank)
     {
         Group = (int)node.GetInt("group", 1);
-        var blockSize = (int)node.GetInt("block_size", 32);
-        var weightBits = (int)node.GetInt("weight_bits", 4);
-        var activationBits = (int)node.GetInt("activation_bits", 8);
-        var exponentBits = (int)node.GetInt("exponent_bits", 8);
-        if (blockSize < 1 || blockSize > 256)
-        {
-            throw Error(node, $"block_size {blockSize} is outside 1..256.");
-        }
-        if (weightBits < 2 || weightBits > 8)
-        {
-            throw Error(node, $"weight_bits {weightBits} is outside 2..8.");
-        }
-        if (activationBits != 0 && (activationBits < 2 || activationBits > 8))
-        {
-            throw Error(node, $"activation_bits {activationBits} is outside 2..8 (or 0 for float activations).");
-        }
-        if (exponentBits < 2 || exponentBits > 8)
-        {
-            throw Error(node, $"exponent_bits {exponentBits} is outside 2..8.");
-        }
-        Format = new DSConvFormat(blockSize, weightBits, activationBits, exponentBits, node.GetInt("depthwise", 0) != 0);
+        Format = DSConvFormat.Of(DSConvSettings.FromNode(node), DSConvSettings.IsDepthwise(node));
         Strides = Ints(node, "strides", spatialRank, 1);
         Dilations = Ints(node, "dilations", spatialRank, 1);
         Pads = Ints(node, "pads", 2 * spatialRank, 0);

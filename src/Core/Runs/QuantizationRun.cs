@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using DSConvService.Core.Evaluation;
+using DSConvService.Core.Onnx;
+using DSConvService.Core.Quantization;
+using DSConvService.Core.Quantization.Artifact;
+using DSConvService.Core.Reports;
+
+namespace DSConvService.Core.Runs;
+
+/// <summary>What a run produced: the artifact file and the report (DESIGN 5).</summary>
+public sealed record RunOutcome(byte[] Artifact, QuantizationReport Report);
+
+/// <summary>
+/// The one front door for a quantization run, shared by the service's worker and the CLI: quantize
+/// (and adapt), write the artifact, load it back as it will be served, evaluate it once with
+/// <see cref="ModelEvaluator"/>, build the report. Callers only read inputs and write outputs.
+/// Cancellation is checked between layers, batches and steps.
+/// </summary>
+public static class QuantizationRun
+{
+    public static RunOutcome Execute(RunRequest request, CancellationToken ct = default)
+    {
+        var options = request.Options;
+        options.Validate();
+        var settings = request.Settings;
+        var threads = settings.Threads > 0 ? settings.Threads : Environment.ProcessorCount;
+        var notes = new List<string>();
+        if (options.Adapt && request.Calibration is not { Count: > 0 })
+        {
+            notes.Add("adapt was asked for but no calibration images were given: the data-free quantization is reported.");
+            options = options with { Adapt = false };
+        }
+
+        var quantizeClock = Stopwatch.StartNew();
+        var stage = options.Adapt ? "quantizing and adapting" : "quantizing";
+        var progress = request.Progress;
+        progress?.Report(new RunProgress(stage, 0));
+        var fp32 = OnnxReader.Load(request.Fp32Model);
+        var result = DSConvQuantizer.Quantize(fp32, options, options.Adapt ? request.Calibration : null,
+            progress is null ? null : new Relay<QuantizationProgress>(p =>
+            {
+                // Quantizing layers is quick; adaptation (when asked) takes most of the time.
+                var (from, to) = p.Stage == "adapt" ? (0.1, 0.4) : (0.0, options.Adapt ? 0.1 : 0.4);
+                progress.Report(new RunProgress(stage, from + (to - from) * p.Fraction));
+            }), ct);
+        var artifact = result.ToArtifactBytes(request.Preprocessing, request.Labels?.ToArray());
+        quantizeClock.Stop();
+        ct.ThrowIfCancellationRequested();
+
+        // Evaluated as it will be served: the artifact read back, on the integer kernels.
+        var served = DSConvArtifact.Load(artifact).Model;
+        var (inputs, source) = request.Evaluation is { } e ? (e.Inputs, "evaluation")
+            : request.Fidelity is { Count: > 0 } f ? (f, "fidelity")
+            : request.Calibration is { Count: > 0 } c ? (c, "calibration")
+            : (SyntheticInputs.Create(request.Preprocessing, settings.SyntheticSamples), "synthetic");
+        var labels = request.Evaluation?.Labels;
+        var evaluateClock = Stopwatch.StartNew();
+        var evaluation = ModelEvaluator.Evaluate(request.Fp32Model, served, inputs, labels, new EvaluationOptions
+        {
+            Threads = threads,
+            MeasureLatency = settings.LatencyRuns > 0,
+            LatencyRuns = Math.Max(1, settings.LatencyRuns),
+        }, ct, Slice(progress, "evaluating", 0.4, options.Adapt && labels is not null ? 0.95 : 1.0));
+        ModelEvaluator.ApplyTo(evaluation, result);
+        if (options.Adapt && evaluation.Accuracy is not null)
+        {
+            notes.Add(WithoutAdaptation(request, fp32, options, inputs, labels!, threads, Slice(progress, "evaluating without adaptation", 0.95, 1.0), ct));
+        }
+        evaluateClock.Stop();
+
+        var report = new QuantizationReport
+        {
+            Model = result.ModelSection(request.Fp32Model.LongLength, artifact.LongLength),
+            Accuracy = evaluation.Accuracy,
+            Fidelity = evaluation.Fidelity,
+            Latency = evaluation.Latency,
+            Layers = result.Layers,
+            Timings = new TimingsSection { QuantizeSeconds = quantizeClock.Elapsed.TotalSeconds, EvaluateSeconds = evaluateClock.Elapsed.TotalSeconds },
+            FidelityInputs = source,
+            Notes = [.. result.Notes, .. evaluation.Notes, .. notes],
+        };
+        return new RunOutcome(artifact, report);
+    }
+
+    /// <summary>DESIGN 2.4 asks for accuracy with and without adaptation: the data-free quantization, evaluated on the same images.</summary>
+    private static string WithoutAdaptation(RunRequest request, Graph.Model fp32, QuantizationOptions options, IReadOnlyList<Tensors.Tensor> inputs,
+        IReadOnlyList<int> labels, int threads, IProgress<double>? progress, CancellationToken ct)
+    {
+        var dataFree = DSConvQuantizer.Quantize(fp32, options with { Adapt = false }, null, null, ct);
+        var served = DSConvArtifact.Load(dataFree.ToArtifactBytes(request.Preprocessing, request.Labels?.ToArray())).Model;
+        var result = ModelEvaluator.Evaluate(request.Fp32Model, served, inputs, labels,
+            new EvaluationOptions { Threads = threads, MeasureLatency = false, LayerSamples = 0 }, ct, progress);
+        var a = result.Accuracy!;
+        return FormattableString.Invariant(
+            $"Without adaptation (data-free): quantized top-1 {a.QuantizedTop1:F4} (drop {a.Top1Drop:F4}), top-1 agreement {result.Fidelity.Top1Agreement:F4}.");
+    }
+
+    private static Relay<double>? Slice(IProgress<RunProgress>? progress, string stage, double from, double to)
+    {
+        if (progress is null)
+        {
+            return null;
+        }
+        progress.Report(new RunProgress(stage, from));
+        return new Relay<double>(p => progress.Report(new RunProgress(stage, from + (to - from) * Math.Clamp(p, 0, 1))));
+    }
+
+    /// <summary>Reports synchronously on the caller's thread (unlike <see cref="Progress{T}"/>, which posts).</summary>
+    private sealed class Relay<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

@@ -1,0 +1,44 @@
+using DSConvService.Core.Evaluation;
+using DSConvService.Core.Imaging;
+using DSConvService.Core.Quantization.Artifact;
+using DSConvService.Core.Tensors;
+
+namespace DSConvService.Core.Runs;
+
+/// <summary>
+/// A quantized artifact loaded for serving: its DSConv nodes rebuilt, the runner that executes it
+/// (this engine's integer kernels, or ONNX Runtime on the simulated form when an operator is missing),
+/// its preprocessing and labels. <see cref="Run"/> may be called from many threads at once.
+/// </summary>
+public sealed class ServedModel : IDisposable
+{
+    public const string EngineName = "dsconv";
+    public const string FallbackName = "onnxruntime (dsconv simulated)";
+
+    private readonly NetworkRunner _runner;
+
+    private ServedModel(NetworkRunner runner, PreprocessingOptions preprocessing, IReadOnlyList<string>? labels)
+    {
+        _runner = runner;
+        Preprocessing = preprocessing;
+        Labels = labels;
+    }
+
+    public static ServedModel Load(byte[] artifact, int threads = 0)
+    {
+        var (model, metadata) = DSConvArtifact.Load(artifact);
+        var runner = NetworkRunner.Create(model, threads: threads);
+        return new ServedModel(runner, metadata?.Preprocessing ?? PreprocessingDefaults.FromModel(model), metadata?.Labels);
+    }
+
+    public PreprocessingOptions Preprocessing { get; }
+    public IReadOnlyList<string>? Labels { get; }
+
+    /// <summary>What runs the model: <see cref="EngineName"/> or <see cref="FallbackName"/>.</summary>
+    public string Engine => _runner.UsesEngine ? EngineName : FallbackName;
+
+    /// <summary>Scores of the first output for one preprocessed input.</summary>
+    public float[] Run(Tensor input) => _runner.RunOutput(input).Floats;
+
+    public void Dispose() => _runner.Dispose();
+}
