@@ -23,6 +23,15 @@ public sealed class JobRunnerOptions
     /// <summary>A job is tried at most this many times (lease expiries included), then fails with the reason.</summary>
     public int MaxAttempts { get; set; } = 3;
 
+    /// <summary>First wait before a job that failed for a reason not its input's is tried again; doubles per attempt (at most 5 minutes).</summary>
+    public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How much this process may grow while it runs a job before the job is stopped and failed (0 = no budget).</summary>
+    public long MaxJobMemoryBytes { get; set; } = 8L * 1024 * 1024 * 1024;
+
+    /// <summary>This worker's name in leases and logs (default: host name and process id).</summary>
+    public string? WorkerName { get; set; }
+
     /// <summary>Inference threads used by evaluation and latency measurement (0 = all cores).</summary>
     public int Threads { get; set; }
 
@@ -46,6 +55,9 @@ public sealed class JobRunnerOptions
             yield return "Jobs:HeartbeatInterval must be positive and at most half of Jobs:LeaseDuration.";
         if (PollInterval <= TimeSpan.Zero) yield return "Jobs:PollInterval must be positive.";
         if (MaxAttempts < 1) yield return "Jobs:MaxAttempts must be at least 1.";
+        if (RetryBackoff < TimeSpan.Zero) yield return "Jobs:RetryBackoff must not be negative.";
+        if (MaxJobMemoryBytes is < 0 or (> 0 and < 16 * 1024 * 1024)) yield return "Jobs:MaxJobMemoryBytes must be 0 (no budget) or at least 16777216 (16 MiB).";
+        if (WorkerName is { } name && (name.Length is 0 or > 100)) yield return "Jobs:WorkerName must be 1 to 100 characters.";
         if (Threads < 0) yield return "Jobs:Threads must be 0 (all cores) or more.";
         if (MaxEvaluationImages < 1 || MaxCalibrationImages < 1 || SyntheticSamples < 1 || LatencyRuns < 1)
             yield return "Jobs:MaxEvaluationImages, MaxCalibrationImages, SyntheticSamples and LatencyRuns must be at least 1.";

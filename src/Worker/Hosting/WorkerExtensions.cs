@@ -19,8 +19,7 @@ public static class WorkerExtensions
     public static IHostApplicationBuilder AddJobs(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        AddValidated<StorageOptions>(builder, StorageOptions.Section,
-            o => string.IsNullOrWhiteSpace(o.DataDirectory) ? ["Storage:DataDirectory must be set."] : []);
+        AddValidated<StorageOptions>(builder, StorageOptions.Section, o => o.Validate());
         AddValidated<JobRunnerOptions>(builder, JobRunnerOptions.Section, o => o.Validate());
         AddValidated<LimitsOptions>(builder, LimitsOptions.Section, o => o.Validate());
 
@@ -32,6 +31,9 @@ public static class WorkerExtensions
         services.AddScoped<QuantizationPipeline>();
         services.AddHostedService<StorageInitializer>();
         services.AddHostedService<JobRunnerService>();
+        services.AddHostedService<JobMetricsCollector>();
+        services.AddSingleton<OrphanSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<OrphanSweeper>());
         return builder;
     }
 

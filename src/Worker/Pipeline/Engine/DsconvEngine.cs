@@ -53,8 +53,9 @@ public sealed class DsconvEngine : IQuantizationEngine
             throw new UnsupportedOperatorException(string.Join(", ", names), unsupported[0].DisplayName,
                 "this service supports " + string.Join(", ", OperatorRegistry.SupportedOps().Concat(QuantizedOps).Distinct().Order(StringComparer.Ordinal)));
         }
+        var memory = ActivationMemory.Estimate(optimized); // also checks every node's shapes
         var parameters = m.Graph.Initializers.Values.Where(t => t.Data is float[]).Sum(t => (long)t.Length);
-        return new ModelInfo(inputs[0].Name, shape, PreprocessingDefaults.FromModel(m), parameters);
+        return new ModelInfo(inputs[0].Name, shape, PreprocessingDefaults.FromModel(m), parameters, memory);
     }
 
     public Tensor Preprocess(byte[] image, PreprocessingOptions preprocessing, long maxPixels)

@@ -36,8 +36,9 @@ public interface IQuantizationEngine
     IInferenceModel LoadForInference(byte[] artifact, int threads);
 }
 
-/// <summary>What the service needs to know about an uploaded fp32 model.</summary>
-public sealed record ModelInfo(string InputName, int[] InputShape, PreprocessingOptions DefaultPreprocessing, long Parameters);
+/// <summary>What the service needs to know about an uploaded fp32 model (Memory: what one run of it needs for its values).</summary>
+public sealed record ModelInfo(string InputName, int[] InputShape, PreprocessingOptions DefaultPreprocessing, long Parameters,
+    Core.Execution.ActivationMemory? Memory = null);
 
 /// <summary>A quantized model: the artifact file and what the quantizer reports about it.</summary>
 public sealed record QuantizedModel
