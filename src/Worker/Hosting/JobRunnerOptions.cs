@@ -5,6 +5,14 @@ public sealed class JobRunnerOptions
 {
     public const string Section = "Jobs";
 
+    /// <summary>Where jobs are kept: "sqlite" (the data directory's jobs.db) or "postgres" (ConnectionStrings:Postgres).</summary>
+    public string Store { get; set; } = "sqlite";
+
+    /// <summary>ConnectionStrings:Postgres, copied here so that it is validated with the rest.</summary>
+    public string? PostgresConnectionString { get; set; }
+
+    public bool UsesPostgres => string.Equals(Store, "postgres", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Run a worker in this process (the Api sets this false when workers run elsewhere).</summary>
     public bool RunWorker { get; set; } = true;
 
@@ -49,6 +57,9 @@ public sealed class JobRunnerOptions
 
     public IEnumerable<string> Validate()
     {
+        if (!UsesPostgres && !string.Equals(Store, "sqlite", StringComparison.OrdinalIgnoreCase))
+            yield return $"Jobs:Store must be \"sqlite\" or \"postgres\" (got \"{Store}\").";
+        if (UsesPostgres && PostgresConnectionErrors() is { } error) yield return error;
         if (Concurrency is < 1 or > 64) yield return "Jobs:Concurrency must be between 1 and 64.";
         if (LeaseDuration < TimeSpan.FromSeconds(1)) yield return "Jobs:LeaseDuration must be at least 1 second.";
         if (HeartbeatInterval <= TimeSpan.Zero || HeartbeatInterval * 2 > LeaseDuration)
@@ -61,5 +72,22 @@ public sealed class JobRunnerOptions
         if (Threads < 0) yield return "Jobs:Threads must be 0 (all cores) or more.";
         if (MaxEvaluationImages < 1 || MaxCalibrationImages < 1 || SyntheticSamples < 1 || LatencyRuns < 1)
             yield return "Jobs:MaxEvaluationImages, MaxCalibrationImages, SyntheticSamples and LatencyRuns must be at least 1.";
+    }
+
+    private string? PostgresConnectionErrors()
+    {
+        if (string.IsNullOrWhiteSpace(PostgresConnectionString))
+        {
+            return "Jobs:Store is \"postgres\" but ConnectionStrings:Postgres is not set.";
+        }
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return $"ConnectionStrings:Postgres is not a valid connection string ({e.Message}).";
+        }
     }
 }
