@@ -19,6 +19,11 @@ public static class ConfigurationCheck
         {
             return;
         }
+        if (System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name is not ("DSConvService.Api" or "DSConvService.Worker"))
+        {
+            // Hosted by something else (a test host): fail as the framework would, without ending that process.
+            throw new OptionsValidationException("settings", typeof(object), errors);
+        }
         foreach (var error in errors)
         {
             Console.Error.WriteLine($"Configuration error: {error}");
