@@ -16,12 +16,13 @@ builder.AddHealth();           // database and storage checks
 builder.AddApiDocs();          // OpenAPI document
 
 var app = builder.Build();
+app.Services.ExitOnInvalidConfiguration();   // bad settings: one line each on stderr, exit code 2
 
 app.UseSerilogRequestLogging();
 app.UseProblems();
 app.UseApiKeys();
 
-app.MapHealth();               // /health/live, /health/ready
+app.MapHealth();               // /health/live, /health/ready, /metrics (Prometheus)
 app.MapApiDocs();              // /openapi/v1.json, /swagger
 app.MapQuantizeApi();          // POST /quantize
 app.MapJobsApi();              // GET /jobs, GET /jobs/{id}, GET /jobs/{id}/artifact, DELETE /jobs/{id}

@@ -17,6 +17,7 @@ public static class WorkerHost
         builder.Logging.AddSimpleConsoleOrJson(builder.Configuration);
         builder.AddJobs();
         using var host = builder.Build();
+        host.Services.ExitOnInvalidConfiguration();
         await host.RunAsync();
     }
 }

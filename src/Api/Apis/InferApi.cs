@@ -31,6 +31,8 @@ public static class InferApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .RequireInferenceConcurrencyLimit()
             .DisableAntiforgery();
         return app;
     }
@@ -106,41 +108,36 @@ public static class InferApi
         };
     }
 
+    /// <summary>The image of the request, read straight from the body (multipart field `image`, or raw bytes), at most <paramref name="maxBytes"/>.</summary>
     private static async Task<byte[]?> ReadImageAsync(HttpRequest request, long maxBytes, CancellationToken ct)
     {
-        Stream source;
-        if (request.HasFormContentType)
+        if (!MultipartStreaming.IsMultipart(request))
         {
-            var form = await request.ReadFormAsync(ct);
-            var file = form.Files.GetFile("image");
-            if (file is null)
+            return await ReadBoundedAsync(request.Body, maxBytes, ct);
+        }
+        await foreach (var part in MultipartStreaming.ReadAsync(request, ct))
+        {
+            if (part.Name == "image")
             {
-                return null;
+                return await ReadBoundedAsync(part.Body, maxBytes, ct);
             }
-            if (file.Length > maxBytes)
+        }
+        return null;
+    }
+
+    private static async Task<byte[]?> ReadBoundedAsync(Stream source, long maxBytes, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await source.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
             {
                 throw new BadHttpRequestException($"The image is larger than the limit of {maxBytes} bytes.", StatusCodes.Status413PayloadTooLarge);
             }
-            source = file.OpenReadStream();
+            buffer.Write(chunk, 0, read);
         }
-        else
-        {
-            source = request.Body;
-        }
-        await using (source)
-        {
-            using var buffer = new MemoryStream();
-            var chunk = new byte[81920];
-            int read;
-            while ((read = await source.ReadAsync(chunk, ct)) > 0)
-            {
-                if (buffer.Length + read > maxBytes)
-                {
-                    throw new BadHttpRequestException($"The image is larger than the limit of {maxBytes} bytes.", StatusCodes.Status413PayloadTooLarge);
-                }
-                buffer.Write(chunk, 0, read);
-            }
-            return buffer.Length == 0 ? null : buffer.ToArray();
-        }
+        return buffer.Length == 0 ? null : buffer.ToArray();
     }
 }

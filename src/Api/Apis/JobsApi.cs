@@ -87,12 +87,36 @@ public static class JobsApi
             var cancelled = await store.RequestCancelAsync(id, owner, ct);
             return TypedResults.Accepted($"/jobs/{id}", JobResponse.From(cancelled ?? job));
         }
-        if (await store.DeleteAsync(id, owner, ct))
+        if (await DeleteRowAsync(id, owner, store, files, ct))
         {
             cache.Evict(id);
-            files.DeleteJobFiles(id);
+            try
+            {
+                files.DeleteJobFiles(id);
+            }
+            catch (IOException)
+            {
+                // The row is gone: the sweeper removes the files it could not delete now.
+            }
         }
         return TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// Deletes the row; on a full disk (the database cannot even log the delete) the job's files go
+    /// first to make room, so that deleting finished jobs always frees space.
+    /// </summary>
+    private static async Task<bool> DeleteRowAsync(string id, string? owner, IJobStore store, FileStore files, CancellationToken ct)
+    {
+        try
+        {
+            return await store.DeleteAsync(id, owner, ct);
+        }
+        catch (Exception e) when (StorageFaults.IsDiskFull(e))
+        {
+            files.DeleteJobFiles(id);
+            return await store.DeleteAsync(id, owner, ct);
+        }
     }
 
     internal static ProblemHttpResult NotFound(string id) =>

@@ -1,8 +1,8 @@
 using DSConvService.Api.Contracts;
 using DSConvService.Api.Extensions;
+using DSConvService.Worker.Artifacts;
 using DSConvService.Worker.Jobs;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 
 namespace DSConvService.Api.Apis;
 
@@ -20,33 +20,53 @@ public static class QuantizeApi
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status507InsufficientStorage)
             .DisableAntiforgery();
         return app;
     }
 
-    /// <summary>Stores and checks the uploads, then queues the job: 202 with its id and Location /jobs/{id}.</summary>
+    /// <summary>
+    /// Streams each file of the form straight to the job's upload slot (no buffering of whole files,
+    /// no temp files of the framework), checks them, then queues the job: 202 with its id and Location /jobs/{id}.
+    /// </summary>
     public static async Task<Results<Accepted<JobAccepted>, ProblemHttpResult>> Quantize(
-        [FromForm] QuantizeForm form, HttpContext http, JobSubmitter submitter, CancellationToken ct)
+        HttpContext http, JobSubmitter submitter, CancellationToken ct)
     {
-        if (form.Model is null || form.Model.Length == 0)
+        using var session = submitter.Begin();
+        string? options = null, modelFileName = null;
+        await foreach (var part in MultipartStreaming.ReadAsync(http.Request, ct))
+        {
+            var kind = part.Name switch
+            {
+                "model" => UploadKind.Model,
+                "calibration" => UploadKind.Calibration,
+                "evaluation" => UploadKind.Evaluation,
+                "labels" => UploadKind.Labels,
+                _ => (UploadKind?)null,
+            };
+            if (kind is { } k)
+            {
+                if (session.Has(k))
+                {
+                    return TypedResults.Problem(statusCode: 400, title: "Duplicate field", detail: $"The form has more than one '{part.Name}' field; send each file once.");
+                }
+                await session.SaveAsync(k, part.Body, ct);
+                if (k == UploadKind.Model)
+                {
+                    modelFileName = part.FileName;
+                }
+            }
+            else if (part.Name == "options")
+            {
+                options = await part.ReadTextAsync(MultipartStreaming.MaxTextFieldBytes, ct);
+            }
+        }
+        if (session.Saved(UploadKind.Model) is not { Bytes: > 0 })
         {
             return TypedResults.Problem(statusCode: 400, title: "Model missing",
                 detail: "Send the fp32 model as the multipart field 'model' (an .onnx file).");
         }
-        await using var model = form.Model.OpenReadStream();
-        await using var calibration = form.Calibration?.OpenReadStream();
-        await using var evaluation = form.Evaluation?.OpenReadStream();
-        await using var labels = form.Labels?.OpenReadStream();
-        var job = await submitter.SubmitAsync(new JobSubmission
-        {
-            Model = model,
-            ModelFileName = form.Model.FileName,
-            Calibration = calibration,
-            Evaluation = evaluation,
-            Labels = labels,
-            OptionsJson = form.Options,
-            Owner = http.Owner(),
-        }, ct);
+        var job = await submitter.CompleteAsync(session, options, modelFileName, http.Owner(), ct);
         return TypedResults.Accepted($"/jobs/{job.Id}", new JobAccepted(job.Id, job.Status.ToApiName()));
     }
 }

@@ -43,6 +43,9 @@ public sealed record JobResponse
     /// <summary>SHA-256 of the artifact (also its ETag), once succeeded.</summary>
     public string? ArtifactSha256 { get; init; }
 
+    /// <summary>Why earlier attempts did not finish, oldest first ("attempt 1: ..."); empty when the first attempt is the only one.</summary>
+    public IReadOnlyList<string> AttemptErrors { get; init; } = [];
+
     public static JobResponse From(Job job, bool includeReport = true) => new()
     {
         Id = job.Id,
@@ -60,6 +63,7 @@ public sealed record JobResponse
         ModelFileName = job.Inputs.ModelFileName,
         Attempts = job.Attempts,
         ArtifactSha256 = job.ArtifactSha256,
+        AttemptErrors = job.AttemptErrors,
     };
 }
 

@@ -35,7 +35,7 @@ public static class ApiKeyExtensions
     }
 
     /// <summary>
-    /// When keys are configured, every request outside /health, /openapi, /swagger and the web page's files must carry a
+    /// When keys are configured, every request outside /health, /metrics, /openapi, /swagger and the web page's files must carry a
     /// known X-Api-Key; the key's name becomes the owner of the jobs it creates and the only one who sees them.
     /// </summary>
     public static IApplicationBuilder UseApiKeys(this WebApplication app)
@@ -45,7 +45,7 @@ public static class ApiKeyExtensions
         return app.Use(async (context, next) =>
         {
             var path = context.Request.Path;
-            if (keys.Length == 0 || Ui.UiApi.IsPagePath(path) || path.StartsWithSegments("/health") || path.StartsWithSegments("/openapi") || path.StartsWithSegments("/swagger"))
+            if (keys.Length == 0 || Ui.UiApi.IsPagePath(path) || path.StartsWithSegments("/health") || path.StartsWithSegments("/metrics") || path.StartsWithSegments("/openapi") || path.StartsWithSegments("/swagger"))
             {
                 await next(context);
                 return;

@@ -1,5 +1,6 @@
 using DSConvService.Worker.Artifacts;
 using DSConvService.Worker.Jobs;
+using Prometheus;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -15,9 +16,13 @@ public static class HealthExtensions
         return builder;
     }
 
-    /// <summary>/health/live: the process answers. /health/ready: the database and the data directory are writable.</summary>
+    /// <summary>
+    /// /health/live: the process answers. /health/ready: the database and the data directory are writable.
+    /// /metrics: Prometheus text format (jobs by status, durations, attempts, /infer latency and errors, cache hits).
+    /// </summary>
     public static WebApplication MapHealth(this WebApplication app)
     {
+        app.MapMetrics("/metrics").WithTags("Health").ExcludeFromDescription();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithTags("Health");
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).WithTags("Health");
         return app;

@@ -42,8 +42,15 @@ public static class ProblemExtensions
             {
                 BadHttpRequestException { InnerException: InvalidDataException inner } when inner.Message.Contains("limit", StringComparison.OrdinalIgnoreCase)
                     => (413, "Upload too large", null),
+                _ when StorageFaults.IsDiskFull(exception) => (507, "Insufficient storage", null),
                 BadHttpRequestException e => (e.StatusCode, e.StatusCode == 413 ? "Upload too large" : "Bad request", null),
+                UploadReadException { InnerException: BadHttpRequestException e } => (e.StatusCode, e.StatusCode == 413 ? "Upload too large" : "Bad request", null),
+                UploadReadException => (400, "Incomplete upload", null),
                 UploadTooLargeException => (413, "Upload too large", null),
+                InferenceMemoryException e => (400, "Model needs too much memory", new Dictionary<string, object?>
+                {
+                    ["tensor"] = e.Memory.LargestTensor, ["node"] = e.Memory.LargestNode, ["estimatedBytes"] = e.Memory.PlanBytes,
+                }),
                 InvalidOptionsException e => (400, "Invalid options", new Dictionary<string, object?> { ["errors"] = e.Errors }),
                 UnsupportedOperatorException e => (422, "Unsupported operator", new Dictionary<string, object?> { ["operator"] = e.OpType, ["node"] = e.NodeName }),
                 InvalidModelException => (400, "Invalid model", null),
@@ -68,6 +75,9 @@ public static class ProblemExtensions
 
         private static string Detail(Exception e) => e switch
         {
+            // Never the server's paths or the OS message: what the client can do about it.
+            _ when StorageFaults.IsDiskFull(e) =>
+                "The service's storage is full, so the request could not be stored. Try again later; deleting finished jobs (DELETE /jobs/{id}) frees space.",
             // Binding errors wrap the cause (e.g. the multipart limit) in a generic message.
             BadHttpRequestException { InnerException: { } inner } b => $"{b.Message} {inner.Message}",
             _ => e.Message,

@@ -13,4 +13,13 @@ public sealed class InferenceOptions
 
     /// <summary>Most predictions a request may ask for (topk).</summary>
     public int MaxTopK { get; set; } = 100;
+
+    /// <summary>Inferences that run at the same time (default: the number of cores).</summary>
+    public int MaxConcurrency { get; set; } = Math.Max(2, Environment.ProcessorCount);
+
+    /// <summary>Requests that may wait for a slot; more get 503 with Retry-After.</summary>
+    public int MaxQueue { get; set; } = 32;
+
+    /// <summary>The Retry-After of a 503, seconds.</summary>
+    public int RetryAfterSeconds { get; set; } = 1;
 }

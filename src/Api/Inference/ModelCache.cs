@@ -1,4 +1,5 @@
 using DSConvService.Worker.Artifacts;
+using DSConvService.Worker.Hosting;
 using DSConvService.Worker.Pipeline.Engine;
 using Microsoft.Extensions.Options;
 
@@ -24,9 +25,11 @@ public sealed class ModelCache(IQuantizationEngine engine, FileStore files, IOpt
                 _recency.Remove(node);
                 _recency.AddFirst(node);
                 lazy = node.Value.Model;
+                ServiceMetrics.ModelCacheLookups.WithLabels("hit").Inc();
             }
             else
             {
+                ServiceMetrics.ModelCacheLookups.WithLabels("miss").Inc();
                 lazy = new Lazy<IInferenceModel>(() => engine.LoadForInference(File.ReadAllBytes(files.ArtifactPath(jobId)), options.Value.Threads));
                 _entries[jobId] = _recency.AddFirst((jobId, lazy));
                 while (_entries.Count > Math.Max(1, options.Value.CacheSize))

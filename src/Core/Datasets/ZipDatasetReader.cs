@@ -7,7 +7,8 @@ namespace DSConvService.Core.Datasets;
 /// Reads image datasets from zip archives (DESIGN 5): evaluation sets in ImageFolder layout
 /// (<c>&lt;class&gt;/&lt;file&gt;</c>) and calibration sets in any layout. Refuses path-traversal names,
 /// too many entries and too much expanded data (counted while decompressing; sizes in headers are
-/// not trusted). Files that are not PNG or JPEG are skipped.
+/// not trusted). Files that are not named as PNG or JPEG are skipped; a file named so must start
+/// with the PNG or JPEG signature and stay within the per-entry limit.
 /// </summary>
 public sealed class ZipDatasetReader(DatasetLimits limits)
 {
@@ -111,10 +112,18 @@ public sealed class ZipDatasetReader(DatasetLimits limits)
     {
         var tooLarge = $"The {what} zip expands to more than the limit of {limits.MaxZipExpandedBytes} bytes (entry '{entry.FullName}'); " +
                        "it may be a zip bomb. Send a smaller archive.";
+        var entryTooLarge = $"Entry '{entry.FullName}' of the {what} zip expands to more than the limit of {limits.MaxEntryBytes} bytes per image; " +
+                            "send smaller images.";
         if (entry.Length > budget)
         {
             throw new DatasetException(tooLarge);
         }
+        if (entry.Length > limits.MaxEntryBytes)
+        {
+            throw new DatasetException(entryTooLarge);
+        }
+        Span<byte> head = stackalloc byte[8];
+        var headLength = 0;
         using var source = OpenEntry(entry, what);
         using var buffer = keep ? new MemoryStream() : null;
         var chunk = new byte[81920];
@@ -124,10 +133,17 @@ public sealed class ZipDatasetReader(DatasetLimits limits)
             int read;
             while ((read = source.Read(chunk, 0, chunk.Length)) > 0)
             {
+                var copy = Math.Min(read, head.Length - headLength);
+                chunk.AsSpan(0, copy).CopyTo(head[headLength..]);
+                headLength += copy;
                 length += read;
                 if (length > budget)
                 {
                     throw new DatasetException(tooLarge);
+                }
+                if (length > limits.MaxEntryBytes)
+                {
+                    throw new DatasetException(entryTooLarge);
                 }
                 buffer?.Write(chunk, 0, read);
             }
@@ -136,8 +152,19 @@ public sealed class ZipDatasetReader(DatasetLimits limits)
         {
             throw new DatasetException($"Entry '{entry.FullName}' of the {what} zip is corrupt ({e.Message}).");
         }
+        if (!HasImageSignature(head[..headLength]))
+        {
+            throw new DatasetException($"Entry '{entry.FullName}' of the {what} zip is named as an image but is not a PNG or JPEG file " +
+                                       "(its first bytes are no image signature).");
+        }
         return buffer?.ToArray();
     }
+
+    private static ReadOnlySpan<byte> PngSignature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+    /// <summary>PNG's 8-byte signature, or JPEG's start-of-image marker followed by a marker byte.</summary>
+    internal static bool HasImageSignature(ReadOnlySpan<byte> head) =>
+        head.StartsWith(PngSignature) || (head.Length >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF);
 
     private static Stream OpenEntry(ZipArchiveEntry entry, string what)
     {

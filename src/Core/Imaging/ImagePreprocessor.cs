@@ -123,10 +123,13 @@ public sealed class ImagePreprocessor
         var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul);
         var bitmap = new SKBitmap(info);
         var result = codec.GetPixels(info, bitmap.GetPixels());
-        if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
+        if (result != SKCodecResult.Success)
         {
             bitmap.Dispose();
-            throw new InvalidImageException($"The image could not be decoded ({result}).");
+            // A truncated file decodes partly (the rest left blank): a prediction on it would look confident and be wrong.
+            throw new InvalidImageException(result is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput
+                ? "The image file is truncated or corrupt (its data ends before all pixels are decoded); send the complete file."
+                : $"The image could not be decoded ({result}).");
         }
         return Orientation.Apply(bitmap, codec.EncodedOrigin);
     }

@@ -20,7 +20,7 @@ public sealed class FileStore
     public FileStore(string dataDirectory)
     {
         _root = Path.GetFullPath(dataDirectory);
-        foreach (var dir in new[] { UploadsRoot, ArtifactsRoot, ReportsRoot })
+        foreach (var dir in new[] { UploadsRoot, ArtifactsRoot, ReportsRoot, TempRoot })
         {
             Directory.CreateDirectory(dir);
         }
@@ -29,6 +29,8 @@ public sealed class FileStore
     private string UploadsRoot => Path.Combine(_root, "uploads");
     private string ArtifactsRoot => Path.Combine(_root, "artifacts");
     private string ReportsRoot => Path.Combine(_root, "reports");
+
+    public static bool IsValidJobId(string jobId) => jobId.Length is > 0 and <= 64 && jobId.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
 
     public string UploadPath(string jobId, UploadKind kind) => Path.Combine(UploadsRoot, CheckId(jobId), kind switch
     {
@@ -67,18 +69,83 @@ public sealed class FileStore
         File.Delete(ReportPath(jobId));
     }
 
-    /// <summary>Writes and deletes a probe file: throws when the data directory is not writable.</summary>
+    /// <summary>Writes and deletes a probe file: throws when the data directory is not writable. Leaves nothing behind, also when it fails.</summary>
     public void CheckWritable()
     {
-        var probe = Path.Combine(_root, $".probe-{Guid.NewGuid():N}");
-        File.WriteAllBytes(probe, [1]);
-        File.Delete(probe);
+        var probe = Path.Combine(TempRoot, $".probe-{Guid.NewGuid():N}{TempSuffix}");
+        try
+        {
+            Directory.CreateDirectory(TempRoot);
+            using var file = new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+            file.WriteByte(1);
+            file.Flush(flushToDisk: true);
+        }
+        finally
+        {
+            File.Delete(probe);
+        }
+    }
+
+    /// <summary>Suffix of every file that is still being written (the sweeper removes stale ones).</summary>
+    public const string TempSuffix = ".tmp";
+
+    /// <summary>Scratch files of this process (e.g. downloaded inputs); under the data directory, never the system temp.</summary>
+    public string TempRoot => Path.Combine(_root, "tmp");
+
+    /// <summary>Job ids that have anything stored (upload folder, artifact or report), with the newest write time of it.</summary>
+    public IEnumerable<(string JobId, DateTime LastWriteUtc)> StoredJobs()
+    {
+        foreach (var dir in Directory.EnumerateDirectories(UploadsRoot))
+        {
+            yield return (Path.GetFileName(dir), Directory.GetLastWriteTimeUtc(dir));
+        }
+        foreach (var root in new[] { ArtifactsRoot, ReportsRoot })
+        {
+            foreach (var file in Directory.EnumerateFiles(root))
+            {
+                var name = Path.GetFileName(file);
+                if (!name.EndsWith(TempSuffix, StringComparison.Ordinal))
+                {
+                    yield return (Path.GetFileNameWithoutExtension(name), File.GetLastWriteTimeUtc(file));
+                }
+            }
+        }
+    }
+
+    /// <summary>Deletes temp files (interrupted writes, probes, scratch) not touched for <paramref name="age"/>; returns how many.</summary>
+    public int DeleteStaleTempFiles(TimeSpan age, DateTime nowUtc)
+    {
+        var deleted = 0;
+        foreach (var root in new[] { UploadsRoot, ArtifactsRoot, ReportsRoot, TempRoot, _root })
+        {
+            if (!Directory.Exists(root))
+            {
+                continue;
+            }
+            var option = root == _root ? SearchOption.TopDirectoryOnly : SearchOption.AllDirectories;
+            foreach (var file in Directory.EnumerateFiles(root, "*" + TempSuffix, option))
+            {
+                try
+                {
+                    if (nowUtc - File.GetLastWriteTimeUtc(file) >= age)
+                    {
+                        File.Delete(file);
+                        deleted++;
+                    }
+                }
+                catch (IOException)
+                {
+                    // in use or gone: the next sweep looks again
+                }
+            }
+        }
+        return deleted;
     }
 
     private static async Task<StoredFile> WriteAsync(string path, Stream content, long maxBytes, CancellationToken ct)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temp = path + $".{Guid.NewGuid():N}.tmp";
+        var temp = path + $".{Guid.NewGuid():N}{TempSuffix}";
         try
         {
             long total = 0;
@@ -87,7 +154,7 @@ public sealed class FileStore
             {
                 var buffer = new byte[1 << 16];
                 int read;
-                while ((read = await content.ReadAsync(buffer, ct)) > 0)
+                while ((read = await ReadAsync(content, buffer, ct)) > 0)
                 {
                     total += read;
                     if (total > maxBytes)
@@ -109,10 +176,23 @@ public sealed class FileStore
         }
     }
 
+    /// <summary>A read of the source: a client's stream that breaks off is the client's fault, not a storage fault.</summary>
+    private static async ValueTask<int> ReadAsync(Stream content, byte[] buffer, CancellationToken ct)
+    {
+        try
+        {
+            return await content.ReadAsync(buffer, ct);
+        }
+        catch (IOException e)
+        {
+            throw new UploadReadException($"The upload ended before it was complete or was malformed ({e.Message}).", e);
+        }
+    }
+
     /// <summary>Job ids become file names: only letters, digits and '-' are allowed.</summary>
     private static string CheckId(string jobId)
     {
-        if (jobId.Length is 0 or > 64 || !jobId.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
+        if (!IsValidJobId(jobId))
         {
             throw new ArgumentException($"'{jobId}' is not a valid job id.", nameof(jobId));
         }

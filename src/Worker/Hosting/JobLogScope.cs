@@ -3,24 +3,20 @@ using System.Collections;
 namespace DSConvService.Worker.Hosting;
 
 /// <summary>
-/// The log scope of everything a job does: a "JobId" property for structured sinks (Serilog, JSON
-/// console) and "job {id}" for plain text.
+/// The log scope of everything a job does: "JobId" and "Worker" properties for structured sinks
+/// (Serilog, JSON console) and "job {id} on {worker}" for plain text.
 /// </summary>
-public sealed class JobLogScope(string jobId) : IReadOnlyList<KeyValuePair<string, object>>
+public sealed class JobLogScope(string jobId, string workerId) : IReadOnlyList<KeyValuePair<string, object>>
 {
-    private readonly KeyValuePair<string, object> _property = new("JobId", jobId);
+    private readonly KeyValuePair<string, object>[] _properties = [new("JobId", jobId), new("Worker", workerId)];
 
-    public int Count => 1;
+    public int Count => _properties.Length;
 
-    public KeyValuePair<string, object> this[int index] =>
-        index == 0 ? _property : throw new ArgumentOutOfRangeException(nameof(index));
+    public KeyValuePair<string, object> this[int index] => _properties[index];
 
-    public IEnumerator<KeyValuePair<string, object>> GetEnumerator()
-    {
-        yield return _property;
-    }
+    public IEnumerator<KeyValuePair<string, object>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, object>>)_properties).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    public override string ToString() => $"job {_property.Value}";
+    public override string ToString() => $"job {_properties[0].Value} on {_properties[1].Value}";
 }

@@ -22,8 +22,14 @@ public sealed class LimitsOptions
     /// <summary>Most pixels (width · height) of an image that will be decoded.</summary>
     public long MaxImagePixels { get; set; } = 40_000_000;
 
-    /// <summary>The dataset zip bounds, as Core's reader takes them.</summary>
-    public DatasetLimits ToDatasetLimits() => new(MaxZipEntries, MaxZipExpandedBytes);
+    /// <summary>
+    /// Most bytes one run of a model may need for its values (activations and scratch, from the shapes);
+    /// a model beyond it is refused at submission, naming its largest tensor.
+    /// </summary>
+    public long MaxInferenceMemoryBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>The dataset zip bounds, as Core's reader takes them (one image entry at most MaxImageBytes).</summary>
+    public DatasetLimits ToDatasetLimits() => new(MaxZipEntries, MaxZipExpandedBytes, MaxImageBytes);
 
     public IEnumerable<string> Validate()
     {
@@ -32,5 +38,6 @@ public sealed class LimitsOptions
         if (MaxZipEntries < 1) yield return "Limits:MaxZipEntries must be at least 1.";
         if (MaxZipExpandedBytes < 1024) yield return "Limits:MaxZipExpandedBytes must be at least 1024.";
         if (MaxImagePixels < 1) yield return "Limits:MaxImagePixels must be at least 1.";
+        if (MaxInferenceMemoryBytes < 1024 * 1024) yield return "Limits:MaxInferenceMemoryBytes must be at least 1048576 (1 MiB).";
     }
 }

@@ -11,4 +11,17 @@ public sealed class StorageOptions
     public string FullDataDirectory => Path.GetFullPath(DataDirectory);
 
     public string DatabasePath => Path.Combine(FullDataDirectory, "jobs.db");
+
+    /// <summary>How often the sweeper looks for files without a job and stale temp files (it also runs at start).</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Files younger than this are never swept (a submission may still be uploading them).</summary>
+    public TimeSpan OrphanGracePeriod { get; set; } = TimeSpan.FromHours(1);
+
+    public IEnumerable<string> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(DataDirectory)) yield return "Storage:DataDirectory must be set.";
+        if (SweepInterval < TimeSpan.FromSeconds(1)) yield return "Storage:SweepInterval must be at least 1 second.";
+        if (OrphanGracePeriod < TimeSpan.Zero) yield return "Storage:OrphanGracePeriod must not be negative.";
+    }
 }

@@ -7,31 +7,43 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace DSConvService.Worker.Hosting;
 
 public static class WorkerExtensions
 {
     /// <summary>
-    /// The job domain: options (validated on start), the SQLite job store, the file store, the engine,
+    /// The job domain: options (validated on start), the job store (SQLite or PostgreSQL, Jobs:Store), the file store, the engine,
     /// the pipeline and the worker loop (which idles when Jobs:RunWorker is false).
     /// </summary>
     public static IHostApplicationBuilder AddJobs(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        AddValidated<StorageOptions>(builder, StorageOptions.Section,
-            o => string.IsNullOrWhiteSpace(o.DataDirectory) ? ["Storage:DataDirectory must be set."] : []);
+        AddValidated<StorageOptions>(builder, StorageOptions.Section, o => o.Validate());
         AddValidated<JobRunnerOptions>(builder, JobRunnerOptions.Section, o => o.Validate());
+        services.PostConfigure<JobRunnerOptions>(o => o.PostgresConnectionString ??= builder.Configuration.GetConnectionString("Postgres"));
         AddValidated<LimitsOptions>(builder, LimitsOptions.Section, o => o.Validate());
 
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<IJobStore, SqliteJobStore>();
+        services.AddSingleton<IJobStore>(sp =>
+        {
+            var jobs = sp.GetRequiredService<IOptions<JobRunnerOptions>>().Value;
+            return jobs.UsesPostgres
+                ? new PostgresJobStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>())
+                : new SqliteJobStore(sp.GetRequiredService<IOptions<StorageOptions>>(), sp.GetRequiredService<TimeProvider>());
+        });
+        // Created only when something asks for it (the postgres store): one pool per process.
+        services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<JobRunnerOptions>>().Value.PostgresConnectionString!));
         services.AddSingleton<FileStore>();
         services.AddSingleton<IQuantizationEngine, DsconvEngine>();
         services.AddSingleton<JobSubmitter>();
         services.AddScoped<QuantizationPipeline>();
         services.AddHostedService<StorageInitializer>();
         services.AddHostedService<JobRunnerService>();
+        services.AddHostedService<JobMetricsCollector>();
+        services.AddSingleton<OrphanSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<OrphanSweeper>());
         return builder;
     }
 

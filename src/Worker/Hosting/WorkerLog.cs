@@ -17,9 +17,6 @@ internal static partial class WorkerLog
     [LoggerMessage(4, LogLevel.Warning, "Job failed: {Reason}")]
     public static partial void JobFailed(this ILogger logger, string reason);
 
-    [LoggerMessage(5, LogLevel.Error, "Job failed with an unexpected error")]
-    public static partial void JobCrashed(this ILogger logger, Exception exception);
-
     [LoggerMessage(6, LogLevel.Information, "Job cancelled on request")]
     public static partial void JobCancelled(this ILogger logger);
 
@@ -34,4 +31,16 @@ internal static partial class WorkerLog
 
     [LoggerMessage(10, LogLevel.Information, "The in-process worker is off (Jobs:RunWorker = false)")]
     public static partial void WorkerDisabled(this ILogger logger);
+
+    [LoggerMessage(11, LogLevel.Error, "Job attempt {Attempt} of {MaxAttempts} failed with a fault that is not its input's; queued again after {Delay} (zero: no attempts left, failed)")]
+    public static partial void JobRetried(this ILogger logger, Exception exception, int attempt, int maxAttempts, TimeSpan delay);
+
+    [LoggerMessage(12, LogLevel.Warning, "Writing the job's state failed ({Reason}); retrying")]
+    public static partial void StoreRetry(this ILogger logger, string reason);
+
+    [LoggerMessage(13, LogLevel.Information, "Sweeper removed {Orphans} orphaned job folder(s)/file(s) and {Temps} stale temp file(s)")]
+    public static partial void Swept(this ILogger logger, int orphans, int temps);
+
+    [LoggerMessage(14, LogLevel.Warning, "The sweeper hit an error; it tries again next period")]
+    public static partial void SweepFailed(this ILogger logger, Exception exception);
 }

@@ -7,7 +7,7 @@ namespace DSConvService.Worker.Jobs;
 /// </summary>
 public interface IJobStore
 {
-    /// <summary>Creates the schema if needed.</summary>
+    /// <summary>Creates the schema if needed, or migrates it to the current version.</summary>
     Task InitializeAsync(CancellationToken ct = default);
 
     Task CreateAsync(Job job, CancellationToken ct = default);
@@ -27,6 +27,22 @@ public interface IJobStore
 
     /// <summary>Renews the lease. Tells whether the worker still holds it and whether cancellation was asked.</summary>
     Task<LeaseState> HeartbeatAsync(string id, string workerId, TimeSpan lease, CancellationToken ct = default);
+
+    /// <summary>Reads (without writing) whether the worker still holds the lease and whether cancellation was asked.</summary>
+    Task<LeaseState> CheckLeaseAsync(string id, string workerId, CancellationToken ct = default);
+
+    /// <summary>
+    /// After a fault that was not the input's (a bug, the disk, the database): records the reason and
+    /// puts the job back in the queue, not to be claimed before <paramref name="delay"/> has passed;
+    /// when the job already used <paramref name="maxAttempts"/> attempts it fails instead, with every attempt's reason.
+    /// </summary>
+    Task<RetryOutcome> RetryLaterAsync(string id, string workerId, string reason, TimeSpan delay, int maxAttempts, CancellationToken ct = default);
+
+    /// <summary>Jobs per status (for metrics: queued is the queue depth).</summary>
+    Task<IReadOnlyDictionary<JobStatus, long>> CountByStatusAsync(CancellationToken ct = default);
+
+    /// <summary>Whether a job row with this id exists (any owner).</summary>
+    Task<bool> ExistsAsync(string id, CancellationToken ct = default);
 
     /// <summary>Records the stage and progress (0..1) of a running job held by this worker.</summary>
     Task<LeaseState> UpdateProgressAsync(string id, string workerId, string stage, double progress, CancellationToken ct = default);
@@ -55,6 +71,14 @@ public interface IJobStore
 
     /// <summary>Throws when the database cannot be read and written.</summary>
     Task CheckHealthAsync(CancellationToken ct = default);
+}
+
+/// <summary>What <see cref="IJobStore.RetryLaterAsync"/> did.</summary>
+public enum RetryOutcome
+{
+    Requeued,
+    Failed,
+    NotHeld,
 }
 
 /// <summary>What a running job's worker learns on each heartbeat or progress write.</summary>

@@ -27,6 +27,16 @@ public sealed record Job
     public bool CancelRequested { get; init; }
     public string? ArtifactSha256 { get; init; }
     public long? ArtifactBytes { get; init; }
+
+    /// <summary>Why earlier attempts ended without success, oldest first ("attempt 1: ...").</summary>
+    public IReadOnlyList<string> AttemptErrors { get; init; } = [];
+
+    /// <summary>A job queued again after a fault is not claimed before this time.</summary>
+    public DateTimeOffset? NotBefore { get; init; }
+
+    /// <summary>The attempt log as stored: one line per attempt.</summary>
+    internal static IReadOnlyList<string> ParseAttemptLog(string? log) =>
+        string.IsNullOrEmpty(log) ? [] : log.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 }
 
 /// <summary>Which optional uploads a job has, and the model's digest.</summary>

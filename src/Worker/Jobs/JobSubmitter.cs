@@ -9,68 +9,87 @@ using Microsoft.Extensions.Options;
 namespace DSConvService.Worker.Jobs;
 
 /// <summary>
-/// Creates jobs: stores the uploads, then checks everything that can be checked up front (model,
-/// options, labels, dataset zips) so that bad input is refused at once instead of failing later.
-/// The job row is written last: a job exists only with all its files in place.
+/// Creates jobs: stores the uploads as they arrive (streamed to their final place), then checks
+/// everything that can be checked up front (model and its shapes, the memory one run needs, options,
+/// labels, dataset zips) so that bad input is refused at once instead of failing later. The job row
+/// is written last: a job exists only with all its files in place; a submission that fails or is
+/// abandoned removes its files (and the sweeper removes what a crash left).
 /// </summary>
 public sealed class JobSubmitter(IJobStore jobs, FileStore files, IQuantizationEngine engine, IOptions<LimitsOptions> limits, TimeProvider clock)
 {
-    public async Task<Job> SubmitAsync(JobSubmission submission, CancellationToken ct)
+    // Parsing a model holds it in memory once: one at a time, so parallel uploads do not multiply that.
+    private readonly SemaphoreSlim _inspecting = new(1, 1);
+
+    /// <summary>Starts a submission: a fresh job id whose uploads are saved one by one.</summary>
+    public UploadSession Begin() => new(files, Guid.CreateVersion7().ToString("N"), limits.Value.MaxUploadBytes);
+
+    /// <summary>Checks the saved uploads and queues the job; throws the input's problem otherwise (the session then deletes the files).</summary>
+    public async Task<Job> CompleteAsync(UploadSession session, string? optionsJson, string? modelFileName, string? owner, CancellationToken ct)
     {
-        var id = Guid.CreateVersion7().ToString("N");
-        var max = limits.Value.MaxUploadBytes;
+        var model = session.Saved(UploadKind.Model) ?? throw new InvalidOperationException("The model upload is missing.");
+        ModelInfo info;
+        await _inspecting.WaitAsync(ct);
         try
         {
-            var model = await files.SaveUploadAsync(id, UploadKind.Model, submission.Model, max, ct);
-            var info = engine.Inspect(await File.ReadAllBytesAsync(model.Path, ct));
-
-            var options = OptionsResolver.Resolve(OptionsResolver.Parse(submission.OptionsJson), info.DefaultPreprocessing, info.Task);
-            CheckAgainstModel(options, info);
-
-            string[]? labels = null;
-            if (submission.Labels is not null)
-            {
-                var stored = await files.SaveUploadAsync(id, UploadKind.Labels, submission.Labels, max, ct);
-                labels = LabelsFile.Read(stored.Path);
-            }
-            var reader = new ZipDatasetReader(limits.Value.ToDatasetLimits());
-            if (submission.Calibration is not null)
-            {
-                var stored = await files.SaveUploadAsync(id, UploadKind.Calibration, submission.Calibration, max, ct);
-                reader.Validate(stored.Path, imageFolder: false, labels: null, ct);
-            }
-            if (submission.Evaluation is not null)
-            {
-                var stored = await files.SaveUploadAsync(id, UploadKind.Evaluation, submission.Evaluation, max, ct);
-                reader.Validate(stored.Path, imageFolder: true, labels, ct);
-            }
-
-            var job = new Job
-            {
-                Id = id,
-                Owner = submission.Owner,
-                Status = JobStatus.Queued,
-                Stage = "queued",
-                OptionsJson = JsonSerializer.Serialize(options, OptionsResolver.Json),
-                CreatedAt = clock.GetUtcNow(),
-                Inputs = new JobInputs
-                {
-                    ModelFileName = Path.GetFileName(submission.ModelFileName),
-                    ModelSha256 = model.Sha256,
-                    ModelBytes = model.Bytes,
-                    HasCalibration = submission.Calibration is not null,
-                    HasEvaluation = submission.Evaluation is not null,
-                    HasLabels = labels is not null,
-                },
-            };
-            await jobs.CreateAsync(job, ct);
-            return job;
+            info = engine.Inspect(await File.ReadAllBytesAsync(model.Path, ct));
         }
-        catch
+        finally
         {
-            files.DeleteJobFiles(id);
-            throw;
+            _inspecting.Release();
         }
+        var limit = limits.Value.MaxInferenceMemoryBytes;
+        if (info.Memory is { } memory && memory.PlanBytes > limit)
+        {
+            throw new InferenceMemoryException(memory, limit);
+        }
+
+        var options = OptionsResolver.Resolve(OptionsResolver.Parse(optionsJson), info.DefaultPreprocessing, info.Task);
+        CheckAgainstModel(options, info);
+
+        var labelsFile = session.Saved(UploadKind.Labels);
+        var labels = labelsFile is null ? null : LabelsFile.Read(labelsFile.Path);
+        var reader = new ZipDatasetReader(limits.Value.ToDatasetLimits());
+        if (session.Saved(UploadKind.Calibration) is { } calibration)
+        {
+            reader.Validate(calibration.Path, imageFolder: false, labels: null, ct);
+        }
+        if (session.Saved(UploadKind.Evaluation) is { } evaluation)
+        {
+            reader.Validate(evaluation.Path, imageFolder: true, labels, ct);
+        }
+
+        var job = new Job
+        {
+            Id = session.JobId,
+            Owner = owner,
+            Status = JobStatus.Queued,
+            Stage = "queued",
+            OptionsJson = JsonSerializer.Serialize(options, OptionsResolver.Json),
+            CreatedAt = clock.GetUtcNow(),
+            Inputs = new JobInputs
+            {
+                ModelFileName = Path.GetFileName(modelFileName ?? "model.onnx"),
+                ModelSha256 = model.Sha256,
+                ModelBytes = model.Bytes,
+                HasCalibration = session.Saved(UploadKind.Calibration) is not null,
+                HasEvaluation = session.Saved(UploadKind.Evaluation) is not null,
+                HasLabels = labels is not null,
+            },
+        };
+        await jobs.CreateAsync(job, ct);
+        session.Committed = true;
+        return job;
+    }
+
+    /// <summary>All uploads at once (streams read in order): the form of a caller that has them all in hand.</summary>
+    public async Task<Job> SubmitAsync(JobSubmission submission, CancellationToken ct)
+    {
+        using var session = Begin();
+        await session.SaveAsync(UploadKind.Model, submission.Model, ct);
+        if (submission.Labels is not null) await session.SaveAsync(UploadKind.Labels, submission.Labels, ct);
+        if (submission.Calibration is not null) await session.SaveAsync(UploadKind.Calibration, submission.Calibration, ct);
+        if (submission.Evaluation is not null) await session.SaveAsync(UploadKind.Evaluation, submission.Evaluation, ct);
+        return await CompleteAsync(session, submission.OptionsJson, submission.ModelFileName, submission.Owner, ct);
     }
 
     private static void CheckAgainstModel(QuantizeOptions options, ModelInfo info)
@@ -90,6 +109,43 @@ public sealed class JobSubmitter(IJobStore jobs, FileStore files, IQuantizationE
         if (errors.Count > 0)
         {
             throw new InvalidOptionsException(errors);
+        }
+    }
+}
+
+/// <summary>The uploads of one submission in progress; disposing it without a committed job deletes them.</summary>
+public sealed class UploadSession(FileStore files, string jobId, long maxBytes) : IDisposable
+{
+    private readonly Dictionary<UploadKind, StoredFile> _saved = [];
+
+    public string JobId { get; } = jobId;
+
+    internal bool Committed { get; set; }
+
+    public bool Has(UploadKind kind) => _saved.ContainsKey(kind);
+
+    public StoredFile? Saved(UploadKind kind) => _saved.GetValueOrDefault(kind);
+
+    /// <summary>Streams one upload to its place (temp file, then rename), refusing more than the upload limit.</summary>
+    public async Task<StoredFile> SaveAsync(UploadKind kind, Stream content, CancellationToken ct)
+    {
+        var stored = await files.SaveUploadAsync(JobId, kind, content, maxBytes, ct);
+        _saved[kind] = stored;
+        return stored;
+    }
+
+    public void Dispose()
+    {
+        if (!Committed)
+        {
+            try
+            {
+                files.DeleteJobFiles(JobId);
+            }
+            catch (IOException)
+            {
+                // The sweeper removes what cannot be deleted now.
+            }
         }
     }
 }

@@ -14,7 +14,10 @@ public sealed class SqliteJobStore : IJobStore
 {
     private const string Columns =
         "id, owner, status, stage, progress, error, options_json, report_json, inputs_json, created_at, started_at, finished_at, " +
-        "attempts, lease_owner, lease_expires_at, cancel_requested, artifact_sha256, artifact_bytes";
+        "attempts, lease_owner, lease_expires_at, cancel_requested, artifact_sha256, artifact_bytes, attempt_log, not_before";
+
+    /// <summary>The schema version this code needs (PRAGMA user_version); <see cref="InitializeAsync"/> migrates older ones.</summary>
+    public const int SchemaVersion = 2;
 
     private readonly string _connectionString;
     private readonly TimeProvider _clock;
@@ -42,30 +45,55 @@ public sealed class SqliteJobStore : IJobStore
     {
         await using var db = await OpenAsync(ct);
         await ExecuteAsync(db, "PRAGMA journal_mode=WAL;", ct);
-        await ExecuteAsync(db, """
-            CREATE TABLE IF NOT EXISTS jobs (
-                id TEXT PRIMARY KEY,
-                owner TEXT NULL,
-                status INTEGER NOT NULL,
-                stage TEXT NULL,
-                progress REAL NOT NULL DEFAULT 0,
-                error TEXT NULL,
-                options_json TEXT NOT NULL,
-                report_json TEXT NULL,
-                inputs_json TEXT NOT NULL,
-                created_at INTEGER NOT NULL,
-                started_at INTEGER NULL,
-                finished_at INTEGER NULL,
-                attempts INTEGER NOT NULL DEFAULT 0,
-                lease_owner TEXT NULL,
-                lease_expires_at INTEGER NULL,
-                cancel_requested INTEGER NOT NULL DEFAULT 0,
-                artifact_sha256 TEXT NULL,
-                artifact_bytes INTEGER NULL
-            );
-            CREATE INDEX IF NOT EXISTS ix_jobs_status_created ON jobs(status, created_at);
-            CREATE INDEX IF NOT EXISTS ix_jobs_owner_created ON jobs(owner, created_at);
-            """, ct);
+        // One migrating process at a time: BEGIN IMMEDIATE holds the write lock while the version is read and raised.
+        await using var tx = db.BeginTransaction(deferred: false);
+        await using var read = db.CreateCommand();
+        read.CommandText = "PRAGMA user_version;";
+        var version = Convert.ToInt32(await read.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+        if (version > SchemaVersion)
+        {
+            throw new InvalidOperationException($"The job database has schema version {version}, newer than this service's {SchemaVersion}; run the newer service.");
+        }
+        if (version < 1)
+        {
+            await ExecuteAsync(db, """
+                CREATE TABLE IF NOT EXISTS jobs (
+                    id TEXT PRIMARY KEY,
+                    owner TEXT NULL,
+                    status INTEGER NOT NULL,
+                    stage TEXT NULL,
+                    progress REAL NOT NULL DEFAULT 0,
+                    error TEXT NULL,
+                    options_json TEXT NOT NULL,
+                    report_json TEXT NULL,
+                    inputs_json TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    started_at INTEGER NULL,
+                    finished_at INTEGER NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    lease_owner TEXT NULL,
+                    lease_expires_at INTEGER NULL,
+                    cancel_requested INTEGER NOT NULL DEFAULT 0,
+                    artifact_sha256 TEXT NULL,
+                    artifact_bytes INTEGER NULL
+                );
+                CREATE INDEX IF NOT EXISTS ix_jobs_status_created ON jobs(status, created_at);
+                CREATE INDEX IF NOT EXISTS ix_jobs_owner_created ON jobs(owner, created_at);
+                """, ct);
+        }
+        if (version < 2)
+        {
+            // Version 2: retries after faults (not before a time) and the reason of every attempt.
+            await ExecuteAsync(db, """
+                ALTER TABLE jobs ADD COLUMN attempt_log TEXT NULL;
+                ALTER TABLE jobs ADD COLUMN not_before INTEGER NULL;
+                """, ct);
+        }
+        if (version < SchemaVersion)
+        {
+            await ExecuteAsync(db, $"PRAGMA user_version = {SchemaVersion};", ct);
+        }
+        await tx.CommitAsync(ct);
     }
 
     public async Task CreateAsync(Job job, CancellationToken ct = default)
@@ -131,8 +159,9 @@ public sealed class SqliteJobStore : IJobStore
         {
             expire.CommandText = """
                 UPDATE jobs SET status = $failed, finished_at = $now, lease_owner = NULL, lease_expires_at = NULL, stage = 'failed',
-                    error = 'The job was started ' || attempts || ' time(s) and each time its worker stopped before finishing ' ||
-                            '(the lease expired without a heartbeat); giving up after the maximum of ' || $max || ' attempts.' ||
+                    attempt_log = COALESCE(attempt_log || char(10), '') || 'attempt ' || attempts || ': its worker stopped before finishing (the lease expired without a heartbeat).',
+                    error = 'The job was started ' || attempts || ' time(s) and did not finish; giving up after the maximum of ' || $max || ' attempts. ' ||
+                            'The last worker stopped before finishing (the lease expired without a heartbeat).' ||
                             CASE WHEN error IS NULL THEN '' ELSE ' Last error: ' || error END
                 WHERE status = $running AND lease_expires_at < $now AND attempts >= $max AND cancel_requested = 0;
                 UPDATE jobs SET status = $cancelled, finished_at = $now, lease_owner = NULL, lease_expires_at = NULL, stage = 'cancelled'
@@ -149,10 +178,14 @@ public sealed class SqliteJobStore : IJobStore
         await using var cmd = db.CreateCommand();
         cmd.CommandText = $"""
             UPDATE jobs SET status = $running, lease_owner = $worker, lease_expires_at = $expires, attempts = attempts + 1,
-                started_at = COALESCE(started_at, $now), stage = 'starting', progress = 0
+                started_at = COALESCE(started_at, $now), stage = 'starting', progress = 0, not_before = NULL,
+                attempt_log = CASE WHEN status = $running
+                    THEN COALESCE(attempt_log || char(10), '') || 'attempt ' || attempts || ': its worker stopped before finishing (the lease expired without a heartbeat).'
+                    ELSE attempt_log END
             WHERE id = (
                 SELECT id FROM jobs
-                WHERE cancel_requested = 0 AND (status = $queued OR (status = $running AND lease_expires_at < $now))
+                WHERE cancel_requested = 0
+                  AND ((status = $queued AND (not_before IS NULL OR not_before <= $now)) OR (status = $running AND lease_expires_at < $now))
                 ORDER BY created_at, id LIMIT 1)
             RETURNING {Columns};
             """;
@@ -195,6 +228,72 @@ public sealed class SqliteJobStore : IJobStore
         cmd.Parameters.AddWithValue("$running", (int)JobStatus.Running);
         cmd.Parameters.AddWithValue("$worker", workerId);
         return await ReadLeaseAsync(cmd, ct);
+    }
+
+    public async Task<LeaseState> CheckLeaseAsync(string id, string workerId, CancellationToken ct = default)
+    {
+        await using var db = await OpenAsync(ct);
+        await using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT cancel_requested FROM jobs WHERE id = $id AND status = $running AND lease_owner = $worker;";
+        cmd.Parameters.AddWithValue("$id", id);
+        cmd.Parameters.AddWithValue("$running", (int)JobStatus.Running);
+        cmd.Parameters.AddWithValue("$worker", workerId);
+        return await ReadLeaseAsync(cmd, ct);
+    }
+
+    public async Task<RetryOutcome> RetryLaterAsync(string id, string workerId, string reason, TimeSpan delay, int maxAttempts, CancellationToken ct = default)
+    {
+        await using var db = await OpenAsync(ct);
+        await using var cmd = db.CreateCommand();
+        // One statement decides: attempts left → queued again (later); none left → failed with the whole log.
+        cmd.CommandText = """
+            UPDATE jobs SET
+                attempt_log = COALESCE(attempt_log || char(10), '') || 'attempt ' || attempts || ': ' || $reason,
+                status = CASE WHEN attempts < $max THEN $queued ELSE $failed END,
+                stage = CASE WHEN attempts < $max THEN 'queued' ELSE 'failed' END,
+                not_before = CASE WHEN attempts < $max THEN $notBefore ELSE NULL END,
+                finished_at = CASE WHEN attempts < $max THEN NULL ELSE $now END,
+                error = CASE WHEN attempts < $max THEN NULL
+                    ELSE 'The job failed ' || attempts || ' time(s) for reasons that were not its input''s; giving up after the maximum of ' || $max || ' attempts. ' ||
+                         COALESCE(attempt_log || char(10), '') || 'attempt ' || attempts || ': ' || $reason END,
+                progress = 0, lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = $id AND status = $running AND lease_owner = $worker
+            RETURNING status;
+            """;
+        cmd.Parameters.AddWithValue("$reason", reason.ReplaceLineEndings(" "));
+        cmd.Parameters.AddWithValue("$max", maxAttempts);
+        cmd.Parameters.AddWithValue("$queued", (int)JobStatus.Queued);
+        cmd.Parameters.AddWithValue("$failed", (int)JobStatus.Failed);
+        cmd.Parameters.AddWithValue("$running", (int)JobStatus.Running);
+        cmd.Parameters.AddWithValue("$notBefore", Now() + (long)delay.TotalMilliseconds);
+        cmd.Parameters.AddWithValue("$now", Now());
+        cmd.Parameters.AddWithValue("$id", id);
+        cmd.Parameters.AddWithValue("$worker", workerId);
+        var status = await cmd.ExecuteScalarAsync(ct);
+        return status is null ? RetryOutcome.NotHeld : Convert.ToInt32(status, System.Globalization.CultureInfo.InvariantCulture) == (int)JobStatus.Queued ? RetryOutcome.Requeued : RetryOutcome.Failed;
+    }
+
+    public async Task<IReadOnlyDictionary<JobStatus, long>> CountByStatusAsync(CancellationToken ct = default)
+    {
+        await using var db = await OpenAsync(ct);
+        await using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT status, COUNT(*) FROM jobs GROUP BY status;";
+        var counts = Enum.GetValues<JobStatus>().ToDictionary(s => s, _ => 0L);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            counts[(JobStatus)reader.GetInt32(0)] = reader.GetInt64(1);
+        }
+        return counts;
+    }
+
+    public async Task<bool> ExistsAsync(string id, CancellationToken ct = default)
+    {
+        await using var db = await OpenAsync(ct);
+        await using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT 1 FROM jobs WHERE id = $id;";
+        cmd.Parameters.AddWithValue("$id", id);
+        return await cmd.ExecuteScalarAsync(ct) is not null;
     }
 
     public Task<bool> MarkSucceededAsync(string id, string workerId, string reportJson, string artifactSha256, long artifactBytes, CancellationToken ct = default) =>
@@ -271,6 +370,7 @@ public sealed class SqliteJobStore : IJobStore
             UPDATE jobs SET status = $status, finished_at = $now, stage = $stage, error = $error,
                 progress = CASE WHEN $status = $succeeded THEN 1 ELSE progress END,
                 report_json = $report, artifact_sha256 = $sha, artifact_bytes = $bytes,
+                attempt_log = CASE WHEN $status = $failedStatus THEN COALESCE(attempt_log || char(10), '') || 'attempt ' || attempts || ': ' || $errorLine ELSE attempt_log END,
                 lease_owner = NULL, lease_expires_at = NULL
             WHERE id = $id AND status = $running AND lease_owner = $worker;
             """;
@@ -279,6 +379,8 @@ public sealed class SqliteJobStore : IJobStore
         cmd.Parameters.AddWithValue("$stage", status.ToApiName());
         cmd.Parameters.AddWithValue("$now", Now());
         cmd.Parameters.AddWithValue("$error", (object?)error ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$errorLine", (error ?? "").ReplaceLineEndings(" "));
+        cmd.Parameters.AddWithValue("$failedStatus", (int)JobStatus.Failed);
         cmd.Parameters.AddWithValue("$report", (object?)report ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$sha", (object?)sha ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$bytes", (object?)bytes ?? DBNull.Value);
@@ -334,6 +436,8 @@ public sealed class SqliteJobStore : IJobStore
         CancelRequested = r.GetInt64(15) != 0,
         ArtifactSha256 = r.IsDBNull(16) ? null : r.GetString(16),
         ArtifactBytes = r.IsDBNull(17) ? null : r.GetInt64(17),
+        AttemptErrors = Job.ParseAttemptLog(r.IsDBNull(18) ? null : r.GetString(18)),
+        NotBefore = r.IsDBNull(19) ? null : FromMs(r.GetInt64(19)),
     };
 
     private long Now() => _clock.GetUtcNow().ToUnixTimeMilliseconds();

@@ -29,6 +29,32 @@ public static class TestInputs
         return b.ToBytes();
     }
 
+    /// <summary>
+    /// One Conv (3→<paramref name="outChannels"/>, 3x3, same padding) on a declared [1,3,size,size] input, then
+    /// global pooling: a few KB of weights whose activations grow with the square of <paramref name="size"/>.
+    /// </summary>
+    public static byte[] WideInputConv(int size, int outChannels = 64)
+    {
+        var random = new Random(3);
+        var b = new ModelBuilder();
+        var x = b.Input("input", 1, 3, size, size);
+        var w = Enumerable.Range(0, outChannels * 27).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        var conv = b.Node("Conv", [x, b.Floats([outChannels, 3, 3, 3], w)], new { kernel_shape = new[] { 3, 3 }, pads = new[] { 1, 1, 1, 1 } });
+        var pool = b.Node("GlobalAveragePool", [conv]);
+        b.Output(b.Node("Flatten", [pool]));
+        return b.ToBytes();
+    }
+
+    /// <summary>A Conv whose weight takes 4 input channels on a 3-channel input .</summary>
+    public static byte[] MismatchedConv()
+    {
+        var b = new ModelBuilder();
+        var x = b.Input("input", 1, 3, 8, 8);
+        var conv = b.Node("Conv", [x, b.Floats([8, 4, 3, 3], new float[8 * 4 * 9])], new { kernel_shape = new[] { 3, 3 } });
+        b.Output(b.Node("Flatten", [b.Node("GlobalAveragePool", [conv])]));
+        return b.ToBytes();
+    }
+
     /// <summary>A model using an operator the service does not implement.</summary>
     public static byte[] WithUnsupportedOperator()
     {

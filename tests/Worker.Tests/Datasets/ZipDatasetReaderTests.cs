@@ -89,6 +89,39 @@ public sealed class ZipDatasetReaderTests : IDisposable
         Assert.Contains("11 entries", e.Message);
     }
 
+    [Theory]
+    [InlineData(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2 }, true)]
+    [InlineData(new byte[] { 0xFF, 0xD8, 0xFF, 0xE0, 0, 0 }, true)]
+    [InlineData(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A }, false)]
+    [InlineData(new byte[] { 0x47, 0x49, 0x46, 0x38, 0x39, 0x61 }, false)]
+    [InlineData(new byte[0], false)]
+    public void Entries_named_as_images_must_start_with_an_image_signature(byte[] content, bool accepted)
+    {
+        var zip = _dir.File("sniff.zip");
+        Zips.Write(zip, ("0/x.png", content));
+        if (accepted)
+        {
+            Assert.Equal(1, Reader().Validate(zip, true, null).Images);
+        }
+        else
+        {
+            var e = Assert.Throws<DatasetException>(() => Reader().Validate(zip, true, null));
+            Assert.Contains("'0/x.png'", e.Message);
+            Assert.Contains("not a PNG or JPEG", e.Message);
+        }
+    }
+
+    [Fact]
+    public void An_entry_over_the_per_image_limit_is_refused()
+    {
+        var zip = _dir.File("big.zip");
+        Zips.Write(zip, ("0/ok.png", _png), ("1/big.png", _png.Concat(new byte[50_000]).ToArray()));
+
+        var e = Assert.Throws<DatasetException>(() => new ZipDatasetReader(new DatasetLimits(1000, 10_000_000, MaxEntryBytes: 10_000)).Validate(zip, true, null));
+        Assert.Contains("'1/big.png'", e.Message);
+        Assert.Contains("10000 bytes per image", e.Message);
+    }
+
     [Fact]
     public void A_zip_bomb_is_stopped_by_counting_decompressed_bytes()
     {

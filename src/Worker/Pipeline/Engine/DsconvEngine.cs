@@ -1,3 +1,4 @@
+using DSConvService.Core.Reports;
 using DSConvService.Core.Execution;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Imaging;
@@ -43,8 +44,9 @@ public sealed class DsconvEngine : IQuantizationEngine
             throw new UnsupportedOperatorException(string.Join(", ", names), unsupported[0].DisplayName,
                 "this service supports " + string.Join(", ", OperatorRegistry.SupportedOps().Concat(QuantizedOps).Distinct().Order(StringComparer.Ordinal)));
         }
+        var memory = ActivationMemory.Estimate(optimized); // also checks every node's shapes
         var parameters = m.Graph.Initializers.Values.Where(t => t.Data is float[]).Sum(t => (long)t.Length);
-        return new ModelInfo(inputs[0].Name, shape, PreprocessingDefaults.FromModel(m), parameters, ModelTask.Detect(m));
+        return new ModelInfo(inputs[0].Name, shape, PreprocessingDefaults.FromModel(m), parameters, ModelTask.Detect(m), memory);
     }
 
     public Tensor Preprocess(byte[] image, PreprocessingOptions preprocessing, long maxPixels) =>

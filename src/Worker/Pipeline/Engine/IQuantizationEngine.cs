@@ -1,3 +1,4 @@
+using DSConvService.Core.Reports;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Runs;
 using DSConvService.Core.Tensors;
@@ -27,10 +28,10 @@ public interface IQuantizationEngine
     IInferenceModel LoadForInference(byte[] artifact, int threads);
 }
 
-/// <summary>What the service needs to know about an uploaded fp32 model.</summary>
+/// <summary>What the service needs to know about an uploaded fp32 model (Memory: what one run of it needs for its values).</summary>
 /// <param name="Task">"classify" or "features", detected from the output shape (<see cref="ModelTask.Detect"/>).</param>
 public sealed record ModelInfo(string InputName, int[] InputShape, PreprocessingOptions DefaultPreprocessing, long Parameters,
-    string Task = ModelTask.Classify);
+    string Task = ModelTask.Classify, Core.Execution.ActivationMemory? Memory = null);
 
 /// <summary>A quantized model ready to serve; <see cref="Run"/> may be called from many threads at once.</summary>
 public interface IInferenceModel
