@@ -53,10 +53,10 @@ public sealed class QuantizationResult
     public Dictionary<string, double> OutputSqnrDb { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Weights stored in quantized form.</summary>
-    public long DSConvWeightss => _layers.Sum(l => (long)l.Weight.Q.Length);
+    public long QuantizedWeightCount => _layers.Sum(l => (long)l.Weight.Q.Length);
 
     /// <summary>Exact storage of the quantized weights (VQK + KDS + KDS bias + CDS) per weight, in bits.</summary>
-    public double BitsPerWeight => DSConvWeightss == 0 ? 0 : (double)_layers.Sum(l => l.Weight.StorageBits()) / DSConvWeightss;
+    public double BitsPerWeight => QuantizedWeightCount == 0 ? 0 : (double)_layers.Sum(l => l.Weight.StorageBits()) / QuantizedWeightCount;
 
     internal IReadOnlyList<QuantizedLayer> LayerDetails => _layers;
 
