@@ -65,8 +65,9 @@ public static class DSConvQuantizer
             var c = candidates[i];
             progress?.Report(new QuantizationProgress("quantize", i, candidates.Count, c.Node.DisplayName));
             var (kh, kw) = c.WeightShape.Length == 4 ? (c.WeightShape[2], c.WeightShape[3]) : (1, 1);
-            var qw = WeightQuantizer.Quantize(c.Weight, c.OutChannels, c.Channels, kh, kw, c.Depthwise, options);
-            layers.Add(Replace(quantized, c, qw, options));
+            var layerOptions = options.ForLayer(c.Node.DisplayName);
+            var qw = WeightQuantizer.Quantize(c.Weight, c.OutChannels, c.Channels, kh, kw, c.Depthwise, layerOptions);
+            layers.Add(Replace(quantized, c, qw, layerOptions));
         }
         progress?.Report(new QuantizationProgress("quantize", candidates.Count, candidates.Count));
         quantized.Opsets[DSConvNodes.Domain] = 1;

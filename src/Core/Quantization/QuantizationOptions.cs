@@ -47,6 +47,21 @@ public sealed record QuantizationOptions
         init => Format = Format with { ExponentBits = value };
     }
 
+    /// <summary>
+    /// Per-layer number formats by node name (the name the quantizer reports for a layer), each a
+    /// whole <see cref="DSConvSettings"/> already merged over <see cref="Format"/>. Layers not named
+    /// here take <see cref="Format"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, DSConvSettings> Layers { get; init; } = new Dictionary<string, DSConvSettings>(StringComparer.Ordinal);
+
+    /// <summary>The number format of the layer named <paramref name="layerName"/>.</summary>
+    public DSConvSettings FormatFor(string layerName) =>
+        Layers.TryGetValue(layerName, out var s) ? s : Format;
+
+    /// <summary>These options with <see cref="Format"/> set to the layer's own settings.</summary>
+    public QuantizationOptions ForLayer(string layerName) =>
+        Layers.TryGetValue(layerName, out var s) ? this with { Format = s } : this;
+
     public KdsMethod Kds { get; init; } = KdsMethod.L2;
 
     /// <summary>Fit a bias per KDS block (ŵ = ξ·q + β).</summary>
@@ -67,5 +82,16 @@ public sealed record QuantizationOptions
     public bool KdsFloat16 { get; init; } = true;
 
     /// <summary>Throws <see cref="InvalidOptionsException"/> naming every out-of-range setting.</summary>
-    public void Validate() => Format.Validate();
+    public void Validate()
+    {
+        var errors = new List<string>(Format.Errors());
+        foreach (var (name, settings) in Layers)
+        {
+            errors.AddRange(settings.Errors(field => $"layers.{name}.{field}"));
+        }
+        if (errors.Count > 0)
+        {
+            throw new InvalidOptionsException(errors);
+        }
+    }
 }
