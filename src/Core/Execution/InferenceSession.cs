@@ -44,6 +44,9 @@ public sealed class InferenceSession
     public IReadOnlyList<ValueInfo> Inputs { get; }
     public IReadOnlyList<ValueInfo> Outputs { get; }
 
+    /// <summary>The operators built for the graph's nodes, in run order (e.g. to print each layer's kernel path).</summary>
+    public IReadOnlyList<Operator> Operators => _ops;
+
     /// <summary>Runs the model; returns fresh output tensors owned by the caller.</summary>
     public Tensor[] Run(params Tensor[] inputs)
     {
