@@ -6,6 +6,7 @@ using DSConvService.Api.Contracts;
 using DSConvService.Api.Tests.Support;
 using DSConvService.Core.Evaluation;
 using DSConvService.Core.Imaging;
+using DSConvService.Core.Onnx;
 using DSConvService.TestSupport;
 using Xunit;
 

@@ -1,3 +1,4 @@
+using DSConvService.Core.Numerics;
 using DSConvService.Core.Reports;
 using DSConvService.Core.Tensors;
 

@@ -22,7 +22,7 @@ public sealed class InferenceSession
     public InferenceSession(Model model, SessionOptions? options = null)
     {
         Options = options ?? new SessionOptions();
-        Model = Options.Optimize ? Passes.GraphOptimizer.Optimize(model) : model;
+        Model = Options.Optimize ? Preparation.GraphOptimizer.Optimize(model) : model;
         Model.Graph.SortTopologically();
         var unsupported = OperatorRegistry.FindUnsupported(Model.Graph);
         if (unsupported.Count > 0)

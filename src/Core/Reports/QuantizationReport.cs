@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using DSConvService.Core.Numerics;
 
 namespace DSConvService.Core.Reports;
 

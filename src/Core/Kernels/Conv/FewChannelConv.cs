@@ -1,6 +1,7 @@
 using DSConvService.Core.Execution;
 using DSConvService.Core.Hardware;
 using DSConvService.Core.Kernels.Gemm;
+using DSConvService.Core.Threading;
 
 namespace DSConvService.Core.Kernels.Conv;
 

@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using DSConvService.Core.Execution;
+using DSConvService.Core.Threading;
 
 namespace DSConvService.Core.Kernels.DSConv;
 

@@ -1,5 +1,6 @@
 using DSConvService.Core.Execution;
 using DSConvService.Core.Hardware;
+using DSConvService.Core.Threading;
 
 namespace DSConvService.Core.Kernels.DSConv;
 

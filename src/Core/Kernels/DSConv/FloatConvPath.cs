@@ -2,6 +2,7 @@ using DSConvService.Core.Execution;
 using DSConvService.Core.Hardware;
 using DSConvService.Core.Kernels.Conv;
 using DSConvService.Core.Kernels.Gemm;
+using DSConvService.Core.Threading;
 using GemmActivation = DSConvService.Core.Kernels.Gemm.FusedActivation;
 using GemmActivationKind = DSConvService.Core.Kernels.Gemm.ActivationKind;
 

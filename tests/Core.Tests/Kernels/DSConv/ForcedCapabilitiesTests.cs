@@ -49,7 +49,7 @@ public class ForcedCapabilitiesTests
         var options = new QuantizationOptions { WeightBits = 4, BlockSize = block, ActivationBits = 8 };
         var result = DSConvQuantizer.Quantize(QuantizerTestModels.Mixed(), options);
         var x = RandomTensors.Normal(31, [2, 6, 10, 10]);
-        using var sim = Core.Evaluation.NetworkRunner.Create(DSConvSimulation.ToFloatGraph(result.Quantized, true));
+        using var sim = NetworkRunner.Create(DSConvSimulation.ToFloatGraph(result.Quantized, true));
         var simulated = sim.RunOutput(x);
 
         var census = new KernelCensus();

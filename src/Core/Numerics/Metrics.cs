@@ -1,4 +1,4 @@
-namespace DSConvService.Core.Evaluation;
+namespace DSConvService.Core.Numerics;
 
 /// <summary>Comparison measures between a reference tensor (fp32) and a test tensor (quantized).</summary>
 public static class Metrics
