@@ -35,12 +35,9 @@ public static class OutputComparison
             agree += Metrics.ArgMax(r) == Metrics.ArgMax(q) ? 1 : 0;
             kl += Metrics.KlDivergence(r, q);
             cos += Metrics.Cosine(r, q);
-            for (var k = 0; k < r.Length; k++)
-            {
-                signal += (double)r[k] * r[k];
-                var d = (double)r[k] - q[k];
-                noise += d * d;
-            }
+            var (s, e) = Metrics.SignalNoise(r, q);
+            signal += s;
+            noise += e;
         }
         var n = Math.Max(refRows.Count, 1);
         return new FidelitySection
