@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
@@ -25,7 +24,7 @@ public sealed class CliServiceParityTests : IDisposable
     {
         var model = TestData.SharedFile("models/lenet_bn.onnx");
         var zip = _dir.File("eval.zip");
-        await File.WriteAllBytesAsync(zip, Subset(TestData.SharedFile("mnist/mnist-eval-2000.zip"), perClass: 3));
+        await File.WriteAllBytesAsync(zip, TestInputs.Subset(TestData.SharedFile("mnist/mnist-eval-2000.zip"), perClass: 3));
         const string options = """{"weightBits":4,"blockSize":16,"activationBits":8}""";
 
         using var stdout = new StringWriter();
@@ -51,21 +50,5 @@ public sealed class CliServiceParityTests : IDisposable
             report.Remove("latency");
         }
         Assert.Equal(service.ToJsonString(), cli.ToJsonString());
-    }
-
-    private static byte[] Subset(string zipPath, int perClass)
-    {
-        using var zip = ZipFile.OpenRead(zipPath);
-        var entries = zip.Entries.Where(e => e.FullName.EndsWith(".png", StringComparison.Ordinal))
-            .GroupBy(e => e.FullName.Split('/')[0])
-            .SelectMany(g => g.Take(perClass))
-            .Select(e =>
-            {
-                using var s = e.Open();
-                using var m = new MemoryStream();
-                s.CopyTo(m);
-                return (e.FullName, m.ToArray());
-            }).ToArray();
-        return TestInputs.Zip(entries);
     }
 }

@@ -128,7 +128,7 @@ public sealed class FullFlowTests : IDisposable
     {
         var modelPath = TestData.SharedFile("models/lenet_bn.onnx");
         var evalPath = TestData.SharedFile("mnist/mnist-eval-2000.zip");
-        var subset = Subset(evalPath, perClass: 8);
+        var subset = TestInputs.Subset(evalPath, perClass: 8);
         await using var app = new ServiceApp(_dir.Path);
         var client = app.CreateClient();
 
@@ -196,22 +196,6 @@ public sealed class FullFlowTests : IDisposable
         {
             Assert.Equal(sorted[0].i, answer.Predictions[0].Index);
         }
-    }
-
-    private static byte[] Subset(string zipPath, int perClass)
-    {
-        using var zip = System.IO.Compression.ZipFile.OpenRead(zipPath);
-        var entries = zip.Entries.Where(e => e.FullName.EndsWith(".png", StringComparison.Ordinal))
-            .GroupBy(e => e.FullName.Split('/')[0])
-            .SelectMany(g => g.Take(perClass))
-            .Select(e =>
-            {
-                using var s = e.Open();
-                using var m = new MemoryStream();
-                s.CopyTo(m);
-                return (e.FullName, m.ToArray());
-            }).ToArray();
-        return TestInputs.Zip(entries);
     }
 
     private static byte[] SolidPng(int width, int height)

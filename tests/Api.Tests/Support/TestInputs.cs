@@ -101,6 +101,23 @@ public static class TestInputs
         Zip(Enumerable.Range(0, classes).SelectMany(c => Enumerable.Range(0, perClass)
             .Select(i => ($"{c}/{i}.png", Png(size, size, c + 16 * i)))).ToArray());
 
+    /// <summary>The first <paramref name="perClass"/> PNG images of each class folder of an ImageFolder zip, as a new zip.</summary>
+    public static byte[] Subset(string zipPath, int perClass)
+    {
+        using var zip = ZipFile.OpenRead(zipPath);
+        var entries = zip.Entries.Where(e => e.FullName.EndsWith(".png", StringComparison.Ordinal))
+            .GroupBy(e => e.FullName.Split('/')[0])
+            .SelectMany(g => g.Take(perClass))
+            .Select(e =>
+            {
+                using var s = e.Open();
+                using var m = new MemoryStream();
+                s.CopyTo(m);
+                return (e.FullName, m.ToArray());
+            }).ToArray();
+        return Zip(entries);
+    }
+
     public static byte[] Zip(params (string Name, byte[] Content)[] entries)
     {
         using var buffer = new MemoryStream();
