@@ -15,7 +15,8 @@ public readonly unsafe struct GemmEpilogue(float* rowBias, float* colBias, Fused
     public bool IsNone => RowBias == null && ColBias == null && Activation.Kind == ActivationKind.None;
 
     /// <summary>Applies the epilogue to rows [row0, row1) and columns [col0, col1) of C.</summary>
-    public void Apply(float* c, int ldc, int row0, int row1, int col0, int col1)
+    /// <param name="wide">512-bit vectors allowed (the driver passes whether its micro-kernel is the AVX-512 one).</param>
+    public void Apply(float* c, int ldc, int row0, int row1, int col0, int col1, bool wide = true)
     {
         if (IsNone)
         {
@@ -24,7 +25,7 @@ public readonly unsafe struct GemmEpilogue(float* rowBias, float* colBias, Fused
         for (var i = row0; i < row1; i++)
         {
             EpilogueRow.Apply(c + (long)i * ldc + col0, col1 - col0, RowBias == null ? 0f : RowBias[i],
-                ColBias == null ? null : ColBias + col0, Activation);
+                ColBias == null ? null : ColBias + col0, Activation, wide);
         }
     }
 }
@@ -32,10 +33,10 @@ public readonly unsafe struct GemmEpilogue(float* rowBias, float* colBias, Fused
 /// <summary>y[j] = act(y[j] + bias + colBias[j]) over one row (colBias may be null).</summary>
 public static unsafe class EpilogueRow
 {
-    public static void Apply(float* y, int n, float bias, float* colBias, FusedActivation act)
+    public static void Apply(float* y, int n, float bias, float* colBias, FusedActivation act, bool wide = true)
     {
         var j = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (wide && Vector512.IsHardwareAccelerated)
         {
             var vb = Vector512.Create(bias);
             var lo = Vector512.Create(act.Kind == ActivationKind.Relu ? 0f : act.Min);

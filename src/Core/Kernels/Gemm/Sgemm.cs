@@ -270,7 +270,7 @@ public static unsafe class Sgemm
                         }
                     }
                 }
-                epilogue.Apply(c, ldc, mb * mr, Math.Min(mbEnd * mr, m), p0 * nr, Math.Min(p1 * nr, n));
+                epilogue.Apply(c, ldc, mb * mr, Math.Min(mbEnd * mr, m), p0 * nr, Math.Min(p1 * nr, n), kernel.Isa == GemmIsa.Avx512);
             }
         }
 
@@ -300,7 +300,7 @@ public static unsafe class Sgemm
                     new Span<float>(c + (long)i * ldc, n).Clear();
                 }
             }
-            epilogue.Apply(c, ldc, 0, m, 0, n);
+            epilogue.Apply(c, ldc, 0, m, 0, n, kernel.Isa == GemmIsa.Avx512);
         }
     }
 }
