@@ -77,7 +77,7 @@ public static class JobsApi
     }
 
     public static async Task<Results<Accepted<JobResponse>, NoContent, ProblemHttpResult>> DeleteJob(
-        string id, HttpContext http, IJobStore store, IBlobStore blobs, ModelCache cache, CancellationToken ct)
+        string id, HttpContext http, IJobStore store, IBlobStore blobs, DiskReserve reserve, ModelCache cache, CancellationToken ct)
     {
         var owner = http.Owner();
         var job = await store.GetAsync(id, owner, ct);
@@ -90,7 +90,7 @@ public static class JobsApi
             var cancelled = await store.RequestCancelAsync(id, owner, ct);
             return TypedResults.Accepted($"/jobs/{id}", JobResponse.From(cancelled ?? job));
         }
-        if (await DeleteRowAsync(id, owner, store, blobs, ct))
+        if (await DeleteRowAsync(id, owner, store, blobs, reserve, ct))
         {
             cache.Evict(id);
             try
@@ -107,9 +107,10 @@ public static class JobsApi
 
     /// <summary>
     /// Deletes the row; on a full disk (the database cannot even log the delete) the job's files go
-    /// first to make room, so that deleting finished jobs always frees space.
+    /// first to make room, and when they are too small to make enough, the disk reserve is given back,
+    /// so that deleting finished jobs always works and frees space.
     /// </summary>
-    private static async Task<bool> DeleteRowAsync(string id, string? owner, IJobStore store, IBlobStore blobs, CancellationToken ct)
+    private static async Task<bool> DeleteRowAsync(string id, string? owner, IJobStore store, IBlobStore blobs, DiskReserve reserve, CancellationToken ct)
     {
         try
         {
@@ -118,6 +119,13 @@ public static class JobsApi
         catch (Exception e) when (StorageFaults.IsDiskFull(e))
         {
             await blobs.DeleteJobAsync(id, ct);
+        }
+        try
+        {
+            return await store.DeleteAsync(id, owner, ct);
+        }
+        catch (Exception e) when (StorageFaults.IsDiskFull(e) && reserve.Release())
+        {
             return await store.DeleteAsync(id, owner, ct);
         }
     }

@@ -92,10 +92,15 @@ public sealed class PostgresBlobStore(NpgsqlDataSource db, FileStore local) : IB
                     throw new UploadTooLargeException($"The upload is larger than the limit of {maxBytes} bytes.");
                 }
                 sha.AppendData(buffer, 0, filled);
-                await using var chunk = db.CreateCommand("INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3);");
+                // Each chunk also touches the row: the sweeper removes only writes that stopped, not long ones still going.
+                await using var chunk = db.CreateCommand("""
+                    WITH c AS (INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3))
+                    UPDATE blobs SET created_at = $4 WHERE id = $1;
+                    """);
                 chunk.Parameters.Add(new() { Value = id });
                 chunk.Parameters.Add(new() { Value = seq++ });
                 chunk.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { NpgsqlDbType = NpgsqlDbType.Bytea, TypedValue = buffer.AsMemory(0, filled) });
+                chunk.Parameters.Add(new() { Value = Now() });
                 await chunk.ExecuteNonQueryAsync(ct);
             }
             var hash = Convert.ToHexStringLower(sha.GetHashAndReset());

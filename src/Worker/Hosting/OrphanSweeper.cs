@@ -13,7 +13,7 @@ namespace DSConvService.Worker.Hosting;
 /// half-way) and temp files of interrupted writes. Only things older than Storage:OrphanGracePeriod
 /// are touched, so a submission still uploading is never swept.
 /// </summary>
-public sealed class OrphanSweeper(IBlobStore blobs, IJobStore store, IOptions<StorageOptions> options, TimeProvider clock, ILogger<OrphanSweeper> logger)
+public sealed class OrphanSweeper(IBlobStore blobs, IJobStore store, DiskReserve reserve, IOptions<StorageOptions> options, TimeProvider clock, ILogger<OrphanSweeper> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -62,6 +62,7 @@ public sealed class OrphanSweeper(IBlobStore blobs, IJobStore store, IOptions<St
             orphans++;
         }
         var temps = await blobs.DeleteStaleWritesAsync(grace, now, ct);
+        reserve.Ensure();
         if (orphans + temps > 0)
         {
             logger.Swept(orphans, temps);

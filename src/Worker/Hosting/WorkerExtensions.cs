@@ -38,6 +38,12 @@ public static class WorkerExtensions
         // Created only when something asks for it (the postgres stores): one pool per process.
         services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<JobRunnerOptions>>().Value.PostgresConnectionString!));
         services.AddSingleton<FileStore>();
+        services.AddSingleton(sp =>
+        {
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return new DiskReserve(Path.Combine(storage.FullDataDirectory, DiskReserve.FileName),
+                enabled: !sp.GetRequiredService<IOptions<JobRunnerOptions>>().Value.UsesPostgres);
+        });
         services.AddSingleton<IBlobStore>(sp => sp.GetRequiredService<IOptions<StorageOptions>>().Value.UsesPostgresBlobs
             ? new PostgresBlobStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<FileStore>())
             : new FileBlobStore(sp.GetRequiredService<FileStore>()));
