@@ -3,6 +3,8 @@
 #   docker build -t dsconv-service .
 #   docker run -p 8080:8080 -v dsconv-data:/data dsconv-service                       # the Api
 #   docker run -v dsconv-data:/data --entrypoint dotnet dsconv-service worker/DSConvService.Worker.dll   # a worker
+# With Jobs__Store=postgres and Storage__Blobs=postgres /data holds only scratch files (spooled inputs),
+# so every container may have its own: see docker-compose.yml and README "Running on several machines".
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src

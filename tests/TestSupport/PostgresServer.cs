@@ -10,6 +10,9 @@ namespace DSConvService.TestSupport;
 /// a temp data directory, as the 'postgres' user when the tests run as root (initdb refuses root).
 /// <see cref="Shared"/> serves every test of a run (each takes a database of its own) and stops when the
 /// test process exits; a test that restarts the server starts one of its own.
+/// Stopping is reliable: Dispose and a process-exit hook stop it, and a detached watchdog stops it and
+/// removes its data directory when the owning process is gone without either (kill -9, a crashed test
+/// host). Leftovers of runs the watchdog could not clean (a reboot) are removed by the next server.
 /// </summary>
 public sealed class PostgresServer : IDisposable
 {
@@ -17,14 +20,21 @@ public sealed class PostgresServer : IDisposable
     private readonly string _bin;
     private readonly string _dataDir;
     private readonly string? _runAs;
+    private const string DirectoryPrefix = "dsconv-pg-";
+    private const string OwnerFile = "owner.pid";
+    private readonly Process? _watchdog;
     private bool _disposed;
 
-    public PostgresServer()
+    /// <summary>Starts a server that lives at most as long as the process <paramref name="ownerProcessId"/> (default: this one).</summary>
+    public PostgresServer(int? ownerProcessId = null)
     {
         _bin = FindBinaries() ?? throw new InvalidOperationException(MissingReason);
         _runAs = Environment.UserName == "root" ? "postgres" : null;
-        _dataDir = Path.Combine(Path.GetTempPath(), $"dsconv-pg-{Guid.NewGuid():N}");
+        RemoveLeftovers();
+        _dataDir = Path.Combine(Path.GetTempPath(), $"{DirectoryPrefix}{Guid.NewGuid():N}");
         Directory.CreateDirectory(_dataDir);
+        var owner = ownerProcessId ?? Environment.ProcessId;
+        File.WriteAllText(Path.Combine(_dataDir, OwnerFile), owner.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (_runAs is not null)
         {
             Run("chown", $"{_runAs} {_dataDir}", asServerUser: false);
@@ -32,8 +42,12 @@ public sealed class PostgresServer : IDisposable
         Port = FreePort();
         Run(Path.Combine(_bin, "initdb"), $"-D {_dataDir}/db -U postgres --auth=trust -E UTF8 --no-sync", asServerUser: true);
         Start();
+        _watchdog = StartWatchdog(owner);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Dispose();
     }
+
+    /// <summary>The server's own folder (cluster, socket, log); gone once the server is stopped for good.</summary>
+    public string DataDirectory => _dataDir;
 
     public static string MissingReason =>
         "PostgreSQL server binaries (initdb, pg_ctl) were not found under /usr/lib/postgresql/*/bin; `apt-get install postgresql` (.ci/run does).";
@@ -92,6 +106,69 @@ public sealed class PostgresServer : IDisposable
         }
         catch (IOException)
         {
+        }
+        try
+        {
+            _watchdog?.Kill();
+            _watchdog?.Dispose();
+        }
+        catch (InvalidOperationException)
+        {
+            // it has ended
+        }
+    }
+
+    /// <summary>
+    /// A shell loop outside this process (its own session, so a signal to the test's process group does
+    /// not reach it) that waits for the owner to disappear, then stops the server and deletes its folder.
+    /// </summary>
+    private Process StartWatchdog(int owner)
+    {
+        var stop = $"{ServerUserPrefix()}{Path.Combine(_bin, "pg_ctl")} -D {_dataDir}/db -m immediate -w stop";
+        var script = $"while [ -d /proc/{owner} ]; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {_dataDir}";
+        var info = new ProcessStartInfo("setsid", ["sh", "-c", script])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            WorkingDirectory = "/",
+        };
+        return Process.Start(info)!;
+    }
+
+    private string ServerUserPrefix() => _runAs is null ? "" : $"runuser -u {_runAs} -- ";
+
+    /// <summary>Stops and removes servers of earlier runs whose owner process no longer exists.</summary>
+    private void RemoveLeftovers()
+    {
+        foreach (var dir in Directory.GetDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
+        {
+            var ownerFile = Path.Combine(dir, OwnerFile);
+            if (!File.Exists(ownerFile) || !int.TryParse(File.ReadAllText(ownerFile), out var owner) || Directory.Exists($"/proc/{owner}"))
+            {
+                continue;
+            }
+            try
+            {
+                if (File.Exists(Path.Combine(dir, "db", "postmaster.pid")))
+                {
+                    Run(Path.Combine(_bin, "pg_ctl"), $"-D {dir}/db -m immediate -w stop", asServerUser: true);
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // not running
+            }
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
         }
     }
 

@@ -2,6 +2,7 @@ using DSConvService.Api.Contracts;
 using DSConvService.Api.Extensions;
 using DSConvService.Api.Inference;
 using DSConvService.Worker.Artifacts;
+using DSConvService.Worker.Blobs;
 using DSConvService.Worker.Jobs;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
@@ -55,26 +56,28 @@ public static class JobsApi
     }
 
     public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetArtifact(
-        string id, HttpContext http, IJobStore store, FileStore files, CancellationToken ct)
+        string id, HttpContext http, IJobStore store, IBlobStore blobs, CancellationToken ct)
     {
         var job = await store.GetAsync(id, http.Owner(), ct);
         if (job is null)
         {
             return NotFound(id);
         }
-        var path = files.ArtifactPath(job.Id);
-        if (job.Status != JobStatus.Succeeded || job.ArtifactSha256 is null || !files.Exists(path))
+        var content = job.Status == JobStatus.Succeeded && job.ArtifactSha256 is not null
+            ? await blobs.OpenReadAsync(job.Id, BlobKind.Artifact, ct)
+            : null;
+        if (content is null)
         {
             return TypedResults.Problem(statusCode: 409, title: "No artifact yet",
                 detail: $"Job {id} is {job.Status.ToApiName()}; the quantized model exists once the job has succeeded.");
         }
         var name = Path.GetFileNameWithoutExtension(job.Inputs.ModelFileName);
-        return TypedResults.File(File.OpenRead(path), "application/octet-stream", $"{(name.Length > 0 ? name : "model")}.dsconv.onnx",
+        return TypedResults.File(content, "application/octet-stream", $"{(name.Length > 0 ? name : "model")}.dsconv.onnx",
             entityTag: new EntityTagHeaderValue($"\"{job.ArtifactSha256}\""));
     }
 
     public static async Task<Results<Accepted<JobResponse>, NoContent, ProblemHttpResult>> DeleteJob(
-        string id, HttpContext http, IJobStore store, FileStore files, ModelCache cache, CancellationToken ct)
+        string id, HttpContext http, IJobStore store, IBlobStore blobs, DiskReserve reserve, ModelCache cache, CancellationToken ct)
     {
         var owner = http.Owner();
         var job = await store.GetAsync(id, owner, ct);
@@ -87,16 +90,16 @@ public static class JobsApi
             var cancelled = await store.RequestCancelAsync(id, owner, ct);
             return TypedResults.Accepted($"/jobs/{id}", JobResponse.From(cancelled ?? job));
         }
-        if (await DeleteRowAsync(id, owner, store, files, ct))
+        if (await DeleteRowAsync(id, owner, store, blobs, reserve, ct))
         {
             cache.Evict(id);
             try
             {
-                files.DeleteJobFiles(id);
+                await blobs.DeleteJobAsync(id, ct);
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or System.Data.Common.DbException)
             {
-                // The row is gone: the sweeper removes the files it could not delete now.
+                // The row is gone: the sweeper removes the blobs it could not delete now.
             }
         }
         return TypedResults.NoContent();
@@ -104,9 +107,10 @@ public static class JobsApi
 
     /// <summary>
     /// Deletes the row; on a full disk (the database cannot even log the delete) the job's files go
-    /// first to make room, so that deleting finished jobs always frees space.
+    /// first to make room, and when they are too small to make enough, the disk reserve is given back,
+    /// so that deleting finished jobs always works and frees space.
     /// </summary>
-    private static async Task<bool> DeleteRowAsync(string id, string? owner, IJobStore store, FileStore files, CancellationToken ct)
+    private static async Task<bool> DeleteRowAsync(string id, string? owner, IJobStore store, IBlobStore blobs, DiskReserve reserve, CancellationToken ct)
     {
         try
         {
@@ -114,7 +118,14 @@ public static class JobsApi
         }
         catch (Exception e) when (StorageFaults.IsDiskFull(e))
         {
-            files.DeleteJobFiles(id);
+            await blobs.DeleteJobAsync(id, ct);
+        }
+        try
+        {
+            return await store.DeleteAsync(id, owner, ct);
+        }
+        catch (Exception e) when (StorageFaults.IsDiskFull(e) && reserve.Release())
+        {
             return await store.DeleteAsync(id, owner, ct);
         }
     }

@@ -32,7 +32,7 @@ public static class QuantizeApi
     public static async Task<Results<Accepted<JobAccepted>, ProblemHttpResult>> Quantize(
         HttpContext http, JobSubmitter submitter, CancellationToken ct)
     {
-        using var session = submitter.Begin();
+        await using var session = submitter.Begin();
         string? options = null, modelFileName = null;
         await foreach (var part in MultipartStreaming.ReadAsync(http.Request, ct))
         {

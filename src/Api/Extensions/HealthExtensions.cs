@@ -1,4 +1,4 @@
-using DSConvService.Worker.Artifacts;
+using DSConvService.Worker.Blobs;
 using DSConvService.Worker.Jobs;
 using Prometheus;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -44,18 +44,18 @@ public static class HealthExtensions
         }
     }
 
-    private sealed class StorageCheck(FileStore files) : IHealthCheck
+    private sealed class StorageCheck(IBlobStore blobs) : IHealthCheck
     {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
         {
             try
             {
-                files.CheckWritable();
-                return Task.FromResult(HealthCheckResult.Healthy());
+                await blobs.CheckWritableAsync(ct);
+                return HealthCheckResult.Healthy();
             }
             catch (Exception e)
             {
-                return Task.FromResult(HealthCheckResult.Unhealthy("The data directory is not writable.", e));
+                return HealthCheckResult.Unhealthy("The blob storage (data directory or database) is not writable.", e);
             }
         }
     }

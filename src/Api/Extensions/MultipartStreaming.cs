@@ -23,7 +23,7 @@ public static class MultipartStreaming
             using var buffer = new MemoryStream();
             var chunk = new byte[8192];
             int read;
-            while ((read = await Body.ReadAsync(chunk, ct)) > 0)
+            while ((read = await ReadAsync(chunk, ct)) > 0)
             {
                 if (buffer.Length + read > maxBytes)
                 {
@@ -32,6 +32,19 @@ public static class MultipartStreaming
                 buffer.Write(chunk, 0, read);
             }
             return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        }
+
+        /// <summary>A body that ends inside a field is the client's malformed request (400), not a fault of ours.</summary>
+        private async Task<int> ReadAsync(byte[] chunk, CancellationToken ct)
+        {
+            try
+            {
+                return await Body.ReadAsync(chunk, ct);
+            }
+            catch (IOException e)
+            {
+                throw new BadHttpRequestException($"The form field '{Name}' ended before its boundary; the multipart body is incomplete or malformed.", StatusCodes.Status400BadRequest, e);
+            }
         }
     }
 

@@ -1,4 +1,4 @@
-using DSConvService.Worker.Artifacts;
+using DSConvService.Worker.Blobs;
 using DSConvService.Worker.Hosting;
 using DSConvService.Worker.Pipeline.Engine;
 using Microsoft.Extensions.Options;
@@ -9,7 +9,7 @@ namespace DSConvService.Api.Inference;
 /// Loaded quantized models by job id, at most Inference:CacheSize of them (least recently used go).
 /// A model is loaded once even when many requests ask for it at the same moment.
 /// </summary>
-public sealed class ModelCache(IQuantizationEngine engine, FileStore files, IOptions<InferenceOptions> options)
+public sealed class ModelCache(IQuantizationEngine engine, IBlobStore blobs, IOptions<InferenceOptions> options)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, LinkedListNode<(string Id, Lazy<IInferenceModel> Model)>> _entries = new(StringComparer.Ordinal);
@@ -30,7 +30,7 @@ public sealed class ModelCache(IQuantizationEngine engine, FileStore files, IOpt
             else
             {
                 ServiceMetrics.ModelCacheLookups.WithLabels("miss").Inc();
-                lazy = new Lazy<IInferenceModel>(() => engine.LoadForInference(File.ReadAllBytes(files.ArtifactPath(jobId)), options.Value.Threads));
+                lazy = new Lazy<IInferenceModel>(() => engine.LoadForInference(ReadArtifact(jobId), options.Value.Threads));
                 _entries[jobId] = _recency.AddFirst((jobId, lazy));
                 while (_entries.Count > Math.Max(1, options.Value.CacheSize))
                 {
@@ -49,6 +49,16 @@ public sealed class ModelCache(IQuantizationEngine engine, FileStore files, IOpt
             Evict(jobId);
             throw;
         }
+    }
+
+    /// <summary>The artifact's bytes (a loaded model holds them anyway); sync, as it runs inside the Lazy.</summary>
+    private byte[] ReadArtifact(string jobId)
+    {
+        using var stream = blobs.OpenReadAsync(jobId, BlobKind.Artifact).GetAwaiter().GetResult()
+            ?? throw new FileNotFoundException($"Job {jobId} has no stored artifact.");
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
     }
 
     public void Evict(string jobId)

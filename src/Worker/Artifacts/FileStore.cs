@@ -142,7 +142,11 @@ public sealed class FileStore
         return deleted;
     }
 
-    private static async Task<StoredFile> WriteAsync(string path, Stream content, long maxBytes, CancellationToken ct)
+    /// <summary>A fresh scratch file name under <see cref="TempRoot"/> (swept when stale).</summary>
+    public string NewTempPath(string label) => Path.Combine(TempRoot, $"{CheckId(label)}-{Guid.NewGuid():N}{TempSuffix}");
+
+    /// <summary>Streams into <paramref name="path"/> through a temp file and a rename, refusing more than <paramref name="maxBytes"/>.</summary>
+    internal static async Task<StoredFile> WriteAsync(string path, Stream content, long maxBytes, CancellationToken ct)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temp = path + $".{Guid.NewGuid():N}{TempSuffix}";

@@ -20,7 +20,10 @@ public static class StorageFaults
                 case IOException io when (io.HResult & 0xFFFF) is Enospc or WinDiskFull or WinHandleDiskFull
                                          || io.Message.Contains("No space left on device", StringComparison.OrdinalIgnoreCase):
                     return true;
-                case DbException db when db.SqlState == "53100" || (db.GetType().Name == "SqliteException" && (db.ErrorCode & 0xFF) == SqliteFull):
+                // SqliteException.ErrorCode is the HRESULT (E_FAIL); the SQLite result code is SqliteErrorCode.
+                case Microsoft.Data.Sqlite.SqliteException sqlite when sqlite.SqliteErrorCode == SqliteFull:
+                    return true;
+                case DbException db when db.SqlState == "53100":
                     return true;
             }
         }

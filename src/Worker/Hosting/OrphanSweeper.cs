@@ -1,4 +1,5 @@
 using DSConvService.Worker.Artifacts;
+using DSConvService.Worker.Blobs;
 using DSConvService.Worker.Jobs;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,7 @@ namespace DSConvService.Worker.Hosting;
 /// half-way) and temp files of interrupted writes. Only things older than Storage:OrphanGracePeriod
 /// are touched, so a submission still uploading is never swept.
 /// </summary>
-public sealed class OrphanSweeper(FileStore files, IJobStore store, IOptions<StorageOptions> options, TimeProvider clock, ILogger<OrphanSweeper> logger)
+public sealed class OrphanSweeper(IBlobStore blobs, IJobStore store, DiskReserve reserve, IOptions<StorageOptions> options, TimeProvider clock, ILogger<OrphanSweeper> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -50,17 +51,18 @@ public sealed class OrphanSweeper(FileStore files, IJobStore store, IOptions<Sto
         var grace = options.Value.OrphanGracePeriod;
         var now = clock.GetUtcNow().UtcDateTime;
         var orphans = 0;
-        foreach (var (jobId, lastWrite) in files.StoredJobs().ToList())
+        foreach (var (jobId, lastWrite) in await blobs.StoredJobsAsync(ct))
         {
             ct.ThrowIfCancellationRequested();
             if (now - lastWrite < grace || !FileStore.IsValidJobId(jobId) || await store.ExistsAsync(jobId, ct))
             {
                 continue;
             }
-            files.DeleteJobFiles(jobId);
+            await blobs.DeleteJobAsync(jobId, ct);
             orphans++;
         }
-        var temps = files.DeleteStaleTempFiles(grace, now);
+        var temps = await blobs.DeleteStaleWritesAsync(grace, now, ct);
+        reserve.Ensure();
         if (orphans + temps > 0)
         {
             logger.Swept(orphans, temps);

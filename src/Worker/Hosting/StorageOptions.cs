@@ -12,6 +12,14 @@ public sealed class StorageOptions
 
     public string DatabasePath => Path.Combine(FullDataDirectory, "jobs.db");
 
+    /// <summary>Where uploads, artifacts and reports live: "filesystem" (the data directory) or "postgres" (ConnectionStrings:Postgres).</summary>
+    public string Blobs { get; set; } = "filesystem";
+
+    /// <summary>ConnectionStrings:Postgres, copied here so that it is validated with the rest.</summary>
+    public string? PostgresConnectionString { get; set; }
+
+    public bool UsesPostgresBlobs => string.Equals(Blobs, "postgres", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>How often the sweeper looks for files without a job and stale temp files (it also runs at start).</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -21,6 +29,10 @@ public sealed class StorageOptions
     public IEnumerable<string> Validate()
     {
         if (string.IsNullOrWhiteSpace(DataDirectory)) yield return "Storage:DataDirectory must be set.";
+        if (!UsesPostgresBlobs && !string.Equals(Blobs, "filesystem", StringComparison.OrdinalIgnoreCase))
+            yield return $"Storage:Blobs must be \"filesystem\" or \"postgres\" (got \"{Blobs}\").";
+        if (UsesPostgresBlobs && string.IsNullOrWhiteSpace(PostgresConnectionString))
+            yield return "Storage:Blobs is \"postgres\" but ConnectionStrings:Postgres is not set.";
         if (SweepInterval < TimeSpan.FromSeconds(1)) yield return "Storage:SweepInterval must be at least 1 second.";
         if (OrphanGracePeriod < TimeSpan.Zero) yield return "Storage:OrphanGracePeriod must not be negative.";
     }

@@ -1,4 +1,5 @@
 using DSConvService.Worker.Artifacts;
+using DSConvService.Worker.Blobs;
 using DSConvService.Worker.Jobs;
 using DSConvService.Worker.Pipeline;
 using DSConvService.Worker.Pipeline.Engine;
@@ -23,6 +24,7 @@ public static class WorkerExtensions
         AddValidated<StorageOptions>(builder, StorageOptions.Section, o => o.Validate());
         AddValidated<JobRunnerOptions>(builder, JobRunnerOptions.Section, o => o.Validate());
         services.PostConfigure<JobRunnerOptions>(o => o.PostgresConnectionString ??= builder.Configuration.GetConnectionString("Postgres"));
+        services.PostConfigure<StorageOptions>(o => o.PostgresConnectionString ??= builder.Configuration.GetConnectionString("Postgres"));
         AddValidated<LimitsOptions>(builder, LimitsOptions.Section, o => o.Validate());
 
         services.TryAddSingleton(TimeProvider.System);
@@ -33,9 +35,18 @@ public static class WorkerExtensions
                 ? new PostgresJobStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<TimeProvider>())
                 : new SqliteJobStore(sp.GetRequiredService<IOptions<StorageOptions>>(), sp.GetRequiredService<TimeProvider>());
         });
-        // Created only when something asks for it (the postgres store): one pool per process.
+        // Created only when something asks for it (the postgres stores): one pool per process.
         services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<JobRunnerOptions>>().Value.PostgresConnectionString!));
         services.AddSingleton<FileStore>();
+        services.AddSingleton(sp =>
+        {
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return new DiskReserve(Path.Combine(storage.FullDataDirectory, DiskReserve.FileName),
+                enabled: !sp.GetRequiredService<IOptions<JobRunnerOptions>>().Value.UsesPostgres);
+        });
+        services.AddSingleton<IBlobStore>(sp => sp.GetRequiredService<IOptions<StorageOptions>>().Value.UsesPostgresBlobs
+            ? new PostgresBlobStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<FileStore>())
+            : new FileBlobStore(sp.GetRequiredService<FileStore>()));
         services.AddSingleton<IQuantizationEngine, DsconvEngine>();
         services.AddSingleton<JobSubmitter>();
         services.AddScoped<QuantizationPipeline>();

@@ -1,6 +1,7 @@
 using DSConvService.Core.Errors;
 using System.Text.Json;
 using DSConvService.Worker.Artifacts;
+using DSConvService.Worker.Blobs;
 using DSConvService.Core.Datasets;
 using DSConvService.Worker.Hosting;
 using DSConvService.Worker.Pipeline.Engine;
@@ -15,13 +16,13 @@ namespace DSConvService.Worker.Jobs;
 /// is written last: a job exists only with all its files in place; a submission that fails or is
 /// abandoned removes its files (and the sweeper removes what a crash left).
 /// </summary>
-public sealed class JobSubmitter(IJobStore jobs, FileStore files, IQuantizationEngine engine, IOptions<LimitsOptions> limits, TimeProvider clock)
+public sealed class JobSubmitter(IJobStore jobs, IBlobStore blobs, IQuantizationEngine engine, IOptions<LimitsOptions> limits, TimeProvider clock)
 {
     // Parsing a model holds it in memory once: one at a time, so parallel uploads do not multiply that.
     private readonly SemaphoreSlim _inspecting = new(1, 1);
 
     /// <summary>Starts a submission: a fresh job id whose uploads are saved one by one.</summary>
-    public UploadSession Begin() => new(files, Guid.CreateVersion7().ToString("N"), limits.Value.MaxUploadBytes);
+    public UploadSession Begin() => new(blobs, Guid.CreateVersion7().ToString("N"), limits.Value.MaxUploadBytes);
 
     /// <summary>Checks the saved uploads and queues the job; throws the input's problem otherwise (the session then deletes the files).</summary>
     public async Task<Job> CompleteAsync(UploadSession session, string? optionsJson, string? modelFileName, string? owner, CancellationToken ct)
@@ -31,7 +32,8 @@ public sealed class JobSubmitter(IJobStore jobs, FileStore files, IQuantizationE
         await _inspecting.WaitAsync(ct);
         try
         {
-            info = engine.Inspect(await File.ReadAllBytesAsync(model.Path, ct));
+            using var local = await blobs.OpenLocalAsync(session.JobId, BlobKind.Model, ct);
+            info = engine.Inspect(await File.ReadAllBytesAsync(local.Path, ct));
         }
         finally
         {
@@ -46,16 +48,22 @@ public sealed class JobSubmitter(IJobStore jobs, FileStore files, IQuantizationE
         var options = OptionsResolver.Resolve(OptionsResolver.Parse(optionsJson), info.DefaultPreprocessing, info.Task);
         CheckAgainstModel(options, info);
 
-        var labelsFile = session.Saved(UploadKind.Labels);
-        var labels = labelsFile is null ? null : LabelsFile.Read(labelsFile.Path);
-        var reader = new ZipDatasetReader(limits.Value.ToDatasetLimits());
-        if (session.Saved(UploadKind.Calibration) is { } calibration)
+        string[]? labels = null;
+        if (session.Has(UploadKind.Labels))
         {
-            reader.Validate(calibration.Path, imageFolder: false, labels: null, ct);
+            using var local = await blobs.OpenLocalAsync(session.JobId, BlobKind.Labels, ct);
+            labels = LabelsFile.Read(local.Path);
         }
-        if (session.Saved(UploadKind.Evaluation) is { } evaluation)
+        var reader = new ZipDatasetReader(limits.Value.ToDatasetLimits());
+        if (session.Has(UploadKind.Calibration))
         {
-            reader.Validate(evaluation.Path, imageFolder: true, labels, ct);
+            using var local = await blobs.OpenLocalAsync(session.JobId, BlobKind.Calibration, ct);
+            reader.Validate(local.Path, imageFolder: false, labels: null, ct);
+        }
+        if (session.Has(UploadKind.Evaluation))
+        {
+            using var local = await blobs.OpenLocalAsync(session.JobId, BlobKind.Evaluation, ct);
+            reader.Validate(local.Path, imageFolder: true, labels, ct);
         }
 
         var job = new Job
@@ -84,7 +92,7 @@ public sealed class JobSubmitter(IJobStore jobs, FileStore files, IQuantizationE
     /// <summary>All uploads at once (streams read in order): the form of a caller that has them all in hand.</summary>
     public async Task<Job> SubmitAsync(JobSubmission submission, CancellationToken ct)
     {
-        using var session = Begin();
+        await using var session = Begin();
         await session.SaveAsync(UploadKind.Model, submission.Model, ct);
         if (submission.Labels is not null) await session.SaveAsync(UploadKind.Labels, submission.Labels, ct);
         if (submission.Calibration is not null) await session.SaveAsync(UploadKind.Calibration, submission.Calibration, ct);
@@ -114,9 +122,9 @@ public sealed class JobSubmitter(IJobStore jobs, FileStore files, IQuantizationE
 }
 
 /// <summary>The uploads of one submission in progress; disposing it without a committed job deletes them.</summary>
-public sealed class UploadSession(FileStore files, string jobId, long maxBytes) : IDisposable
+public sealed class UploadSession(IBlobStore blobs, string jobId, long maxBytes) : IAsyncDisposable
 {
-    private readonly Dictionary<UploadKind, StoredFile> _saved = [];
+    private readonly Dictionary<UploadKind, StoredBlob> _saved = [];
 
     public string JobId { get; } = jobId;
 
@@ -124,25 +132,25 @@ public sealed class UploadSession(FileStore files, string jobId, long maxBytes) 
 
     public bool Has(UploadKind kind) => _saved.ContainsKey(kind);
 
-    public StoredFile? Saved(UploadKind kind) => _saved.GetValueOrDefault(kind);
+    public StoredBlob? Saved(UploadKind kind) => _saved.GetValueOrDefault(kind);
 
     /// <summary>Streams one upload to its place (temp file, then rename), refusing more than the upload limit.</summary>
-    public async Task<StoredFile> SaveAsync(UploadKind kind, Stream content, CancellationToken ct)
+    public async Task<StoredBlob> SaveAsync(UploadKind kind, Stream content, CancellationToken ct)
     {
-        var stored = await files.SaveUploadAsync(JobId, kind, content, maxBytes, ct);
+        var stored = await blobs.WriteAsync(JobId, kind.ToBlobKind(), content, maxBytes, ct);
         _saved[kind] = stored;
         return stored;
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
         if (!Committed)
         {
             try
             {
-                files.DeleteJobFiles(JobId);
+                await blobs.DeleteJobAsync(JobId, CancellationToken.None);
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or System.Data.Common.DbException or InvalidOperationException)
             {
                 // The sweeper removes what cannot be deleted now.
             }

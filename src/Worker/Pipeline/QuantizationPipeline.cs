@@ -4,7 +4,7 @@ using DSConvService.Core.Imaging;
 using DSConvService.Core.Reports;
 using DSConvService.Core.Runs;
 using DSConvService.Core.Tensors;
-using DSConvService.Worker.Artifacts;
+using DSConvService.Worker.Blobs;
 using DSConvService.Worker.Hosting;
 using DSConvService.Worker.Jobs;
 using DSConvService.Worker.Pipeline.Engine;
@@ -21,7 +21,7 @@ namespace DSConvService.Worker.Pipeline;
 /// </summary>
 public sealed class QuantizationPipeline(
     IQuantizationEngine engine,
-    FileStore files,
+    IBlobStore blobs,
     IOptions<LimitsOptions> limits,
     IOptions<JobRunnerOptions> runner,
     ILogger<QuantizationPipeline> logger)
@@ -32,25 +32,36 @@ public sealed class QuantizationPipeline(
     {
         var settings = runner.Value;
         progress.Report("validating", 0);
-        var modelBytes = await File.ReadAllBytesAsync(files.UploadPath(job.Id, UploadKind.Model), ct);
+        byte[] modelBytes;
+        using (var model = await blobs.OpenLocalAsync(job.Id, BlobKind.Model, ct))
+        {
+            modelBytes = await File.ReadAllBytesAsync(model.Path, ct);
+        }
         engine.Inspect(modelBytes);
         var options = JsonSerializer.Deserialize<QuantizeOptions>(job.OptionsJson, OptionsResolver.Json)
             ?? throw new InvalidOperationException("The job has no options.");
         var preprocessing = OptionsResolver.ToPreprocessing(options);
-        var labels = job.Inputs.HasLabels ? LabelsFile.Read(files.UploadPath(job.Id, UploadKind.Labels)) : null;
+        string[]? labels = null;
+        if (job.Inputs.HasLabels)
+        {
+            using var local = await blobs.OpenLocalAsync(job.Id, BlobKind.Labels, ct);
+            labels = LabelsFile.Read(local.Path);
+        }
         ct.ThrowIfCancellationRequested();
 
         var reader = new ZipDatasetReader(limits.Value.ToDatasetLimits());
         IReadOnlyList<Tensor>? calibration = null;
         if (job.Inputs.HasCalibration)
         {
-            var images = reader.ReadCalibration(files.UploadPath(job.Id, UploadKind.Calibration), settings.MaxCalibrationImages, ct);
+            using var local = await blobs.OpenLocalAsync(job.Id, BlobKind.Calibration, ct);
+            var images = reader.ReadCalibration(local.Path, settings.MaxCalibrationImages, ct);
             calibration = Decode(images, preprocessing, StageProgress.Start(progress, "loading calibration images", 0.02, 0.06), ct);
         }
         LabelledInputs? evaluation = null;
         if (job.Inputs.HasEvaluation)
         {
-            var (images, _) = reader.ReadEvaluation(files.UploadPath(job.Id, UploadKind.Evaluation), labels, settings.MaxEvaluationImages, ct);
+            using var local = await blobs.OpenLocalAsync(job.Id, BlobKind.Evaluation, ct);
+            var (images, _) = reader.ReadEvaluation(local.Path, labels, settings.MaxEvaluationImages, ct);
             var tensors = Decode(images, preprocessing, StageProgress.Start(progress, "loading evaluation images", 0.06, 0.12), ct);
             evaluation = new LabelledInputs(tensors, images.Select(i => i.ClassIndex).ToArray());
         }
@@ -69,10 +80,10 @@ public sealed class QuantizationPipeline(
         ct.ThrowIfCancellationRequested();
 
         progress.Report("writing artifact", 0.98);
-        var artifact = await files.SaveArtifactAsync(job.Id, outcome.Artifact, ct);
+        var artifact = await blobs.WriteAsync(job.Id, BlobKind.Artifact, new MemoryStream(outcome.Artifact, writable: false), long.MaxValue, ct);
         var report = ModelTask.Apply(outcome.Report, options.Task);
         var reportJson = JsonSerializer.Serialize(report, ReportJson);
-        await files.SaveReportAsync(job.Id, System.Text.Encoding.UTF8.GetBytes(reportJson), ct);
+        await blobs.WriteAsync(job.Id, BlobKind.Report, new MemoryStream(System.Text.Encoding.UTF8.GetBytes(reportJson), writable: false), long.MaxValue, ct);
         logger.LogInformation("Job quantized {Layers} layers; fidelity on {Samples} {Source:l} inputs, top-1 agreement {Agreement:F4}",
             report.Model.QuantizedLayers, report.Fidelity?.Samples, report.FidelityInputs, report.Fidelity?.Top1Agreement);
         return new PipelineResult(reportJson, artifact);
@@ -105,4 +116,4 @@ public sealed class QuantizationPipeline(
 }
 
 /// <summary>What a finished pipeline produced.</summary>
-public sealed record PipelineResult(string ReportJson, StoredFile Artifact);
+public sealed record PipelineResult(string ReportJson, StoredBlob Artifact);
