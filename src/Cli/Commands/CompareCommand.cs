@@ -47,14 +47,16 @@ public static class CompareCommand
         preprocessing.AddTo(command);
         command.SetAction(parse => console.Guard(() =>
         {
-            var file = ModelFile.Load(parse.GetValue(model)!);
+            var paths = parse.GetValue(images) ?? [];
+            // A model exported with batch 1 gets a symbolic batch when more images are asked for.
+            var requestedBatch = parse.GetValue(batch) ?? Math.Max(1, paths.Length);
+            var file = ModelFile.Load(parse.GetValue(model)!).ForBatch(requestedBatch);
             var threadCount = Math.Max(1, parse.GetValue(threads));
             var options = preprocessing.Resolve(parse, file.Model);
-            var paths = parse.GetValue(images) ?? [];
             var inputs = paths.Length > 0
                 ? ModelInputs.FromImages(file.Model, paths, parse.GetValue(batch), options)
                 : ModelInputs.Random(file.Model, parse.GetValue(batch) ?? 1, parse.GetValue(seed), options);
-            var referenceFile = parse.GetValue(reference) is { } path ? Reference(file, path) : null;
+            var referenceFile = parse.GetValue(reference) is { } path ? Reference(file, path).ForBatch(requestedBatch) : null;
             var result = Compare(file, inputs, threadCount, Math.Max(1, parse.GetValue(runs)), referenceFile);
             if (parse.GetValue(json))
             {

@@ -63,6 +63,24 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Compare_Runs_A_Batch_On_A_Model_Exported_With_Batch_One()
+    {
+        // Batch fixed to 1 in the input, the output and the Reshape target, as exporters write it.
+        var b = new ModelBuilder();
+        var x = b.Input("x", 1, 3, 16, 16);
+        var conv = b.Node("Relu", [Conv(b, x, 3, 8, 1)]);
+        var pooled = b.Node("GlobalAveragePool", [conv]);
+        b.Output(b.Node("Reshape", [pooled, b.Longs(1, 8)]));
+        var path = Path.Combine(_dir, "fixed.onnx");
+        File.WriteAllBytes(path, b.ToBytes());
+        var (code, stdout, stderr) = Invoke("compare", "--model", path, "--batch", "4", "--threads", "1", "--runs", "1", "--json");
+        Assert.True(code == 0, stderr);
+        var r = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(4, r.GetProperty("batch").GetInt32());
+        Assert.InRange(r.GetProperty("relativeDiff").GetDouble(), 0, 1e-5);
+    }
+
+    [Fact]
     public void Compare_With_Images_Uses_Them_As_The_Batch()
     {
         var a = ImageFile("a.png", new SKColor(200, 30, 60));

@@ -12,8 +12,17 @@ namespace DSConvService.Core.Kernels.DSConv;
 /// </summary>
 public static unsafe class Avx512Int16Kernel
 {
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>C into <see cref="TileArgs.C"/>.</summary>
     public static void Run(in TileArgs t)
+    {
+        var sink = new BufferSink(t.C);
+        Run(t, ref sink);
+    }
+
+    /// <summary>C handed to <paramref name="sink"/> from registers (e.g. <see cref="PlaneSink"/>: straight into y).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TSink>(in TileArgs t, ref TSink sink)
+        where TSink : struct, ITileSink
     {
         var ones = Vector512.Create((short)1);
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -225,15 +234,7 @@ public static unsafe class Avx512Int16Kernel
             c30 = Epilogue(c30, s30, sc0, corr[3], xi[3]);
             c31 = Epilogue(c31, s31, sc1, corr[3], xi[3]);
         }
-        var c = t.C;
-        c00.Store(c);
-        c01.Store(c + 16);
-        c10.Store(c + 32);
-        c11.Store(c + 48);
-        c20.Store(c + 64);
-        c21.Store(c + 80);
-        c30.Store(c + 96);
-        c31.Store(c + 112);
+        sink.Store(c00, c01, c10, c11, c20, c21, c30, c31);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

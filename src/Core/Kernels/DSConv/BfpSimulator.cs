@@ -25,6 +25,12 @@ public static unsafe class BfpSimulator
     public static void SimulatePixels(float* x, float* dst, int channels, int hw, int start, int end, DSConvFormat f, CpuCapabilities? caps = null)
     {
         caps ??= CpuCapabilities.Current;
+        if (caps.Avx512 && end - start >= 16 && channels == 1)
+        {
+            caps.Census?.Ran(nameof(BfpSimulator), "avx512");
+            SimulateSingles(x, dst, start, end, f);
+            return;
+        }
         if (caps.Avx512 && end - start >= 16)
         {
             caps.Census?.Ran(nameof(BfpSimulator), "avx512");
@@ -95,6 +101,51 @@ public static unsafe class BfpSimulator
             (Vector512.ConvertToSingle(Vector512.Min(Vector512.Max(q, lo), hi)) * scale).Store(dst + (long)c * hw + p0);
         }
         return true;
+    }
+
+    /// <summary>
+    /// Values [start, end) (end − start ≥ 16) of blocks of one channel (depthwise inputs): each value is its own
+    /// block, so 16 blocks per vector with one load each; vectors holding special values go through the reference.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SimulateSingles(float* x, float* dst, int start, int end, DSConvFormat f)
+    {
+        var m = f.MantissaBits;
+        var byteMask = Vector512.Create(0xFF);
+        var bias = Vector512.Create(127);
+        var emin = Vector512.Create(-(1 << (f.ExponentBits - 1)));
+        var emax = Vector512.Create((1 << (f.ExponentBits - 1)) - 1);
+        var tinyE = Vector512.Create(m - 120);
+        var hugeE = Vector512.Create(120);
+        var invBase = Vector512.Create(m - 2 + 127);
+        var scaleBase = Vector512.Create(127 + 2 - m);
+        var lo = Vector512.Create(-(1 << (m - 1)));
+        var hi = Vector512.Create((1 << (m - 1)) - 1);
+        for (var p = start; p < end; p += 16)
+        {
+            // The last vector overlaps the one before: x and dst are distinct, so recomputing is harmless.
+            var p0 = Math.Min(p, end - 16);
+            var v = Vector512.Load(x + p0);
+            var bits = Vector512.Abs(v).AsInt32();
+            var field = (bits >>> 23) & byteMask;
+            var zero = Vector512.Equals(bits, Vector512<int>.Zero);
+            var e = Vector512.Min(Vector512.Max(field - bias, emin), emax);
+            var special = (Vector512.Equals(field, Vector512<int>.Zero) | Vector512.Equals(field, byteMask)
+                | Vector512.LessThan(e, tinyE) | Vector512.GreaterThan(e, hugeE)) & ~zero;
+            if (special != Vector512<int>.Zero)
+            {
+                for (var i = 0; i < 16; i++)
+                {
+                    SimulatePixel(x, dst, 1, end, p0 + i, f);
+                }
+                continue;
+            }
+            e = Vector512.ConditionalSelect(zero, Vector512<int>.Zero, e);
+            var inv = ((invBase - e) << 23).AsSingle();
+            var scale = ((e + scaleBase) << 23).AsSingle();
+            var q = Vector512.Min(Vector512.Max(Avx512F.ConvertToVector512Int32(v * inv), lo), hi);
+            (Vector512.ConvertToSingle(q) * scale).Store(dst + p0);
+        }
     }
 
     private static void SimulatePixel(float* x, float* dst, int channels, int hw, int p, DSConvFormat f)

@@ -417,6 +417,34 @@ public sealed unsafe class DSConvEngine
         var tileOuter = (panel1 - panel0) * panelBytes <= 512 * 1024;
         var outer = tileOuter ? tile1 - tile0 : panel1 - panel0;
         var inner = tileOuter ? panel1 - panel0 : tile1 - tile0;
+        if (Isa == DSConvIsa.Avx512Int16)
+        {
+            // The kernel writes y from its registers (no C tile in memory, no second pass over it).
+            var sink = new PlaneSink(Activation) { PlaneStride = s.OutPixels };
+            for (var i = 0; i < outer; i++)
+            {
+                for (var k = 0; k < inner; k++)
+                {
+                    var tile = tile0 + (tileOuter ? i : k);
+                    var panel = panel0 + (tileOuter ? k : i);
+                    args.Q = (sbyte*)ctx.Q + w.QOffset(g, panel);
+                    args.Xi = (float*)ctx.Xi + w.BlockOffset(g, panel);
+                    args.Correction = (int*)ctx.Correction + w.BlockOffset(g, panel);
+                    args.A = quant + tile * TileArgs.Pixels * 4;
+                    args.S = scales + tile * TileArgs.Pixels;
+                    var og0 = panel * PackedWeights.Rows;
+                    var o0 = g * s.Og + og0;
+                    var planeOffset = ((long)n * s.O + o0) * s.OutPixels;
+                    sink.Planes = (float*)ctx.Y + planeOffset;
+                    sink.Residual = ctx.Residual == 0 ? null : (float*)ctx.Residual + planeOffset;
+                    sink.Bias = (float*)ctx.Bias + o0;
+                    sink.Rows = Math.Min(PackedWeights.Rows, w.Og - og0);
+                    sink.Map = (TileStoreMap*)(mem + layout.StoreMapsOffset + (long)tile * TileStoreMap.Bytes);
+                    Avx512Int16Kernel.Run(args, ref sink);
+                }
+            }
+            return;
+        }
         for (var i = 0; i < outer; i++)
         {
             for (var k = 0; k < inner; k++)

@@ -72,6 +72,7 @@ public sealed unsafe class FloatConvPath
     public bool Direct => _direct is not null;
 
     public long ScratchFloats(in ConvShape s, bool simulate) =>
+        Depthwise && simulate ? DepthwiseBfpConv.ScratchFloats(Geometry(s)) :
         (simulate ? (long)s.N * s.C * s.InPixels + 16 : 0)
         + (Depthwise ? DepthwiseConv.ScratchFloats(Geometry(s)) : _direct is not null ? FewChannelConv.ScratchFloats(Geometry(s), s.N) : Sgemm.ScratchFloats(_kernel, s.OutPixels, _k) + 16);
 
@@ -88,6 +89,12 @@ public sealed unsafe class FloatConvPath
         {
             var input = px;
             var free = ps;
+            if (Depthwise && !f.FloatActivations)
+            {
+                // One value per activation block: x̂ is made plane by plane inside the depthwise loop.
+                DepthwiseBfpConv.Run(px, pw, pb, py, s.N, s.C, _og, Geometry(s), _activation, f, ps, threads);
+                return;
+            }
             if (!f.FloatActivations)
             {
                 input = Sgemm.Align64(ps);

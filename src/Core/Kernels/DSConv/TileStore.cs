@@ -72,11 +72,7 @@ public static unsafe class TileStore
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(float* c, int rows, TileStoreMap* map, float* planes, float* residual, long planeStride, float* bias, FusedActivation act)
     {
-        var lo = Vector512.Create(act.Kind switch { ActivationKind.Relu => 0f, ActivationKind.Clip => act.Min, _ => float.NegativeInfinity });
-        var hi = Vector512.Create(act.Kind == ActivationKind.Clip ? act.Max : float.PositiveInfinity);
-        var leaky = act.Kind == ActivationKind.LeakyRelu;
-        var clamp = act.Kind is ActivationKind.Relu or ActivationKind.Clip;
-        var alpha = Vector512.Create(act.Alpha);
+        var (lo, hi, clamp, leaky, alpha) = Constants(act);
         for (var r = 0; r < rows; r++)
         {
             var b = Vector512.Create(bias[r]);
@@ -94,8 +90,16 @@ public static unsafe class TileStore
         }
     }
 
+    /// <summary>The activation as clamp bounds (Relu, Clip) or a leaky slope.</summary>
+    internal static (Vector512<float> Lo, Vector512<float> Hi, bool Clamp, bool Leaky, Vector512<float> Alpha) Constants(FusedActivation act) =>
+        (Vector512.Create(act.Kind switch { ActivationKind.Relu => 0f, ActivationKind.Clip => act.Min, _ => float.NegativeInfinity }),
+            Vector512.Create(act.Kind == ActivationKind.Clip ? act.Max : float.PositiveInfinity),
+            act.Kind is ActivationKind.Relu or ActivationKind.Clip,
+            act.Kind == ActivationKind.LeakyRelu,
+            Vector512.Create(act.Alpha));
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Half(Vector512<float> v, Vector512<float> keep, Vector512<float> store, float* dst, float* residual,
+    internal static void Half(Vector512<float> v, Vector512<float> keep, Vector512<float> store, float* dst, float* residual,
         Vector512<float> lo, Vector512<float> hi, bool clamp, bool leaky, Vector512<float> alpha)
     {
         v = Avx512F.Compress(Vector512<float>.Zero, keep, v);

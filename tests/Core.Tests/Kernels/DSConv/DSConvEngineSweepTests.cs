@@ -107,6 +107,30 @@ public class DSConvEngineSweepTests
         AssertMatchesReference(engine, shape, x, threads: 2);
     }
 
+    /// <summary>Depthwise layers (one input channel per group, so one value per activation block): x̂ is made plane by plane.</summary>
+    [Theory]
+    [InlineData(1, 16, 17, 17, 1, 3, 1, 1, 1, 8, 1)]
+    [InlineData(2, 7, 9, 33, 2, 3, 2, 1, 1, 8, 2)]
+    [InlineData(1, 5, 23, 6, 1, 5, 2, 2, 1, 6, 2)]
+    [InlineData(2, 3, 1, 15, 1, 3, 1, 1, 1, 8, 1)]
+    [InlineData(1, 9, 14, 14, 1, 3, 3, 0, 2, 4, 2)]
+    [InlineData(3, 33, 7, 7, 1, 3, 1, 1, 1, 8, 2)]
+    [InlineData(1, 4, 112, 112, 1, 3, 2, 1, 1, 8, 2)]
+    public void Depthwise_Layers_Match_The_Reference(int n, int c, int h, int w, int multiplier, int k, int stride, int pad, int dilation, int mbits, int threads)
+    {
+        var format = new DSConvFormat(32, 4, mbits, 5, true);
+        var kase = new Case(n, c, h, w, c * multiplier, c, k, k, stride, pad, dilation, 32, 4, mbits, 5);
+        var engine = Engine(kase, format, c + h, DSConvIsa.Auto, out var shape, out var x);
+        Assert.True(engine.UsesFloatPath);
+        // Zeros, a denormal, huge values (exponent clamped by the 5-bit width) and tiny ones take the scalar path.
+        x[0] = 0f;
+        x[1] = 1e-40f;
+        x[x.Length / 2] = 3e5f;
+        x[x.Length - 1] = -2e-9f;
+        x[x.Length / 3] = -0f;
+        AssertMatchesReference(engine, shape, x, threads);
+    }
+
     [Theory]
     [InlineData(4, -8)]
     [InlineData(4, 7)]
