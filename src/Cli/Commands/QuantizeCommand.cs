@@ -45,11 +45,13 @@ public static class QuantizeCommand
         var html = new Option<string?>("--html") { Description = "Also write the report as a standalone HTML page (the service's report.html: charts inline, opens offline)." };
         var task = new Option<string>("--task") { Description = "auto (from the output shape) | classify | features (the model outputs a feature vector: no class metrics).", DefaultValueFactory = _ => "auto" };
         task.AcceptOnlyFromAmong("auto", ModelTask.Classify, ModelTask.Features);
+        var targetCosine = new Option<double?>("--target-cosine") { Description = "Target mean cosine against fp32 in (0, 1]: weight bits and block per layer are chosen to meet it with the smallest file." };
+        var minCompression = new Option<double?>("--min-compression") { Description = "Target: the artifact at least this many times smaller than the fp32 file (≥ 1); alone, the best cosine within that size." };
         var preprocessing = new PreprocessingArguments();
         var command = new Command("quantize", "Quantize a model with DSConv, write the artifact and report accuracy, fidelity and latency.")
         {
             model, output, bits, block, activationBits, kds, kdsBias, cds, noFc, calibration, eval, fidelity, labels, adapt,
-            threads, maxEval, maxCalibration, latencyRuns, json, html, task,
+            threads, maxEval, maxCalibration, latencyRuns, json, html, task, targetCosine, minCompression,
         };
         preprocessing.AddTo(command);
         command.SetAction(parse => console.Guard(() =>
@@ -64,6 +66,7 @@ public static class QuantizeCommand
                 Cds = parse.GetValue(cds),
                 QuantizeFullyConnected = !parse.GetValue(noFc),
                 Adapt = parse.GetValue(adapt),
+                Target = TargetArguments.From(parse.GetValue(targetCosine), parse.GetValue(minCompression)),
             };
             var request = new Request(parse.GetValue(model)!, parse.GetValue(output)!, options,
                 parse.GetValue(calibration), parse.GetValue(eval), parse.GetValue(fidelity), parse.GetValue(labels),
@@ -105,6 +108,10 @@ public static class QuantizeCommand
         if (o.Format.Errors(CliName) is [var first, ..])
         {
             throw new CliException(first);
+        }
+        if (o.Target?.Errors(TargetArguments.CliName) is [var targetError, ..])
+        {
+            throw new CliException(targetError);
         }
         if (r.Threads < 1)
         {
@@ -196,10 +203,14 @@ public static class QuantizeCommand
         {
             o.WriteLine(string.Create(c, $"accuracy   top-1 fp32 {a.Fp32Top1 * 100:F2} %, quantized {a.QuantizedTop1 * 100:F2} % (drop {a.Top1Drop * 100:F2} points); top-5 {a.Fp32Top5 * 100:F2} % / {a.QuantizedTop5 * 100:F2} %; {a.Samples} images"));
         }
+        if (r.Policy is { } p)
+        {
+            o.WriteLine(string.Create(c, $"policy     target {(p.Target.Cosine is { } tc ? $"cosine ≥ {tc}" : "")}{(p.Target.Cosine is not null && p.Target.MinCompression is not null ? ", " : "")}{(p.Target.MinCompression is { } tm ? $"≥ {tm}x" : "")}: predicted cosine {p.PredictedCosine:F5}, measured {p.MeasuredCosine:F5} on {p.SelectionInputs} inputs, {p.CompressionRatio:F2}x, {(p.Met ? "met" : "NOT met")}"));
+        }
         if (r.Fidelity is { } f)
         {
             var classMetrics = f.Top1Agreement is { } agreement ? string.Create(c, $", top-1 agreement {agreement * 100:F2} %, mean KL {f.MeanKl:E3}") : " (feature model: no class metrics)";
-            o.WriteLine(string.Create(c, $"fidelity   {f.Samples} {r.FidelityInputs} inputs: cosine {f.Cosine:F5}, output SQNR {f.OutputSqnrDb:F2} dB{classMetrics}"));
+            o.WriteLine(string.Create(c, $"fidelity   {f.Samples} {r.FidelityInputs} inputs: cosine {f.Cosine:F5} (worst {f.CosineMin:F5}), output SQNR {f.OutputSqnrDb:F2} dB{classMetrics}"));
         }
         if (r.Latency is { } l)
         {

@@ -26,7 +26,18 @@ public static class DSConvQuantizer
         QuantizationOptions options,
         IReadOnlyList<Tensor>? calibration = null,
         IProgress<QuantizationProgress>? progress = null,
-        CancellationToken ct = default)
+        CancellationToken ct = default) => Quantize(fp32, options, calibration, progress, fitWeights: true, ct);
+
+    /// <summary>
+    /// The quantized model's structure without fitting any weight: every layer gets its DSConv node with
+    /// zero VQK integers and KDS of the right shapes and storage types. Its artifact has the size of the
+    /// real one (tensor sizes do not depend on their values); the plan uses it to estimate bytes quickly.
+    /// </summary>
+    public static QuantizationResult Skeleton(Model fp32, QuantizationOptions options, CancellationToken ct = default) =>
+        Quantize(fp32, options with { Adapt = false }, null, null, fitWeights: false, ct);
+
+    private static QuantizationResult Quantize(Model fp32, QuantizationOptions options, IReadOnlyList<Tensor>? calibration,
+        IProgress<QuantizationProgress>? progress, bool fitWeights, CancellationToken ct)
     {
         options.Validate();
         var watch = Stopwatch.StartNew();
@@ -66,7 +77,9 @@ public static class DSConvQuantizer
             progress?.Report(new QuantizationProgress("quantize", i, candidates.Count, c.Node.DisplayName));
             var (kh, kw) = c.WeightShape.Length == 4 ? (c.WeightShape[2], c.WeightShape[3]) : (1, 1);
             var layerOptions = options.ForLayer(c.Node.DisplayName);
-            var qw = WeightQuantizer.Quantize(c.Weight, c.OutChannels, c.Channels, kh, kw, c.Depthwise, layerOptions);
+            var qw = fitWeights
+                ? WeightQuantizer.Quantize(c.Weight, c.OutChannels, c.Channels, kh, kw, c.Depthwise, layerOptions)
+                : WeightQuantizer.Placeholder(c.OutChannels, c.Channels, kh, kw, c.Depthwise, layerOptions);
             layers.Add(Replace(quantized, c, qw, layerOptions));
         }
         progress?.Report(new QuantizationProgress("quantize", candidates.Count, candidates.Count));
@@ -183,11 +196,13 @@ public static class DSConvQuantizer
         {
             var input = floatModel.Graph.RuntimeInputs.Single();
             var shape = (input.Shape ?? throw new InvalidModelException("input shape unknown")).Select(d => d > 0 ? d : 1).ToArray();
-            using var runner = NetworkRunner.Create(floatModel, layers.Select(l => l.Node.Outputs[0]));
+            using var runner = NetworkRunner.Create(floatModel, layers.SelectMany(l => new[] { l.Node.Inputs[0], l.Node.Outputs[0] }));
             var values = runner.Run(Tensor.Zeros(DataType.Float, shape));
             foreach (var l in layers)
             {
                 var y = values[l.Node.Outputs[0]].Shape;
+                l.InputShape = values.TryGetValue(l.Node.Inputs[0], out var x) ? x.Shape : null;
+                l.OutputShape = y;
                 long positions = l.Source.FullyConnected ? y[0] : (long)y[0] * y[2] * y[3];
                 l.Macs = positions * l.Weight.O * l.Weight.Cg * l.Weight.Spatial;
             }

@@ -1,5 +1,6 @@
 using DSConvService.Core.Errors;
 using DSConvService.Core.Format;
+using DSConvService.Core.Quantization.Policy;
 
 namespace DSConvService.Core.Quantization;
 
@@ -81,10 +82,24 @@ public sealed record QuantizationOptions
     /// <summary>Store KDS as float16 in the artifact (the in-memory model uses the same rounded values).</summary>
     public bool KdsFloat16 { get; init; } = true;
 
+    /// <summary>
+    /// An accuracy / size target: when set, the run's policy chooses weight bits and block size per
+    /// layer (<see cref="PrecisionPolicy"/>) and fills <see cref="Layers"/> with its choice.
+    /// </summary>
+    public QuantizationTarget? Target { get; init; }
+
     /// <summary>Throws <see cref="InvalidOptionsException"/> naming every out-of-range setting.</summary>
     public void Validate()
     {
         var errors = new List<string>(Format.Errors());
+        if (Target is not null)
+        {
+            errors.AddRange(Target.Errors());
+            if (Layers.Count > 0)
+            {
+                errors.Add("target and layers cannot be combined: with a target the policy chooses every layer's weight bits and block size.");
+            }
+        }
         foreach (var (name, settings) in Layers)
         {
             errors.AddRange(settings.Errors(field => $"layers.{name}.{field}"));

@@ -11,6 +11,10 @@ internal sealed class QuantizedLayer
     public required DSConvWeights Weight { get; set; }
     public required Node Node { get; init; }
     public long Macs { get; set; }
+
+    /// <summary>Shapes seen when MACs were counted (one sample, unknown dimensions as 1); null when not measured.</summary>
+    public int[]? InputShape { get; set; }
+    public int[]? OutputShape { get; set; }
     public double WeightSqnrDb { get; set; }
 
     public string Name => Node.DisplayName;

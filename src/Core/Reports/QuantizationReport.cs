@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using DSConvService.Core.Quantization.Policy;
 
 namespace DSConvService.Core.Reports;
 
@@ -13,6 +14,9 @@ public sealed record QuantizationReport
     public FidelitySection? Fidelity { get; init; }
     public LatencySection? Latency { get; init; }
     public IReadOnlyList<LayerSection> Layers { get; init; } = [];
+
+    /// <summary>What the precision policy chose for a target (null when the settings were given, not a target).</summary>
+    public PolicySection? Policy { get; init; }
     public TimingsSection Timings { get; init; } = new();
 
     /// <summary>Where fidelity inputs came from: "evaluation", "calibration" or "synthetic".</summary>
@@ -64,6 +68,39 @@ public sealed record FidelitySection
 
     [JsonConverter(typeof(NonFiniteAsNull))]
     public double Cosine { get; init; }
+
+    /// <summary>The worst sample's cosine.</summary>
+    [JsonConverter(typeof(NonFiniteAsNull))]
+    public double CosineMin { get; init; }
+}
+
+/// <summary>The precision policy's choice for a target (issue 8, item 4).</summary>
+public sealed record PolicySection
+{
+    public required QuantizationTarget Target { get; init; }
+
+    /// <summary>What sensitivities and the measured cosine were computed on: "calibration" or "synthetic" (never evaluation or fidelity images).</summary>
+    public required string SelectionInputs { get; init; }
+    public double PredictedCosine { get; init; }
+
+    /// <summary>Mean cosine of the chosen quantization on the selection inputs.</summary>
+    public double MeasuredCosine { get; init; }
+
+    /// <summary>fp32 file bytes / artifact bytes of the chosen quantization.</summary>
+    public double CompressionRatio { get; init; }
+
+    /// <summary>True when every part of the target was met on the selection inputs.</summary>
+    public bool Met { get; init; }
+    public IReadOnlyList<PolicyLayer> Layers { get; init; } = [];
+}
+
+/// <summary>One layer's sensitivity (1 − cosine of the outputs with only this layer at the cheapest format) and the format chosen.</summary>
+public sealed record PolicyLayer
+{
+    public required string Name { get; init; }
+    public double Sensitivity { get; init; }
+    public int WeightBits { get; init; }
+    public int BlockSize { get; init; }
 }
 
 public sealed record LatencySection
