@@ -24,14 +24,6 @@ public static class QuantizeCommand
     {
         var model = new Option<string>("--model", "-m") { Description = "fp32 ONNX model file.", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the quantized artifact (.onnx).", Required = true };
-        var bits = new Option<int>("--bits") { Description = "Weight bits (VQK), 2..8.", DefaultValueFactory = _ => DSConvSettings.DefaultWeightBits };
-        var block = new Option<int>("--block") { Description = "Block size B (channels per block), 1..256.", DefaultValueFactory = _ => DSConvSettings.DefaultBlockSize };
-        var activationBits = new Option<int>("--activation-bits") { Description = "BFP mantissa bits, 2..8; 0 = float activations (weight-only).", DefaultValueFactory = _ => DSConvSettings.DefaultActivationBits };
-        var kds = new Option<string>("--kds") { Description = "KDS fit: l2 (least squares) | kl.", DefaultValueFactory = _ => "l2" };
-        kds.AcceptOnlyFromAmong("l2", "kl");
-        var kdsBias = new Option<bool>("--kds-bias") { Description = "Fit a bias per KDS block." };
-        var cds = new Option<bool>("--cds") { Description = "Fit a channel distribution shifter (scale and bias per output channel)." };
-        var noFc = new Option<bool>("--no-fc") { Description = "Leave fully connected layers (Gemm / MatMul) in float." };
         var calibration = new Option<string?>("--calibration") { Description = "Unlabelled images (folder or zip) for --adapt; also the fidelity inputs when there is no --eval." };
         var eval = new Option<string?>("--eval") { Description = "Labelled ImageFolder zip (<class>/<file>): accuracy and fidelity." };
         var fidelity = new Option<string?>("--fidelity") { Description = "Unlabelled images (folder or zip) to measure fidelity on instead of the calibration images." };
@@ -45,29 +37,18 @@ public static class QuantizeCommand
         var html = new Option<string?>("--html") { Description = "Also write the report as a standalone HTML page (the service's report.html: charts inline, opens offline)." };
         var task = new Option<string>("--task") { Description = "auto (from the output shape) | classify | features (the model outputs a feature vector: no class metrics).", DefaultValueFactory = _ => "auto" };
         task.AcceptOnlyFromAmong("auto", ModelTask.Classify, ModelTask.Features);
-        var targetCosine = new Option<double?>("--target-cosine") { Description = "Target mean cosine against fp32 in (0, 1]: weight bits and block per layer are chosen to meet it with the smallest file." };
-        var minCompression = new Option<double?>("--min-compression") { Description = "Target: the artifact at least this many times smaller than the fp32 file (≥ 1); alone, the best cosine within that size." };
+        var quantization = new QuantizationArguments();
         var preprocessing = new PreprocessingArguments();
         var command = new Command("quantize", "Quantize a model with DSConv, write the artifact and report accuracy, fidelity and latency.")
         {
-            model, output, bits, block, activationBits, kds, kdsBias, cds, noFc, calibration, eval, fidelity, labels, adapt,
-            threads, maxEval, maxCalibration, latencyRuns, json, html, task, targetCosine, minCompression,
+            model, output, calibration, eval, fidelity, labels, adapt,
+            threads, maxEval, maxCalibration, latencyRuns, json, html, task,
         };
+        quantization.AddTo(command);
         preprocessing.AddTo(command);
         command.SetAction(parse => console.Guard(() =>
         {
-            var options = new QuantizationOptions
-            {
-                WeightBits = parse.GetValue(bits),
-                BlockSize = parse.GetValue(block),
-                ActivationBits = parse.GetValue(activationBits),
-                Kds = parse.GetValue(kds) == "kl" ? KdsMethod.Kl : KdsMethod.L2,
-                KdsBias = parse.GetValue(kdsBias),
-                Cds = parse.GetValue(cds),
-                QuantizeFullyConnected = !parse.GetValue(noFc),
-                Adapt = parse.GetValue(adapt),
-                Target = TargetArguments.From(parse.GetValue(targetCosine), parse.GetValue(minCompression)),
-            };
+            var options = quantization.Resolve(parse, parse.GetValue(adapt));
             var request = new Request(parse.GetValue(model)!, parse.GetValue(output)!, options,
                 parse.GetValue(calibration), parse.GetValue(eval), parse.GetValue(fidelity), parse.GetValue(labels),
                 parse.GetValue(threads), parse.GetValue(maxEval), parse.GetValue(maxCalibration), parse.GetValue(latencyRuns));
@@ -104,15 +85,6 @@ public static class QuantizeCommand
     private static void Check(Request r)
     {
         var o = r.Options;
-        // The ranges are DSConvSettings'; only the names are the command line's.
-        if (o.Format.Errors(CliName) is [var first, ..])
-        {
-            throw new CliException(first);
-        }
-        if (o.Target?.Errors(TargetArguments.CliName) is [var targetError, ..])
-        {
-            throw new CliException(targetError);
-        }
         if (r.Threads < 1)
         {
             throw new CliException($"--threads must be at least 1 (got {r.Threads}).");
@@ -138,14 +110,6 @@ public static class QuantizeCommand
             throw new CliException($"--labels '{r.Labels}' does not exist.");
         }
     }
-
-    private static string CliName(string setting) => setting switch
-    {
-        "weightBits" => "--bits",
-        "blockSize" => "--block",
-        "activationBits" => "--activation-bits",
-        _ => "--" + setting,
-    };
 
     /// <summary>Reads the inputs, runs Core's front door (<see cref="QuantizationRun"/>) and writes the artifact.</summary>
     public static QuantizationReport Run(Request r, ModelFile file, PreprocessingOptions preprocessing)

@@ -48,6 +48,7 @@ public static class DSConvQuantizer
         var g = quantized.Graph;
 
         var skipped = new List<string>();
+        var skippedNodes = new List<SkippedLayer>();
         var candidates = new List<LayerCandidate>();
         var ranks = KnownRanks(g);
         foreach (var n in g.Nodes)
@@ -58,12 +59,14 @@ public static class DSConvQuantizer
                 if (reason is not null)
                 {
                     skipped.Add($"{n.DisplayName} ({n.OpType}): {reason}");
+                    skippedNodes.Add(new SkippedLayer(n, reason));
                 }
                 continue;
             }
             if (c.FullyConnected && !options.QuantizeFullyConnected)
             {
                 skipped.Add($"{n.DisplayName} ({n.OpType}): fully connected layers are not quantized (option off)");
+                skippedNodes.Add(new SkippedLayer(n, "fully connected layers are not quantized (option off)"));
                 continue;
             }
             candidates.Add(c);
@@ -120,7 +123,10 @@ public static class DSConvQuantizer
                 notes.Add("Adaptation was requested but no calibration inputs were given; the data-free quantization is used.");
             }
         }
-        return new QuantizationResult(quantized, floatModel, options, layers, skipped, notes, CountParameters(fp32), watch.Elapsed.TotalSeconds);
+        return new QuantizationResult(quantized, floatModel, options, layers, skipped, notes, CountParameters(fp32), watch.Elapsed.TotalSeconds)
+        {
+            SkippedNodes = skippedNodes,
+        };
     }
 
     private static QuantizedLayer Replace(Model model, LayerCandidate c, DSConvWeights qw, QuantizationOptions options)

@@ -6,6 +6,9 @@ using DSConvService.Core.Reports;
 
 namespace DSConvService.Core.Quantization;
 
+/// <summary>A Conv or FC node the quantizer left in float, and why.</summary>
+internal sealed record SkippedLayer(Node Node, string Reason);
+
 /// <summary>What <see cref="DSConvQuantizer.Quantize"/> returns: the quantized model (DSConv nodes) and its per-layer report.</summary>
 public sealed class QuantizationResult
 {
@@ -59,6 +62,9 @@ public sealed class QuantizationResult
     public double BitsPerWeight => QuantizedWeightCount == 0 ? 0 : (double)_layers.Sum(l => l.Weight.StorageBits()) / QuantizedWeightCount;
 
     internal IReadOnlyList<QuantizedLayer> LayerDetails => _layers;
+
+    /// <summary>The Conv / FC nodes left in float, with the reason (the structured form of <see cref="SkippedLayers"/>).</summary>
+    internal IReadOnlyList<SkippedLayer> SkippedNodes { get; init; } = [];
 
     /// <summary>The portable artifact (DESIGN 4): standard ONNX, opset 21, blocked DequantizeLinear feeding the original Conv/Gemm.</summary>
     public byte[] ToArtifactBytes(PreprocessingOptions? preprocessing = null, string[]? labels = null) =>

@@ -3,6 +3,7 @@ using System.Text.Json;
 using DSConvService.Core.Format;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Quantization;
+using DSConvService.Core.Quantization.Policy;
 using DSConvService.Core.Reports;
 
 namespace DSConvService.Worker.Jobs;
@@ -46,6 +47,7 @@ public static class OptionsResolver
             Kds = given.Kds ?? "l2",
             Adapt = given.Adapt ?? false,
             Task = given.Task ?? modelTask,
+            Target = given.Target,
             Preprocessing = new PreprocessingSettings
             {
                 Width = p.Width ?? modelDefaults.Width,
@@ -77,7 +79,11 @@ public static class OptionsResolver
         Format = ToSettings(o),
         Kds = o.Kds == "kl" ? KdsMethod.Kl : KdsMethod.L2,
         Adapt = o.Adapt!.Value,
+        Target = ToTarget(o.Target),
     };
+
+    public static QuantizationTarget? ToTarget(TargetSettings? t) =>
+        t is null ? null : new QuantizationTarget { Cosine = t.Cosine, MinCompression = t.MinCompression };
 
     public static PreprocessingOptions ToPreprocessing(QuantizeOptions o)
     {
@@ -101,6 +107,7 @@ public static class OptionsResolver
     private static List<string> Check(QuantizeOptions o)
     {
         var errors = new List<string>(ToSettings(o).Errors());
+        if (ToTarget(o.Target) is { } target) errors.AddRange(target.Errors());
         if (o.Kds is not ("l2" or "kl")) errors.Add($"kds must be \"l2\" or \"kl\" (got \"{o.Kds}\").");
         if (!ModelTask.IsKnown(o.Task)) errors.Add($"task must be \"classify\" or \"features\" (got \"{o.Task}\").");
         var p = o.Preprocessing!;

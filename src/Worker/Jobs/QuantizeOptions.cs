@@ -23,6 +23,9 @@ public sealed record QuantizeOptions
 
     public PreprocessingSettings? Preprocessing { get; init; }
 
+    /// <summary>An accuracy / size target instead of bits and block: the policy chooses them per layer.</summary>
+    public TargetSettings? Target { get; init; }
+
     /// <summary>"classify" or "features" (the model outputs a feature vector); detected from the output shape when missing.</summary>
     public string? Task { get; init; }
 }
@@ -41,4 +44,11 @@ public sealed record PreprocessingSettings
     public float? Scale { get; init; }
     public float[]? Mean { get; init; }
     public float[]? Std { get; init; }
+}
+
+/// <summary>The "target" of the options: a mean cosine against fp32 in (0, 1] and / or a smallest compression ratio (≥ 1).</summary>
+public sealed record TargetSettings
+{
+    public double? Cosine { get; init; }
+    public double? MinCompression { get; init; }
 }
