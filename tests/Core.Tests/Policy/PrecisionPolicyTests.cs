@@ -104,8 +104,9 @@ public sealed class PrecisionPolicyTests
         };
         var costs = new[] { Layer(0.02), Layer(0.001) };
         Assert.Equal([2, 0], PrecisionPolicy.Greedy(costs, 0, double.PositiveInfinity, 0.99, 1));
-        // Within 310 bytes only the sensitive layer can go to 8 bits; a cosine out of reach stops at the budget.
-        Assert.Equal([2, 0], PrecisionPolicy.Greedy(costs, 0, 310, 0.99999, 1));
+        // Within 310 bytes only the sensitive layer can go to 8 bits and the other to block 16; a cosine out of reach stops at the budget.
+        Assert.Equal([2, 1], PrecisionPolicy.Greedy(costs, 0, 310, 0.99999, 1));
+        Assert.Equal([2, 0], PrecisionPolicy.Greedy(costs, 0, 305, 0.99999, 1));
         // No cosine target: every upgrade that fits.
         Assert.Equal([2, 2], PrecisionPolicy.Greedy(costs, 0, 400, null, 1));
     }
