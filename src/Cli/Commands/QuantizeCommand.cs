@@ -29,6 +29,11 @@ public static class QuantizeCommand
         var activationBits = new Option<int>("--activation-bits") { Description = "BFP mantissa bits, 2..8; 0 = float activations (weight-only).", DefaultValueFactory = _ => DSConvSettings.DefaultActivationBits };
         var kds = new Option<string>("--kds") { Description = "KDS fit: l2 (least squares) | kl.", DefaultValueFactory = _ => "l2" };
         kds.AcceptOnlyFromAmong("l2", "kl");
+        var scale = new Option<string>("--scale") { Description = "VQK scale rule: max (largest magnitude, the paper's) | mse (clip searched per block).", DefaultValueFactory = _ => QuantizationOptions.DefaultScale.Name() };
+        scale.AcceptOnlyFromAmong(ScaleRuleNames.Max, ScaleRuleNames.Mse);
+        var biasCorrection = new Option<bool>("--bias-correction") { Description = "Correct biases from the fp32 model's BatchNorm statistics (data-free, DESIGN 2.5)." };
+        var noBiasCorrection = new Option<bool>("--no-bias-correction") { Description = "Do not correct biases from BatchNorm statistics." };
+        var layer = new Option<string[]>("--layer") { Description = "Per-layer precision NAME=BITS[/BLOCK] (repeatable; NAME as the report's layers table shows it).", Arity = ArgumentArity.ZeroOrMore };
         var kdsBias = new Option<bool>("--kds-bias") { Description = "Fit a bias per KDS block." };
         var cds = new Option<bool>("--cds") { Description = "Fit a channel distribution shifter (scale and bias per output channel)." };
         var noFc = new Option<bool>("--no-fc") { Description = "Leave fully connected layers (Gemm / MatMul) in float." };
@@ -48,17 +53,28 @@ public static class QuantizeCommand
         var preprocessing = new PreprocessingArguments();
         var command = new Command("quantize", "Quantize a model with DSConv, write the artifact and report accuracy, fidelity and latency.")
         {
-            model, output, bits, block, activationBits, kds, kdsBias, cds, noFc, calibration, eval, fidelity, labels, adapt,
+            model, output, bits, block, activationBits, kds, scale, biasCorrection, noBiasCorrection, layer, kdsBias, cds, noFc, calibration, eval, fidelity, labels, adapt,
             threads, maxEval, maxCalibration, latencyRuns, json, html, task,
         };
         preprocessing.AddTo(command);
         command.SetAction(parse => console.Guard(() =>
         {
-            var options = new QuantizationOptions
+            if (parse.GetValue(biasCorrection) && parse.GetValue(noBiasCorrection))
+            {
+                throw new CliException("--bias-correction and --no-bias-correction cannot be combined.");
+            }
+            var global = new DSConvSettings
             {
                 WeightBits = parse.GetValue(bits),
                 BlockSize = parse.GetValue(block),
                 ActivationBits = parse.GetValue(activationBits),
+            };
+            var options = new QuantizationOptions
+            {
+                Format = global,
+                Layers = LayerArguments.Parse(parse.GetValue(layer) ?? [], global),
+                Scale = ScaleRuleNames.Parse(parse.GetValue(scale)) ?? QuantizationOptions.DefaultScale,
+                BiasCorrection = parse.GetValue(biasCorrection) || (!parse.GetValue(noBiasCorrection) && QuantizationOptions.DefaultBiasCorrection),
                 Kds = parse.GetValue(kds) == "kl" ? KdsMethod.Kl : KdsMethod.L2,
                 KdsBias = parse.GetValue(kdsBias),
                 Cds = parse.GetValue(cds),
@@ -105,6 +121,13 @@ public static class QuantizeCommand
         if (o.Format.Errors(CliName) is [var first, ..])
         {
             throw new CliException(first);
+        }
+        foreach (var (name, settings) in o.Layers)
+        {
+            if (settings.Errors(f => $"--layer {name}: {CliName(f)}") is [var error, ..])
+            {
+                throw new CliException(error);
+            }
         }
         if (r.Threads < 1)
         {
@@ -189,7 +212,7 @@ public static class QuantizeCommand
         var m = r.Model;
         var opts = request.Options;
         o.WriteLine(string.Create(c, $"quantized  {request.Model} → {request.Output}"));
-        o.WriteLine(string.Create(c, $"settings   {opts.WeightBits}-bit weights, block {opts.BlockSize}, activations {(opts.ActivationBits == 0 ? "float" : $"BFP {opts.ActivationBits}-bit")}, KDS {opts.Kds.ToString().ToLowerInvariant()}{(opts.KdsBias ? " + bias" : "")}{(opts.Cds ? ", CDS" : "")}{(opts.Adapt ? ", adapted" : "")}"));
+        o.WriteLine(string.Create(c, $"settings   {opts.WeightBits}-bit weights, block {opts.BlockSize}, activations {(opts.ActivationBits == 0 ? "float" : $"BFP {opts.ActivationBits}-bit")}, KDS {opts.Kds.ToString().ToLowerInvariant()}{(opts.KdsBias ? " + bias" : "")}, scale {opts.Scale.Name()}{(opts.BiasCorrection ? $", bias correction ({r.Quantization?.BiasCorrectedLayers ?? 0} layers)" : "")}{(opts.Layers.Count > 0 ? $", {opts.Layers.Count} layer(s) with their own settings" : "")}{(opts.Cds ? ", CDS" : "")}{(opts.Adapt ? ", adapted" : "")}"));
         o.WriteLine(string.Create(c, $"model      {m.Parameters:N0} parameters, {m.QuantizedLayers} layers quantized, {m.SkippedLayers.Count} skipped"));
         o.WriteLine(string.Create(c, $"size       {m.Fp32Bytes:N0} → {m.QuantizedBytes:N0} bytes ({m.CompressionRatio:F2}x), {m.BitsPerWeight:F3} bits per weight"));
         if (r.Accuracy is { } a)
@@ -199,7 +222,7 @@ public static class QuantizeCommand
         if (r.Fidelity is { } f)
         {
             var classMetrics = f.Top1Agreement is { } agreement ? string.Create(c, $", top-1 agreement {agreement * 100:F2} %, mean KL {f.MeanKl:E3}") : " (feature model: no class metrics)";
-            o.WriteLine(string.Create(c, $"fidelity   {f.Samples} {r.FidelityInputs} inputs: cosine {f.Cosine:F5}, output SQNR {f.OutputSqnrDb:F2} dB{classMetrics}"));
+            o.WriteLine(string.Create(c, $"fidelity   {f.Samples} {r.FidelityInputs} inputs: cosine {f.Cosine:F5} (worst {f.CosineMin:F5}), output SQNR {f.OutputSqnrDb:F2} dB{classMetrics}"));
         }
         if (r.Latency is { } l)
         {
@@ -208,11 +231,16 @@ public static class QuantizeCommand
         o.WriteLine(string.Create(c, $"timings    quantize {r.Timings.QuantizeSeconds:F3} s, evaluate {r.Timings.EvaluateSeconds:F3} s"));
         o.WriteLine("layers");
         var width = Math.Max(4, r.Layers.Select(x => x.Name.Length).DefaultIfEmpty(0).Max());
-        o.WriteLine(string.Create(c, $"  {"name".PadRight(width)}  {"op",-6} bits block  weight dB  output dB          MACs"));
+        o.WriteLine(string.Create(c, $"  {"name".PadRight(width)}  {"op",-6} bits block  act stored  weight dB  output dB          MACs"));
         foreach (var x in r.Layers)
         {
             var output = x.OutputSqnrDb is { } s ? s.ToString("F2", c) : "-";
-            o.WriteLine(string.Create(c, $"  {x.Name.PadRight(width)}  {x.Op,-6} {x.WeightBits,4} {x.BlockSize,5} {x.WeightSqnrDb,10:F2} {output,10} {x.Macs,13:N0}"));
+            var stored = x.StorageBitsPerWeight + (x.WastesStorage ? "!" : " ");
+            o.WriteLine(string.Create(c, $"  {x.Name.PadRight(width)}  {x.Op,-6} {x.WeightBits,4} {x.BlockSize,5} {x.ActivationBits,4} {stored,6} {x.WeightSqnrDb,10:F2} {output,10} {x.Macs,13:N0}"));
+        }
+        if (r.Layers.Any(x => x.WastesStorage))
+        {
+            o.WriteLine("  (! = stored wider than its bits: no size gain over the stored width)");
         }
         foreach (var s in m.SkippedLayers)
         {

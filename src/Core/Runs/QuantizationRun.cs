@@ -75,6 +75,7 @@ public static class QuantizationRun
             Fidelity = evaluation.Fidelity,
             Latency = evaluation.Latency,
             Layers = result.Layers,
+            Quantization = result.MethodSection,
             Timings = new TimingsSection { QuantizeSeconds = quantizeClock.Elapsed.TotalSeconds, EvaluateSeconds = evaluateClock.Elapsed.TotalSeconds },
             FidelityInputs = source,
             Notes = [.. result.Notes, .. evaluation.Notes, .. notes],
