@@ -160,7 +160,7 @@ public static class QuantizeCommand
         var m = r.Model;
         var opts = request.Options;
         o.WriteLine(string.Create(c, $"quantized  {request.Model} → {request.Output}"));
-        o.WriteLine(string.Create(c, $"settings   {opts.WeightBits}-bit weights, block {opts.BlockSize}, activations {(opts.ActivationBits == 0 ? "float" : $"BFP {opts.ActivationBits}-bit")}, KDS {opts.Kds.ToString().ToLowerInvariant()}{(opts.KdsBias ? " + bias" : "")}{(opts.Cds ? ", CDS" : "")}{(opts.Adapt ? ", adapted" : "")}"));
+        o.WriteLine(string.Create(c, $"settings   {opts.WeightBits}-bit weights, block {opts.BlockSize}, activations {(opts.ActivationBits == 0 ? "float" : $"BFP {opts.ActivationBits}-bit")}, KDS {opts.Kds.ToString().ToLowerInvariant()}{(opts.KdsBias ? " + bias" : "")}, scale {opts.Scale.Name()}{(opts.BiasCorrection ? $", bias correction ({r.Quantization?.BiasCorrectedLayers ?? 0} layers)" : "")}{(opts.Layers.Count > 0 ? $", {opts.Layers.Count} layer(s) with their own settings" : "")}{(opts.Cds ? ", CDS" : "")}{(opts.Adapt ? ", adapted" : "")}"));
         o.WriteLine(string.Create(c, $"model      {m.Parameters:N0} parameters, {m.QuantizedLayers} layers quantized, {m.SkippedLayers.Count} skipped"));
         o.WriteLine(string.Create(c, $"size       {m.Fp32Bytes:N0} → {m.QuantizedBytes:N0} bytes ({m.CompressionRatio:F2}x), {m.BitsPerWeight:F3} bits per weight"));
         if (r.Accuracy is { } a)
@@ -183,11 +183,16 @@ public static class QuantizeCommand
         o.WriteLine(string.Create(c, $"timings    quantize {r.Timings.QuantizeSeconds:F3} s, evaluate {r.Timings.EvaluateSeconds:F3} s"));
         o.WriteLine("layers");
         var width = Math.Max(4, r.Layers.Select(x => x.Name.Length).DefaultIfEmpty(0).Max());
-        o.WriteLine(string.Create(c, $"  {"name".PadRight(width)}  {"op",-6} bits block  weight dB  output dB          MACs"));
+        o.WriteLine(string.Create(c, $"  {"name".PadRight(width)}  {"op",-6} bits block  act stored  weight dB  output dB          MACs"));
         foreach (var x in r.Layers)
         {
             var output = x.OutputSqnrDb is { } s ? s.ToString("F2", c) : "-";
-            o.WriteLine(string.Create(c, $"  {x.Name.PadRight(width)}  {x.Op,-6} {x.WeightBits,4} {x.BlockSize,5} {x.WeightSqnrDb,10:F2} {output,10} {x.Macs,13:N0}"));
+            var stored = x.StorageBitsPerWeight + (x.WastesStorage ? "!" : " ");
+            o.WriteLine(string.Create(c, $"  {x.Name.PadRight(width)}  {x.Op,-6} {x.WeightBits,4} {x.BlockSize,5} {x.ActivationBits,4} {stored,6} {x.WeightSqnrDb,10:F2} {output,10} {x.Macs,13:N0}"));
+        }
+        if (r.Layers.Any(x => x.WastesStorage))
+        {
+            o.WriteLine("  (! = stored wider than its bits: no size gain over the stored width)");
         }
         foreach (var s in m.SkippedLayers)
         {

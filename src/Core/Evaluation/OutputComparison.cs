@@ -26,7 +26,7 @@ public static class OutputComparison
             throw new ArgumentException("Reference and quantized outputs differ in sample count.");
         }
         int agree = 0;
-        double kl = 0, cos = 0, cosMin = refRows.Count == 0 ? 0 : 1, signal = 0, noise = 0;
+        double kl = 0, cos = 0, cosMin = double.PositiveInfinity, signal = 0, noise = 0;
         for (var i = 0; i < refRows.Count; i++)
         {
             var r = refRows[i];
@@ -51,7 +51,7 @@ public static class OutputComparison
             MeanKl = kl / n,
             OutputSqnrDb = Metrics.SqnrDb(signal, noise),
             Cosine = cos / n,
-            CosineMin = cosMin,
+            CosineMin = refRows.Count == 0 ? double.NaN : cosMin,
         };
     }
 

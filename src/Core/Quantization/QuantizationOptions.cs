@@ -65,6 +65,16 @@ public sealed record QuantizationOptions
 
     public KdsMethod Kds { get; init; } = KdsMethod.L2;
 
+    /// <summary>How VQK picks each block's scale (option <c>scale</c>); the default is the rule that measured better.</summary>
+    public ScaleRule Scale { get; init; } = DefaultScale;
+
+    public const ScaleRule DefaultScale = ScaleRule.Mse;
+
+    /// <summary>Data-free bias correction from the fp32 model's BatchNorm statistics (DESIGN 2.5, option <c>biasCorrection</c>).</summary>
+    public bool BiasCorrection { get; init; } = DefaultBiasCorrection;
+
+    public const bool DefaultBiasCorrection = true;
+
     /// <summary>Fit a bias per KDS block (ŵ = ξ·q + β).</summary>
     public bool KdsBias { get; init; }
 

@@ -41,12 +41,27 @@ public sealed class QuantizationResult
         Op = l.Source.Node.OpType,
         WeightBits = l.Weight.Format.WeightBits,
         BlockSize = l.Weight.Format.BlockSize,
+        ActivationBits = l.Weight.Format.MantissaBits,
+        StorageBitsPerWeight = l.Weight.Format.Settings.StorageBitsPerWeight,
+        WastesStorage = l.Weight.Format.Settings.WastesStorage,
+        BiasCorrected = l.BiasCorrected,
         WeightSqnrDb = l.WeightSqnrDb,
         OutputSqnrDb = OutputSqnrDb.TryGetValue(l.Name, out var s) ? s : null,
         Macs = l.Macs,
     }).ToList();
 
     public int QuantizedLayers => _layers.Count;
+
+    /// <summary>Layers whose bias data-free bias correction changed (0 when it was off).</summary>
+    public int BiasCorrectedLayers { get; init; }
+
+    /// <summary>How the weights were quantized: the scale rule and whether bias correction ran (the report's <c>quantization</c> section).</summary>
+    public QuantizationMethodSection MethodSection => new()
+    {
+        Scale = Options.Scale.Name(),
+        BiasCorrection = Options.BiasCorrection,
+        BiasCorrectedLayers = BiasCorrectedLayers,
+    };
     public IReadOnlyList<string> SkippedLayers { get; }
     public long Parameters { get; }
     public IReadOnlyList<string> Notes { get; }

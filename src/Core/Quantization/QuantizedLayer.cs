@@ -17,5 +17,8 @@ internal sealed class QuantizedLayer
     public int[]? OutputShape { get; set; }
     public double WeightSqnrDb { get; set; }
 
+    /// <summary>True when data-free bias correction (DESIGN 2.5) changed this layer's bias.</summary>
+    public bool BiasCorrected { get; set; }
+
     public string Name => Node.DisplayName;
 }

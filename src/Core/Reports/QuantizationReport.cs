@@ -17,6 +17,9 @@ public sealed record QuantizationReport
 
     /// <summary>What the precision policy chose for a target (null when the settings were given, not a target).</summary>
     public PolicySection? Policy { get; init; }
+
+    /// <summary>How the weights were quantized (scale rule, bias correction); null in reports written before it existed.</summary>
+    public QuantizationMethodSection? Quantization { get; init; }
     public TimingsSection Timings { get; init; } = new();
 
     /// <summary>Where fidelity inputs came from: "evaluation", "calibration" or "synthetic".</summary>
@@ -119,12 +122,37 @@ public sealed record LayerSection
     public required string Op { get; init; }
     public int WeightBits { get; init; }
     public int BlockSize { get; init; }
+
+    /// <summary>BFP mantissa bits of the layer's input; 0 = float activations.</summary>
+    public int ActivationBits { get; init; }
+
+    /// <summary>Bits one weight integer takes in the file: 4 (INT4) or 8 (INT8).</summary>
+    public int StorageBitsPerWeight { get; init; }
+
+    /// <summary>True when <see cref="WeightBits"/> is below its storage width (&lt; 4, or 5..7): no size gain over the storage width.</summary>
+    public bool WastesStorage { get; init; }
+
+    /// <summary>True when data-free bias correction changed this layer's bias.</summary>
+    public bool BiasCorrected { get; init; }
     [JsonConverter(typeof(NonFiniteAsNull))]
     public double WeightSqnrDb { get; init; }
 
     [JsonConverter(typeof(OptionalNonFiniteAsNull))]
     public double? OutputSqnrDb { get; init; }
     public long Macs { get; init; }
+}
+
+/// <summary>The weight-fitting rules a run used (DESIGN 2.1 scale rule, 2.5 bias correction).</summary>
+public sealed record QuantizationMethodSection
+{
+    /// <summary>"max" (largest magnitude, the paper's rule) or "mse" (clip searched per block).</summary>
+    public string Scale { get; init; } = "max";
+
+    /// <summary>Whether data-free bias correction from BatchNorm statistics was asked for.</summary>
+    public bool BiasCorrection { get; init; }
+
+    /// <summary>Layers it changed (those fed by a BatchNorm, directly or through Relu/Clip).</summary>
+    public int BiasCorrectedLayers { get; init; }
 }
 
 public sealed record TimingsSection

@@ -92,6 +92,7 @@ public static class QuantizationRun
             Latency = evaluation.Latency,
             Layers = result.Layers,
             Policy = policy?.Section,
+            Quantization = result.MethodSection,
             Timings = new TimingsSection { QuantizeSeconds = quantizeClock.Elapsed.TotalSeconds, EvaluateSeconds = evaluateClock.Elapsed.TotalSeconds },
             FidelityInputs = source,
             Notes = [.. result.Notes, .. policy?.Notes ?? [], .. evaluation.Notes, .. notes],

@@ -18,6 +18,18 @@ public sealed record QuantizeOptions
     /// <summary>"l2" (least squares) or "kl".</summary>
     public string? Kds { get; init; }
 
+    /// <summary>VQK scale rule: "max" (largest magnitude, the paper's) or "mse" (clip searched per block).</summary>
+    public string? Scale { get; init; }
+
+    /// <summary>Data-free bias correction from the model's BatchNorm statistics.</summary>
+    public bool? BiasCorrection { get; init; }
+
+    /// <summary>
+    /// Per-layer settings by layer name (the names of the report's layers table), each merged over the
+    /// global fields; the resolved options hold every field of every named layer.
+    /// </summary>
+    public Dictionary<string, LayerOptions>? Layers { get; init; }
+
     /// <summary>Re-fit on the calibration images (needs a calibration zip).</summary>
     public bool? Adapt { get; init; }
 
@@ -28,6 +40,14 @@ public sealed record QuantizeOptions
 
     /// <summary>"classify" or "features" (the model outputs a feature vector); detected from the output shape when missing.</summary>
     public string? Task { get; init; }
+}
+
+/// <summary>The settings of one layer in <see cref="QuantizeOptions.Layers"/>; missing fields take the global ones.</summary>
+public sealed record LayerOptions
+{
+    public int? WeightBits { get; init; }
+    public int? BlockSize { get; init; }
+    public int? ActivationBits { get; init; }
 }
 
 /// <summary>How images become model inputs: x = (pixel · scale − mean[c]) / std[c].</summary>

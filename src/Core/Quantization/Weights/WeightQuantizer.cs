@@ -6,7 +6,8 @@ namespace DSConvService.Core.Quantization.Weights;
 
 /// <summary>
 /// VQK + KDS (DESIGN 2.1) of a whole weight in the [O, C, S] layout, parallel over output channels.
-/// Each block is quantized by <see cref="VqkReference.QuantizeBlock"/> (the spec itself).
+/// Each block is quantized by <see cref="VqkReference.QuantizeBlock"/> or, with the mse scale rule,
+/// <see cref="VqkReference.QuantizeBlockMse"/> (the spec itself).
 /// </summary>
 public static class WeightQuantizer
 {
@@ -117,7 +118,14 @@ public static class WeightQuantizer
             {
                 wb[i] = w[indices[i]];
             }
-            VqkReference.QuantizeBlock(wb, qw.Format.WeightBits, qb);
+            if (options.Scale == ScaleRule.Mse)
+            {
+                VqkReference.QuantizeBlockMse(wb, qw.Format.WeightBits, qb);
+            }
+            else
+            {
+                VqkReference.QuantizeBlock(wb, qw.Format.WeightBits, qb);
+            }
             for (var i = 0; i < n; i++)
             {
                 qw.Q[indices[i]] = qb[i];

@@ -4,6 +4,7 @@ using DSConvService.Core.Graph;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Onnx;
 using DSConvService.Core.Passes;
+using DSConvService.Core.Quantization;
 using DSConvService.Core.Runs;
 using DSConvService.Core.Tensors;
 
@@ -46,7 +47,10 @@ public sealed class DsconvEngine : IQuantizationEngine
         }
         var memory = ActivationMemory.Estimate(optimized); // also checks every node's shapes
         var parameters = m.Graph.Initializers.Values.Where(t => t.Data is float[]).Sum(t => (long)t.Length);
-        return new ModelInfo(inputs[0].Name, shape, PreprocessingDefaults.FromModel(m), parameters, ModelTask.Detect(m), memory);
+        return new ModelInfo(inputs[0].Name, shape, PreprocessingDefaults.FromModel(m), parameters, ModelTask.Detect(m), memory)
+        {
+            QuantizableLayers = DSConvQuantizer.QuantizableLayers(optimized, optimize: false),
+        };
     }
 
     public Tensor Preprocess(byte[] image, PreprocessingOptions preprocessing, long maxPixels) =>
