@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DSConvService.Core.Execution;
+using DSConvService.Core.Execution.Ops.DSConv;
 using DSConvService.Core.Quantization;
 using DSConvService.Core.Tensors;
 
@@ -34,9 +35,16 @@ public static class DSConvProfileBench
         {
             Console.WriteLine($"{g.Key,-24} {g.Count(),3} nodes {g.Sum(v => v.Min),8:F3} ms");
         }
+        var descs = session.Plan([x.Shape]).ValueDescs;
+        var paths = session.Operators.ToDictionary(op => op.Node.DisplayName, op => op switch
+        {
+            DSConvConv c => c.Path(descs[op.Node.Inputs[0]]).ToString(),
+            DSConvGemm g => g.Path(descs[op.Node.Inputs[0]]).ToString(),
+            _ => "",
+        });
         foreach (var (name, v) in perNode)
         {
-            Console.WriteLine($"  {name,-40} {v.Op,-14} {v.Min:F3} ms");
+            Console.WriteLine($"  {name,-40} {v.Op,-14} {v.Min:F3} ms  {paths.GetValueOrDefault(name)}");
         }
         return 0;
     }

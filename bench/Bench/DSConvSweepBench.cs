@@ -1,6 +1,7 @@
 using DSConvService.Core.Evaluation;
 using DSConvService.Core.Execution;
 using DSConvService.Core.Kernels.DSConv;
+using DSConvService.Core.Onnx;
 using DSConvService.Core.Quantization;
 using DSConvService.Core.Tensors;
 

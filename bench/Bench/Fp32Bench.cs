@@ -1,6 +1,7 @@
 using DSConvService.Core.Evaluation;
 using DSConvService.Core.Execution;
 using DSConvService.Core.Kernels.Gemm;
+using DSConvService.Core.Onnx;
 using DSConvService.Core.Tensors;
 
 namespace DSConvService.Bench;

@@ -1,5 +1,6 @@
 using System.Net;
 using DSConvService.Api.Tests.Support;
+using DSConvService.TestSupport;
 using Xunit;
 
 namespace DSConvService.Api.Tests;

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using DSConvService.Api.Contracts;
 using DSConvService.Api.Tests.Support;
+using DSConvService.TestSupport;
 using Xunit;
 
 namespace DSConvService.Api.Tests;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using DSConvService.Api.Tests.Support;
+using DSConvService.TestSupport;
 using Xunit;
 
 namespace DSConvService.Api.Tests;

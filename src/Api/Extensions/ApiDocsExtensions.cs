@@ -17,11 +17,11 @@ public static class ApiDocsExtensions
     private const string PlanExample = """
         {"layers":[{"name":"conv1","op":"Conv","inputShape":[1,3,224,224],"outputShape":[1,64,112,112],"macs":118013952,"parameters":9408,
                     "settings":{"weightBits":4,"blockSize":32,"activationBits":8,"exponentBits":8},"storage":"INT4",
-                    "kernelPath":{"path":"float","reason":"blocks of 3 channel(s) (e.g. an RGB stem): one integer step per block, the float form is faster"},
+                    "kernelPath":{"path":"float","reason":"Float (avx512-vnni): channel blocks of at most 4 channels: the float form is faster"},
                     "estimatedBytes":11232,"sensitivity":null},
                    {"name":"layer1.0.conv1","op":"Conv","inputShape":[1,64,56,56],"outputShape":[1,64,56,56],"macs":115605504,"parameters":36864,
                     "settings":{"weightBits":4,"blockSize":32,"activationBits":8,"exponentBits":8},"storage":"INT4",
-                    "kernelPath":{"path":"integer","reason":"4-bit weights × 8-bit BFP activations, integer dot products per block of 32"},
+                    "kernelPath":{"path":"integer","reason":"PixelVector on Avx512Int16 (avx512-vnni): integer GEMM over 32-pixel tiles"},
                     "estimatedBytes":20992,"sensitivity":null}],
          "totals":{"estimatedBytes":8980311,"compressionRatio":7.09,"bitsPerWeight":4.503},
          "unsupportedOperators":[]}

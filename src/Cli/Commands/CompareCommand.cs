@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using DSConvService.Cli.Common;
 using DSConvService.Core.Evaluation;
 using DSConvService.Core.Execution;
+using DSConvService.Core.Onnx;
 using DSConvService.Core.Tensors;
 using OnnxRuntimeException = Microsoft.ML.OnnxRuntime.OnnxRuntimeException;
 

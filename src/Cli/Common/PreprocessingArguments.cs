@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Imaging;
+using DSConvService.Core.Quantization.Artifact;
 
 namespace DSConvService.Cli.Common;
 
@@ -31,7 +32,7 @@ public sealed class PreprocessingArguments
 
     public PreprocessingOptions Resolve(ParseResult parse, Model model)
     {
-        var o = PreprocessingDefaults.FromModel(model);
+        var o = ArtifactMetadata.PreprocessingOf(model);
         if (parse.GetValue(_size) is { } size)
         {
             var (h, w) = ParseSize(size);

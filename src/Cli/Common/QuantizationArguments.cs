@@ -1,7 +1,6 @@
 using System.CommandLine;
 using DSConvService.Core.Format;
 using DSConvService.Core.Quantization;
-using DSConvService.Core.Quantization.Policy;
 
 namespace DSConvService.Cli.Common;
 

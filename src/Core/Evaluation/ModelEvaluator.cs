@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using DSConvService.Core.Execution;
+using DSConvService.Core.Execution.Preparation;
 using DSConvService.Core.Graph;
+using DSConvService.Core.Numerics;
 using DSConvService.Core.Onnx;
 using DSConvService.Core.Passes;
 using DSConvService.Core.Quantization;

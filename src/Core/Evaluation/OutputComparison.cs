@@ -1,3 +1,4 @@
+using DSConvService.Core.Numerics;
 using DSConvService.Core.Reports;
 using DSConvService.Core.Tensors;
 
@@ -36,12 +37,9 @@ public static class OutputComparison
             var c = Metrics.Cosine(r, q);
             cos += c;
             cosMin = Math.Min(cosMin, c);
-            for (var k = 0; k < r.Length; k++)
-            {
-                signal += (double)r[k] * r[k];
-                var d = (double)r[k] - q[k];
-                noise += d * d;
-            }
+            var (s, e) = Metrics.SignalNoise(r, q);
+            signal += s;
+            noise += e;
         }
         var n = Math.Max(refRows.Count, 1);
         return new FidelitySection

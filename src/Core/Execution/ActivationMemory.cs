@@ -29,7 +29,7 @@ public sealed record ActivationMemory(long PlanBytes, long ScratchBytes, string 
         foreach (var input in graph.RuntimeInputs)
         {
             var type = input.Type == DataType.Undefined ? DataType.Float : input.Type;
-            var shape = Passes.ShapeInference.DefaultShape(input);
+            var shape = Preparation.ShapeInference.DefaultShape(input);
             descs[input.Name] = new TensorDesc(type, shape);
             Add(input.Name, type, shape, "(model input)");
         }

@@ -22,7 +22,7 @@ public sealed class InferenceSession
     public InferenceSession(Model model, SessionOptions? options = null)
     {
         Options = options ?? new SessionOptions();
-        Model = Options.Optimize ? Passes.GraphOptimizer.Optimize(model) : model;
+        Model = Options.Optimize ? Preparation.GraphOptimizer.Optimize(model) : model;
         Model.Graph.SortTopologically();
         var unsupported = OperatorRegistry.FindUnsupported(Model.Graph);
         if (unsupported.Count > 0)
@@ -43,6 +43,9 @@ public sealed class InferenceSession
     public Model Model { get; }
     public IReadOnlyList<ValueInfo> Inputs { get; }
     public IReadOnlyList<ValueInfo> Outputs { get; }
+
+    /// <summary>The operators built for the graph's nodes, in run order (e.g. to print each layer's kernel path).</summary>
+    public IReadOnlyList<Operator> Operators => _ops;
 
     /// <summary>Runs the model; returns fresh output tensors owned by the caller.</summary>
     public Tensor[] Run(params Tensor[] inputs)

@@ -1,5 +1,6 @@
 using DSConvService.Core.Graph;
 using DSConvService.Core.Tensors;
+using DSConvService.Core.Threading;
 
 namespace DSConvService.Core.Execution;
 

@@ -1,5 +1,4 @@
 using DSConvService.Core.Graph;
-using DSConvService.Core.Quantization.Artifact;
 
 namespace DSConvService.Core.Imaging;
 
@@ -9,17 +8,14 @@ public static class PreprocessingDefaults
     private const int FallbackSize = 224;
 
     /// <summary>
-    /// A DSConv artifact's own preprocessing (metadata_props) when it has one; otherwise from the input shape [N, C, H, W]: size H x W (224 when unknown); 1 channel is grey, pixel/255
+    /// From the input shape [N, C, H, W] (a DSConv artifact's own preprocessing is read by
+    /// ArtifactMetadata.PreprocessingOf, which falls back to this): size H x W (224 when unknown); 1 channel is grey, pixel/255
     /// (MNIST's mean/std for 28x28 inputs, the interface of the MNIST models we know); 3 channels are
     /// RGB with ImageNet's mean/std, except the CNTK ResNet18 of the NuGet featurizer package
     /// (input "Input247"), which wants BGR in 0..255 minus the per-channel means.
     /// </summary>
     public static PreprocessingOptions FromModel(Model model)
     {
-        if (Stored(model) is { } stored)
-        {
-            return stored;
-        }
         var input = model.Graph.RuntimeInputs.FirstOrDefault();
         var shape = input?.Shape is { Length: 4 } s ? s : null;
         var channels = shape?[1] ?? 3;
@@ -52,18 +48,5 @@ public static class PreprocessingDefaults
             };
         }
         return new PreprocessingOptions { Width = width, Height = height };
-    }
-
-    /// <summary>The preprocessing saved in a DSConv artifact's metadata, or null (also when that metadata is malformed).</summary>
-    private static PreprocessingOptions? Stored(Model model)
-    {
-        try
-        {
-            return ArtifactMetadata.ReadFrom(model.Metadata)?.Preprocessing;
-        }
-        catch (InvalidModelException)
-        {
-            return null;
-        }
     }
 }

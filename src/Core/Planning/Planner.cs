@@ -2,7 +2,7 @@ using DSConvService.Core.Execution;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Onnx;
 using DSConvService.Core.Quantization;
-using DSConvService.Core.Quantization.Policy;
+using DSConvService.Core.Policy;
 
 namespace DSConvService.Core.Planning;
 
@@ -60,7 +60,7 @@ public static class Planner
                 Parameters = w.Q.Length,
                 Settings = w.Format.Settings,
                 Storage = w.Format.Settings.StorageType.ToString().ToUpperInvariant(),
-                KernelPath = KernelPathPlaceholder.For(w),
+                KernelPath = LayerKernelPath.For(l),
                 EstimatedBytes = (w.StorageBits() + 7) / 8 + 4L * (l.Source.Bias?.Length ?? 0),
                 Sensitivity = sensitivity.TryGetValue(l.Name, out var s) ? s : null,
             }));

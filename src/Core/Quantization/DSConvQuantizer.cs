@@ -1,13 +1,16 @@
-using DSConvService.Core.Kernels.DSConv;
 using System.Diagnostics;
 using DSConvService.Core.Evaluation;
+using DSConvService.Core.Execution.Preparation;
 using DSConvService.Core.Format;
 using DSConvService.Core.Graph;
+using DSConvService.Core.Kernels.DSConv;
+using DSConvService.Core.Numerics;
 using DSConvService.Core.Passes;
 using DSConvService.Core.Errors;
 using DSConvService.Core.Quantization.Adaptation;
 using DSConvService.Core.Quantization.BiasCorrection;
 using DSConvService.Core.Quantization.Reference;
+using DSConvService.Core.Quantization.Simulation;
 using DSConvService.Core.Quantization.Weights;
 using DSConvService.Core.Reports;
 using DSConvService.Core.Tensors;

@@ -1,6 +1,5 @@
 using DSConvService.Core.Errors;
 using DSConvService.Core.Format;
-using DSConvService.Core.Quantization.Policy;
 
 namespace DSConvService.Core.Quantization;
 
@@ -94,7 +93,7 @@ public sealed record QuantizationOptions
 
     /// <summary>
     /// An accuracy / size target: when set, the run's policy chooses weight bits and block size per
-    /// layer (<see cref="PrecisionPolicy"/>) and fills <see cref="Layers"/> with its choice.
+    /// layer (Core.Policy.PrecisionPolicy) and fills <see cref="Layers"/> with its choice.
     /// </summary>
     public QuantizationTarget? Target { get; init; }
 

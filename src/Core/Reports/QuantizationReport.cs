@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using DSConvService.Core.Quantization.Policy;
+using DSConvService.Core.Numerics;
 
 namespace DSConvService.Core.Reports;
 
@@ -80,7 +80,7 @@ public sealed record FidelitySection
 /// <summary>The precision policy's choice for a target (issue 8, item 4).</summary>
 public sealed record PolicySection
 {
-    public required QuantizationTarget Target { get; init; }
+    public required PolicyTarget Target { get; init; }
 
     /// <summary>What sensitivities and the measured cosine were computed on: "calibration" or "synthetic" (never evaluation or fidelity images).</summary>
     public required string SelectionInputs { get; init; }
@@ -96,6 +96,9 @@ public sealed record PolicySection
     public bool Met { get; init; }
     public IReadOnlyList<PolicyLayer> Layers { get; init; } = [];
 }
+
+/// <summary>The target the policy was given: mean cosine and / or smallest compression ratio (null when not asked for).</summary>
+public sealed record PolicyTarget(double? Cosine, double? MinCompression);
 
 /// <summary>One layer's sensitivity (1 − cosine of the outputs with only this layer at the cheapest format) and the format chosen.</summary>
 public sealed record PolicyLayer

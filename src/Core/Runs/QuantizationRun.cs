@@ -3,7 +3,7 @@ using DSConvService.Core.Evaluation;
 using DSConvService.Core.Onnx;
 using DSConvService.Core.Quantization;
 using DSConvService.Core.Quantization.Artifact;
-using DSConvService.Core.Quantization.Policy;
+using DSConvService.Core.Policy;
 using DSConvService.Core.Reports;
 
 namespace DSConvService.Core.Runs;

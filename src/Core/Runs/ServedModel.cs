@@ -1,6 +1,7 @@
 using DSConvService.Core.Evaluation;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Quantization.Artifact;
+using DSConvService.Core.Quantization.Simulation;
 using DSConvService.Core.Tensors;
 
 namespace DSConvService.Core.Runs;

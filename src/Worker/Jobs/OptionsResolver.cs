@@ -3,7 +3,6 @@ using System.Text.Json;
 using DSConvService.Core.Format;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Quantization;
-using DSConvService.Core.Quantization.Policy;
 using DSConvService.Core.Reports;
 
 namespace DSConvService.Worker.Jobs;

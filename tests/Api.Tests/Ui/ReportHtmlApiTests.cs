@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using DSConvService.Api.Contracts;
 using DSConvService.Api.Tests.Support;
 using DSConvService.ReportHtml.Charts;
+using DSConvService.TestSupport;
 using DSConvService.Worker.Jobs;
 using Xunit;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using DSConvService.Cli;
 using DSConvService.Core.Evaluation;
 using DSConvService.Core.Imaging;
+using DSConvService.Core.Onnx;
 using DSConvService.Core.Tests.Imaging;
 using DSConvService.TestSupport;
 using SkiaSharp;

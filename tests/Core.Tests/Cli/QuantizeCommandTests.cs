@@ -106,8 +106,12 @@ public sealed class QuantizeCommandTests : IDisposable
         Assert.Equal("synthetic", r.GetProperty("fidelityInputs").GetString());
         Assert.Equal(16, f.GetProperty("samples").GetInt32());
         Assert.InRange(f.GetProperty("cosine").GetDouble(), 0.5, 1.0);
-        Assert.InRange(f.GetProperty("top1Agreement").GetDouble(), 0, 1);
-        Assert.True(f.GetProperty("meanKl").GetDouble() >= 0);
+        // Agreement and KL recomputed independently on the same 16 synthetic inputs (ORT fp32 against this engine on the file written).
+        var synthetic = SyntheticInputs.Create(PreprocessingDefaults.FromModel(OnnxReader.Load(model)), 16);
+        var (agreement, meanKl) = IndependentFidelity.Of(File.ReadAllBytes(model), File.ReadAllBytes(output), synthetic);
+        Assert.Equal(agreement, f.GetProperty("top1Agreement").GetDouble(), 9);
+        Assert.Equal(meanKl, f.GetProperty("meanKl").GetDouble(), 6);
+        Assert.True(meanKl > 0, "4-bit weights and 8-bit activations change the output distribution a little");
 
         var l = r.GetProperty("latency");
         Assert.Equal(1, l.GetProperty("threads").GetInt32());

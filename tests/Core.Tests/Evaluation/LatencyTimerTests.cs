@@ -9,9 +9,17 @@ public class LatencyTimerTests
     public void Runs_The_Warmup_And_Timed_Calls_And_Honours_Cancellation()
     {
         var calls = 0;
-        var ms = LatencyTimer.MedianMs(() => calls++, runs: 4, warmup: 2);
+        // Timed calls 2 and 3 (of 0..3) sleep 30 ms, the warm-up calls and the others do nothing: the median of an even
+        // count is the mean of the middle two, 0 and ≥ 30, so ≥ 15 ms (the lower middle alone, or nothing timed, would be ~0).
+        var ms = LatencyTimer.MedianMs(() =>
+        {
+            if (calls++ is 4 or 5)
+            {
+                Thread.Sleep(30);
+            }
+        }, runs: 4, warmup: 2);
         Assert.Equal(6, calls);
-        Assert.True(ms >= 0);
+        Assert.True(ms >= 15, $"median {ms} ms");
         using var cts = new CancellationTokenSource();
         cts.Cancel();
         Assert.Throws<OperationCanceledException>(() => LatencyTimer.MedianMs(() => { }, runs: 3, ct: cts.Token));

@@ -1,4 +1,5 @@
 using DSConvService.Core.Evaluation;
+using DSConvService.Core.Numerics;
 using DSConvService.Core.Tensors;
 using Xunit;
 

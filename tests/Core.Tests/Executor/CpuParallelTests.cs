@@ -1,4 +1,5 @@
 using DSConvService.Core.Execution;
+using DSConvService.Core.Threading;
 using Xunit;
 
 namespace DSConvService.Core.Tests.Executor;

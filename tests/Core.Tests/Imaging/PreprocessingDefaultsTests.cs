@@ -70,7 +70,7 @@ public class PreprocessingDefaultsTests
         var model = WithInput("x", 1, 3, 64, 64);
         var saved = new PreprocessingOptions { Width = 40, Height = 30, ColorMode = ColorMode.Bgr, Scale = 2f, Mean = [1f], Std = [3f], Resize = ResizeMode.Stretch };
         new Core.Quantization.Artifact.ArtifactMetadata { Preprocessing = saved }.WriteTo(model.Metadata);
-        var o = PreprocessingDefaults.FromModel(model);
+        var o = Core.Quantization.Artifact.ArtifactMetadata.PreprocessingOf(model);
         Assert.Equal((40, 30, ColorMode.Bgr, ResizeMode.Stretch, 2f), (o.Width, o.Height, o.ColorMode, o.Resize, o.Scale));
         Assert.Equal([1f], o.Mean);
         Assert.Equal([3f], o.Std);

@@ -1,4 +1,5 @@
 using DSConvService.Core.Kernels.Gemm;
+using DSConvService.Core.Threading;
 using Xunit;
 
 namespace DSConvService.Core.Tests.Kernels;

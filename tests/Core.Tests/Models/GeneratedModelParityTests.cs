@@ -1,3 +1,4 @@
+using DSConvService.Core.Execution.Preparation;
 using DSConvService.Core.Passes;
 using DSConvService.TestSupport;
 using Xunit;

@@ -1,3 +1,4 @@
+using DSConvService.Core.Execution.Preparation;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Passes;
 using DSConvService.Core.Tests.Models;

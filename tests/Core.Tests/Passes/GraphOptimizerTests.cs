@@ -1,3 +1,4 @@
+using DSConvService.Core.Execution.Preparation;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Onnx;
 using DSConvService.Core.Passes;

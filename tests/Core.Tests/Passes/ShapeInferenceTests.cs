@@ -1,4 +1,6 @@
 using DSConvService.Core.Evaluation;
+using DSConvService.Core.Execution.Preparation;
+using DSConvService.Core.Onnx;
 using DSConvService.Core.Passes;
 using DSConvService.TestSupport;
 using Xunit;

@@ -86,6 +86,6 @@ public sealed class PlannerTests
         var plan = Planner.Plan(bytes, new QuantizationOptions(), new PreprocessingOptions { Width = 8, Height = 8 }, threads: 1);
         Assert.Equal(["Einsum"], plan.UnsupportedOperators);
         Assert.Equal(KernelPath.Float, plan.Layers[0].KernelPath.Path);
-        Assert.Contains("3 channel", plan.Layers[0].KernelPath.Reason);
+        Assert.Contains("at most 4 channels", plan.Layers[0].KernelPath.Reason);
     }
 }

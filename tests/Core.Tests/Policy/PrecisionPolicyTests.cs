@@ -1,7 +1,7 @@
 using DSConvService.Core.Evaluation;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Quantization;
-using DSConvService.Core.Quantization.Policy;
+using DSConvService.Core.Policy;
 using DSConvService.Core.Runs;
 using DSConvService.Core.Tensors;
 using DSConvService.TestSupport;

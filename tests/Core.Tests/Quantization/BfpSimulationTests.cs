@@ -1,5 +1,6 @@
 using DSConvService.Core.Evaluation;
 using DSConvService.Core.Graph;
+using DSConvService.Core.Kernels.DSConv.Reference;
 using DSConvService.Core.Quantization.Reference;
 using DSConvService.Core.Quantization.Simulation;
 using DSConvService.Core.Tensors;

@@ -76,8 +76,8 @@ public class DSConvQuantizerTests
         var adapted = DSConvQuantizer.Quantize(model, options with { Adapt = true }, calib);
         double Error(QuantizationResult r)
         {
-            using var fp = Core.Evaluation.NetworkRunner.Create(r.FloatModel);
-            using var q = Core.Evaluation.NetworkRunner.Create(DSConvSimulation.ToFloatGraph(r.Quantized, true));
+            using var fp = NetworkRunner.Create(r.FloatModel);
+            using var q = NetworkRunner.Create(DSConvSimulation.ToFloatGraph(r.Quantized, true));
             return calib.Sum(c => WeightsError(fp.RunOutput(c).Floats, q.RunOutput(c).Floats));
         }
         Assert.True(Error(adapted) <= Error(plain) * (1 + 1e-6), $"adapted {Error(adapted)} vs data-free {Error(plain)}");

@@ -29,7 +29,7 @@ public class EngineIntegrationTests
         var x = RandomTensors.Normal(21, [1, 6, 10, 10]);
         var integer = new InferenceSession(result.Quantized, new SessionOptions { Optimize = false }).Run(x)[0];
         // The simulation runs on this engine when it has every float operator, else on ONNX Runtime (bit-exact BFP either way).
-        using var sim = Core.Evaluation.NetworkRunner.Create(DSConvSimulation.ToFloatGraph(result.Quantized, true));
+        using var sim = NetworkRunner.Create(DSConvSimulation.ToFloatGraph(result.Quantized, true));
         var simulated = sim.RunOutput(x);
         var diff = RandomTensors.RelativeDiff(integer, simulated);
         Assert.True(diff <= 1e-5, $"relative difference {diff}");
@@ -79,8 +79,8 @@ public class EngineIntegrationTests
         var result = DSConvQuantizer.Quantize(fp32, new QuantizationOptions { WeightBits = 4, BlockSize = 32, ActivationBits = 0 });
         var shape = fp32.Graph.RuntimeInputs.Single().Shape!.Select(d => d > 0 ? d : 2).ToArray();
         var x = RandomTensors.Normal(5, shape);
-        using var ort = new Core.Evaluation.OrtReference(result.ToArtifactBytes(), 2);
-        using var sim = Core.Evaluation.NetworkRunner.Create(DSConvSimulation.ToFloatGraph(result.Quantized, simulateActivations: false), forceOrt: true);
+        using var ort = new OrtReference(result.ToArtifactBytes(), 2);
+        using var sim = NetworkRunner.Create(DSConvSimulation.ToFloatGraph(result.Quantized, simulateActivations: false), forceOrt: true);
         var diff = RandomTensors.RelativeDiff(ort.Run(x)[0], sim.RunOutput(x));
         Assert.True(diff <= 1e-4, $"relative difference {diff}");
     }

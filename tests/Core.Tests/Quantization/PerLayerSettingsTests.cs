@@ -78,7 +78,7 @@ public class PerLayerSettingsTests
         // The engine: the loaded artifact against the simulated network (DESIGN 2.3 exactness contract).
         var x = RandomTensors.Normal(3, [2, 40, 9, 9]);
         var integer = new InferenceSession(loaded).Run(x)[0];
-        using var sim = Core.Evaluation.NetworkRunner.Create(DSConvSimulation.ToFloatGraph(result.Quantized, true));
+        using var sim = Core.Quantization.Simulation.NetworkRunner.Create(DSConvSimulation.ToFloatGraph(result.Quantized, true));
         var diff = RandomTensors.RelativeDiff(integer, sim.RunOutput(x));
         Assert.True(diff <= 1e-5, $"relative difference {diff}");
 

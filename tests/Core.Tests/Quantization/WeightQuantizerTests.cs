@@ -81,7 +81,7 @@ public class WeightQuantizerTests
         var q = new sbyte[24];
         VqkReference.QuantizeBlock(w, 3, q);
         var xi = KdsSolver.Kl(w, q);
-        double Kl(double x) => Core.Evaluation.Metrics.KlDivergence(w, q.Select(v => (float)(x * v)).ToArray());
+        double Kl(double x) => DSConvService.Core.Numerics.Metrics.KlDivergence(w, q.Select(v => (float)(x * v)).ToArray());
         var best = Kl(xi);
         Assert.True(best <= Kl(KdsSolver.L2(w, q)) + 1e-12);
         Assert.True(best <= Kl(xi * 1.01) + 1e-12 && best <= Kl(xi * 0.99) + 1e-12, $"KL at ξ={xi} is not a minimum");

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using DSConvService.TestSupport;
 using DSConvService.Worker.Artifacts;
 using DSConvService.Worker.Tests.Support;
 using Xunit;

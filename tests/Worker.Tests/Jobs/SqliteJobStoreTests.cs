@@ -1,3 +1,4 @@
+using DSConvService.TestSupport;
 using DSConvService.Worker.Jobs;
 using DSConvService.Worker.Tests.Support;
 using Xunit;

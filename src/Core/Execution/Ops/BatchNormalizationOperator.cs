@@ -1,6 +1,7 @@
 using DSConvService.Core.Graph;
 using DSConvService.Core.Kernels.Elementwise;
 using DSConvService.Core.Tensors;
+using DSConvService.Core.Threading;
 
 namespace DSConvService.Core.Execution.Ops;
 

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Tensors;
+using DSConvService.Core.Threading;
 using Tensor = DSConvService.Core.Tensors.Tensor;
 
 namespace DSConvService.Core.Execution.Ops;

@@ -1,5 +1,6 @@
 using DSConvService.Core.Execution;
 using DSConvService.Core.Kernels.Gemm;
+using DSConvService.Core.Threading;
 
 namespace DSConvService.Core.Kernels.Conv;
 

@@ -1,6 +1,7 @@
-using System.Runtime.Intrinsics.X86;
 using DSConvService.Core.Execution;
+using DSConvService.Core.Hardware;
 using DSConvService.Core.Kernels.Gemm;
+using DSConvService.Core.Threading;
 
 namespace DSConvService.Core.Kernels.Conv;
 
@@ -66,8 +67,9 @@ public sealed unsafe class FewChannelConv
     /// True when this kernel runs the layer: AVX-512F, one group, at most <see cref="MaxChannels"/> input channels
     /// and <see cref="MaxTaps"/> taps. Otherwise the im2col GEMM does.
     /// </summary>
-    public static bool Applies(int groups, int channels, int kh, int kw) =>
-        Avx512F.IsSupported && groups == 1 && channels <= MaxChannels && channels * kh * kw <= MaxTaps;
+    /// <param name="caps">What the layer may use (null: <see cref="CpuCapabilities.Current"/>).</param>
+    public static bool Applies(int groups, int channels, int kh, int kw, CpuCapabilities? caps = null) =>
+        (caps ?? CpuCapabilities.Current).Avx512F && groups == 1 && channels <= MaxChannels && channels * kh * kw <= MaxTaps;
 
     public int OutChannels { get; }
     public int Channels { get; }

@@ -91,8 +91,7 @@ public static unsafe class Avx2Kernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    // The engine runs this kernel only with AVX2 and FMA (DSConvIsaSupport).
     private static Vector256<float> Epilogue(Vector256<float> c, Vector256<int> sum, Vector256<float> scale, int corr, float xi) =>
-        Fma.IsSupported
-            ? Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum - Vector256.Create(corr)) * scale, Vector256.Create(xi), c)
-            : c + Avx.ConvertToVector256Single(sum - Vector256.Create(corr)) * scale * Vector256.Create(xi);
+        Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum - Vector256.Create(corr)) * scale, Vector256.Create(xi), c);
 }

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using DSConvService.Core.Hardware;
+using DSConvService.Core.Kernels.DSConv.Reference;
 using DSConvService.Core.Quantization.Reference;
 
 namespace DSConvService.Core.Kernels.DSConv;
@@ -16,15 +18,18 @@ public static unsafe class BfpPacker
     /// <param name="x">Channel 0 of the block (NCHW plane of H·W floats; channels H·W apart).</param>
     /// <param name="channels">Real channels in the block (the rest of the padded block gets m = 0).</param>
     /// <param name="planes">Step-0 plane of the block (steps are <see cref="PlaneGeometry.PlaneLength"/> dwords apart).</param>
+    /// <param name="caps">What the layer may use (null: <see cref="CpuCapabilities.Current"/>).</param>
     public static void PackBlock(float* x, int channels, int h, int w, DSConvFormat f, int steps,
-        uint* planes, float* scales, in PlaneGeometry geo)
+        uint* planes, float* scales, in PlaneGeometry geo, CpuCapabilities? caps = null)
     {
+        caps ??= CpuCapabilities.Current;
+        caps.Census?.Ran(nameof(BfpPacker), caps.Avx512 ? "avx512" : "scalar");
         var m = f.MantissaBits;
         var offset = 1 << (m - 1);
         var fill = (uint)offset * 0x01010101u;
         var hw = h * w;
         FillPadding(planes, scales, steps, h, w, geo, fill);
-        if (Avx512F.IsSupported)
+        if (caps.Avx512)
         {
             // Row by row, 16 pixels at a time with a masked tail: every vector lands in one row of the plane.
             var skipRows = geo.RowPhases != -1 && (geo.RowPhases & ((1 << geo.Sh) - 1)) != (1 << geo.Sh) - 1;

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using DSConvService.Core.Hardware;
+using DSConvService.Core.Kernels.DSConv.Reference;
 using DSConvService.Core.Quantization.Reference;
 
 namespace DSConvService.Core.Kernels.DSConv;
@@ -12,17 +14,20 @@ namespace DSConvService.Core.Kernels.DSConv;
 public static unsafe class BfpSimulator
 {
     /// <param name="x">Channel 0 of the block (channels H·W apart); <paramref name="dst"/> has the same layout.</param>
-    public static void SimulateBlock(float* x, float* dst, int channels, int hw, DSConvFormat f) =>
-        SimulatePixels(x, dst, channels, hw, 0, hw, f);
+    public static void SimulateBlock(float* x, float* dst, int channels, int hw, DSConvFormat f, CpuCapabilities? caps = null) =>
+        SimulatePixels(x, dst, channels, hw, 0, hw, f, caps);
 
     /// <summary>
     /// Pixels [<paramref name="start"/>, <paramref name="end"/>) of one channel block (each pixel is independent,
     /// so ranges of one block can run on different threads).
     /// </summary>
-    public static void SimulatePixels(float* x, float* dst, int channels, int hw, int start, int end, DSConvFormat f)
+    /// <param name="caps">What the layer may use (null: <see cref="CpuCapabilities.Current"/>).</param>
+    public static void SimulatePixels(float* x, float* dst, int channels, int hw, int start, int end, DSConvFormat f, CpuCapabilities? caps = null)
     {
-        if (Avx512F.IsSupported && end - start >= 16)
+        caps ??= CpuCapabilities.Current;
+        if (caps.Avx512 && end - start >= 16)
         {
+            caps.Census?.Ran(nameof(BfpSimulator), "avx512");
             for (var p = start; p < end; p += 16)
             {
                 var p0 = Math.Min(p, end - 16);
@@ -36,8 +41,9 @@ public static unsafe class BfpSimulator
             }
             return;
         }
-        if (Avx2.IsSupported && end - start >= 8)
+        if (caps.Avx2Fma && end - start >= 8)
         {
+            caps.Census?.Ran(nameof(BfpSimulator), "avx2");
             for (var p = start; p < end; p += 8)
             {
                 var p0 = Math.Min(p, end - 8);
@@ -51,6 +57,7 @@ public static unsafe class BfpSimulator
             }
             return;
         }
+        caps.Census?.Ran(nameof(BfpSimulator), "scalar");
         for (var p = start; p < end; p++)
         {
             SimulatePixel(x, dst, channels, hw, p, f);

@@ -6,7 +6,7 @@ namespace DSConvService.Core.Kernels.DSConv;
 
 /// <summary>
 /// The 8-pixel (AVX2) form of <see cref="BfpSimulator"/>'s vector loop, for machines without AVX-512: the same
-/// exponent, mantissa rounding (to nearest even) and clamp as <see cref="Quantization.Reference.BfpReference"/>.
+/// exponent, mantissa rounding (to nearest even) and clamp as <see cref="DSConvService.Core.Kernels.DSConv.Reference.BfpReference"/>.
 /// </summary>
 internal static unsafe class BfpSimulatorAvx2
 {

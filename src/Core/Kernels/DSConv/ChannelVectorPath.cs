@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using DSConvService.Core.Execution;
+using DSConvService.Core.Threading;
 
 namespace DSConvService.Core.Kernels.DSConv;
 
@@ -44,9 +45,9 @@ public sealed unsafe class ChannelVectorPath
     /// measured 20 %, 10 % and 3–5 % faster here; not the 56×56 ones (1.04x, 0–7 % slower on this path), nor layers
     /// with few output channels per group (16 channels would waste half of every 32-row panel).
     /// </summary>
-    public static bool Worthwhile(in ConvShape s, in DSConvLayout layout)
+    public static bool Worthwhile(in ConvShape s)
     {
-        var pixelPath = (s.Og + PackedWeights.Rows - 1) / PackedWeights.Rows * PackedWeights.Rows * (long)s.N * layout.TilesPerImage * TileArgs.Pixels;
+        var pixelPath = (s.Og + PackedWeights.Rows - 1) / PackedWeights.Rows * PackedWeights.Rows * (long)s.N * DSConvLayout.TilesOf(s) * TileArgs.Pixels;
         var channelPath = (s.Og + Rows - 1) / Rows * Rows * (((long)s.N * s.OutPixels + Pixels - 1) / Pixels * Pixels);
         return channelPath * 21 <= pixelPath * 20;
     }

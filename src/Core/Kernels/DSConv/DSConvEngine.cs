@@ -1,5 +1,6 @@
-using System.Runtime.Intrinsics.X86;
 using DSConvService.Core.Execution;
+using DSConvService.Core.Hardware;
+using DSConvService.Core.Threading;
 
 namespace DSConvService.Core.Kernels.DSConv;
 
@@ -11,8 +12,9 @@ namespace DSConvService.Core.Kernels.DSConv;
 /// run as fully connected rows. The float path (<see cref="FloatConvPath"/>: x̂, then the fp32 direct
 /// convolution or GEMM with ŵ, which is the same formula evaluated in float) takes layers with float
 /// activations, depthwise layers, layers with KDS bias or CDS bias, and, under <see cref="DSConvIsa.Auto"/>,
-/// layers whose channel blocks hold at most 4 channels (the RGB stem). All per-run memory comes from the
-/// caller's scratch.
+/// layers whose channel blocks hold at most 4 channels (the RGB stem). <see cref="DSConvPath.Choose"/> makes
+/// every one of these choices; every packer, store and kernel asks the <see cref="Capabilities"/> captured
+/// when the layer was built. All per-run memory comes from the caller's scratch.
 /// </summary>
 public sealed unsafe class DSConvEngine
 {
@@ -25,44 +27,40 @@ public sealed unsafe class DSConvEngine
     private readonly int _int16Steps;
     private readonly bool _residual;
     private readonly Lazy<ChannelVectorPath>? _channel;
+    private readonly DSConvLayerSpec _spec;
+    private readonly DSConvIsa _requested;
+    private readonly KernelCensus? _census;
+    private volatile ShapePath? _lastPath;
 
-    /// <param name="isa">Kernel to use; <see cref="DSConvIsa.Auto"/> picks the fastest one (the environment
-    /// variable DSCONV_ISA=Scalar|Avx2|AvxVnni|Avx512Int16 forces one for the integer layers). An explicit
-    /// kernel also keeps tiny-block layers on the integer path (tests).</param>
+    /// <param name="isa">Kernel to use; <see cref="DSConvIsa.Auto"/> picks the fastest one the capabilities allow.
+    /// An explicit kernel also keeps tiny-block layers on the integer path (tests).</param>
     /// <param name="residual">True when every run adds a residual tensor of the output's shape before the
     /// activation (y = act(conv + bias + residual), the fused_residual input of DSConvConv).</param>
-    public DSConvEngine(DSConvWeights weights, int groups, FusedActivation activation, DSConvIsa isa = DSConvIsa.Auto, bool residual = false)
+    /// <param name="capabilities">What the layer's code may use; null: <see cref="CpuCapabilities.Current"/>
+    /// (the hardware capped by DSCONV_ISA, or what a test forced).</param>
+    public DSConvEngine(DSConvWeights weights, int groups, FusedActivation activation, DSConvIsa isa = DSConvIsa.Auto, bool residual = false,
+        CpuCapabilities? capabilities = null)
     {
         Weights = weights;
         Groups = groups;
         Activation = activation;
+        Capabilities = capabilities ?? CpuCapabilities.Current;
+        _census = Capabilities.Census;
         _residual = residual;
+        _requested = isa;
+        _spec = DSConvLayerSpec.Of(weights, groups);
         var f = weights.Format;
         _bias = weights.Bias ?? new float[weights.O];
-        // Channel blocks of at most 4 channels (the RGB stem) leave one integer step per block and tap: every
-        // product then needs its own float scale, so the float form of the same formula is faster there.
-        var tinyBlocks = Math.Min(f.BlockSize, weights.Cg) <= 4 && isa == DSConvIsa.Auto;
-        UsesFloatPath = f.FloatActivations || f.Depthwise || weights.KdsBias is not null || weights.CdsBias is not null || tinyBlocks;
+        LayerPath = DSConvPath.Choose(_spec, null, Capabilities, isa);
+        UsesFloatPath = LayerPath.Kind == DSConvPathKind.Float;
         if (UsesFloatPath)
         {
             // With a residual the float path stops before the activation; RunFloat adds the residual, then activates.
-            _float = new FloatConvPath(weights, weights.Effective(), groups, residual ? FusedActivation.None : activation);
+            _float = new FloatConvPath(weights, weights.Effective(), groups, residual ? FusedActivation.None : activation, Capabilities);
             Isa = DSConvIsa.Scalar;
             return;
         }
-        if (isa == DSConvIsa.Auto && Enum.TryParse<DSConvIsa>(Environment.GetEnvironmentVariable("DSCONV_ISA"), true, out var forced)
-            && forced != DSConvIsa.Auto && DSConvIsaSupport.IsSupported(forced))
-        {
-            isa = forced;
-        }
-        if (isa == DSConvIsa.Auto)
-        {
-            isa = DSConvIsaSupport.Best(f.WeightBits, f.MantissaBits);
-        }
-        if (!DSConvIsaSupport.IsSupported(isa))
-        {
-            throw new ArgumentException($"The {isa} kernel is not supported on this machine.");
-        }
+        isa = LayerPath.Kernel!.Value;
         Isa = isa;
         var split = DSConvIsaSupport.NeedsNibbleSplit(isa, f.WeightBits, f.MantissaBits);
         _packed = new PackedWeights(weights, groups, 1 << (f.MantissaBits - 1), split);
@@ -86,6 +84,31 @@ public sealed unsafe class DSConvEngine
     public FusedActivation Activation { get; }
     public DSConvIsa Isa { get; }
 
+    /// <summary>What this layer's packers, stores and kernels may use (captured when it was built).</summary>
+    public CpuCapabilities Capabilities { get; }
+
+    /// <summary>The layer's path for every input size (<see cref="DSConvPath.Choose"/> without a shape).</summary>
+    public DSConvPath LayerPath { get; }
+
+    /// <summary>The path a run with input shape <paramref name="s"/> takes (<see cref="DSConvPath.Choose"/>).</summary>
+    public DSConvPath Path(in ConvShape s)
+    {
+        if (UsesFloatPath)
+        {
+            return LayerPath;
+        }
+        var last = _lastPath;
+        if (last is not null && last.Shape == s)
+        {
+            return last.Path;
+        }
+        var path = DSConvPath.Choose(_spec, s, Capabilities, _requested, ChannelVector);
+        _lastPath = new ShapePath(s, path);
+        return path;
+    }
+
+    private sealed record ShapePath(ConvShape Shape, DSConvPath Path);
+
     /// <summary>
     /// Null (default): the integer GEMM runs vectors across output channels (<see cref="ChannelVectorPath"/>)
     /// when that computes fewer padded products (<see cref="ChannelVectorPath.Worthwhile"/>: maps of 28×28 and
@@ -95,9 +118,7 @@ public sealed unsafe class DSConvEngine
     public bool? ChannelVector { get; init; }
 
     /// <summary>True when the layer's integer GEMM runs on <see cref="ChannelVectorPath"/> for this shape.</summary>
-    public bool UsesChannelVectorPath(in ConvShape s) =>
-        _channel is not null && !UsesFloatPath && !UsesDensePath(s)
-        && (ChannelVector ?? ChannelVectorPath.Worthwhile(s, new DSConvLayout(s, _packed!, MaxWorkers)));
+    public bool UsesChannelVectorPath(in ConvShape s) => Path(s).Kind == DSConvPathKind.ChannelVector;
 
     /// <summary>True when the layer runs as x̂ then a float convolution (see the class remarks).</summary>
     public bool UsesFloatPath { get; }
@@ -113,8 +134,7 @@ public sealed unsafe class DSConvEngine
     /// True when the layer runs as rows of a fully connected layer (<see cref="DenseRowKernel"/>): 1x1 images,
     /// where a 32-pixel tile per image would waste 31/32 of the work.
     /// </summary>
-    public bool UsesDensePath(in ConvShape s) =>
-        _dense is not null && s.H == 1 && s.W == 1 && s.OH == 1 && s.OW == 1 && s.PadTop == 0 && s.PadLeft == 0;
+    public bool UsesDensePath(in ConvShape s) => Path(s).Kind is DSConvPathKind.DenseRow or DSConvPathKind.DensePanel;
 
     /// <param name="residual">Null, or a tensor of y's shape added before the activation (engine built with residual: true).</param>
     public void Run(float[] x, in ConvShape s, float[] y, float[] scratch, int threads, float[]? residual = null)
@@ -124,7 +144,8 @@ public sealed unsafe class DSConvEngine
             throw new ArgumentException(_residual ? "This layer adds a residual: pass one." : "This layer was built without a residual.");
         }
         var workers = Math.Clamp(threads, 1, MaxWorkers);
-        if (UsesFloatPath)
+        var kind = Path(s).Kind;
+        if (kind == DSConvPathKind.Float)
         {
             _float!.Run(x, s, Weights.Format, y, scratch, workers);
             if (residual is not null)
@@ -133,12 +154,12 @@ public sealed unsafe class DSConvEngine
             }
             return;
         }
-        if (UsesDensePath(s))
+        if (kind is DSConvPathKind.DenseRow or DSConvPathKind.DensePanel)
         {
             RunDense(x, s, y, scratch, workers, residual);
             return;
         }
-        RunInteger(x, s, y, scratch, workers, residual);
+        RunInteger(x, s, y, scratch, workers, residual, kind == DSConvPathKind.ChannelVector);
     }
 
     /// <summary>Below this many multiply-adds a layer runs on the calling thread: a dispatch would cost more.</summary>
@@ -159,6 +180,8 @@ public sealed unsafe class DSConvEngine
             var m = (sbyte*)ps;
             var scales = ps + MantissaFloats(s.N);
             var wide = (short*)(scales + (long)s.N * d.Blocks);
+            _census?.Ran(nameof(DenseRowPacker), "scalar");
+            _census?.Ran("DenseKernel", _densePanels is null ? DSConvIsaSupport.Level(Isa) : "avx512");
             for (var n = 0; n < s.N; n++)
             {
                 DenseRowPacker.Pack(px + (long)n * d.K, d.K, f, d.BlockStride, m + (long)n * d.RowStride, scales + (long)n * d.Blocks);
@@ -249,13 +272,13 @@ public sealed unsafe class DSConvEngine
                 {
                     var start = (long)i * chunk;
                     var p = (float*)ay + start;
-                    EpilogueKernel.BiasActivate(p, p, (int)Math.Min(chunk, count - start), 0f, act, (float*)ar + start);
+                    EpilogueKernel.BiasActivate(p, p, (int)Math.Min(chunk, count - start), 0f, act, (float*)ar + start, Capabilities);
                 }
             });
         }
     }
 
-    private void RunInteger(float[] x, ConvShape s, float[] y, float[] scratch, int workers, float[]? residual)
+    private void RunInteger(float[] x, ConvShape s, float[] y, float[] scratch, int workers, float[]? residual, bool channelVector)
     {
         var w = _packed!;
         var f = Weights.Format;
@@ -284,7 +307,7 @@ public sealed unsafe class DSConvEngine
                     var c0 = g * s.Cg + j * f.BlockSize;
                     BfpPacker.PackBlock((float*)ax + ((long)n * s.C + c0) * s.InPixels, Math.Min(f.BlockSize, s.Cg - j * f.BlockSize), s.H, s.W, f, steps,
                         (uint*)((byte*)mem + layout.QuantPlane(unit, j, 0)), (float*)((byte*)mem + layout.ScalePlane(unit, j)),
-                        layout.Geometry);
+                        layout.Geometry, Capabilities);
                 }
             });
 
@@ -310,13 +333,14 @@ public sealed unsafe class DSConvEngine
                 }
             }
 
-            if (UsesChannelVectorPath(s))
+            if (channelVector)
             {
+                _census?.Ran(nameof(ChannelVectorPath), "avx512");
                 _channel!.Value.Run(s, layout, (byte*)mem, aOff, sOff, py, pres, workers);
                 return;
             }
 
-            if (Avx512F.IsSupported)
+            if (Capabilities.Avx512)
             {
                 TileStoreMap.Build((TileStoreMap*)((byte*)mem + layout.StoreMapsOffset), layout.TilesPerImage, layout.GridWidth, s.OH, s.OW);
             }
@@ -405,8 +429,9 @@ public sealed unsafe class DSConvEngine
                 args.A = quant + tile * TileArgs.Pixels * 4;
                 args.S = scales + tile * TileArgs.Pixels;
                 RunKernel(args);
-                if (Avx512F.IsSupported)
+                if (Capabilities.Avx512)
                 {
+                    _census?.Ran("Store", "avx512");
                     var og0 = panel * PackedWeights.Rows;
                     var o0 = g * s.Og + og0;
                     var planeOffset = ((long)n * s.O + o0) * s.OutPixels;
@@ -415,6 +440,7 @@ public sealed unsafe class DSConvEngine
                 }
                 else
                 {
+                    _census?.Ran("Store", "scalar");
                     Store(ctx, s, layout, c, n, g, panel, tile);
                 }
             }
@@ -423,6 +449,7 @@ public sealed unsafe class DSConvEngine
 
     private void RunKernel(in TileArgs args)
     {
+        _census?.Ran("MicroKernel", DSConvIsaSupport.Level(Isa));
         switch (Isa)
         {
             case DSConvIsa.Avx512Int16:
@@ -465,7 +492,7 @@ public sealed unsafe class DSConvEngine
                 var valid = Math.Min(run, s.OW - ox);
                 if (valid > 0)
                 {
-                    EpilogueKernel.BiasActivate(row + i, plane + oy * s.OW + ox, valid, bias, Activation, res == null ? null : res + oy * s.OW + ox);
+                    EpilogueKernel.BiasActivate(row + i, plane + oy * s.OW + ox, valid, bias, Activation, res == null ? null : res + oy * s.OW + ox, Capabilities);
                 }
                 i += run;
                 ox = 0;

@@ -1,4 +1,4 @@
-using System.Runtime.Intrinsics.X86;
+using DSConvService.Core.Hardware;
 
 namespace DSConvService.Core.Kernels.DSConv;
 
@@ -9,7 +9,7 @@ public enum DSConvIsa
     Auto,
     Scalar,
 
-    /// <summary>256-bit vpmaddubsw with int16 accumulation (8-bit weights as two nibbles, see <see cref="PackedWeights"/>).</summary>
+    /// <summary>256-bit vpmaddubsw with int16 accumulation (8-bit weights as two nibbles, see <see cref="PackedWeights"/>); needs AVX2 and FMA.</summary>
     Avx2,
 
     /// <summary>256-bit vpdpbusd (u8·s8 quads into int32): exact for every bit width.</summary>
@@ -24,18 +24,21 @@ public enum DSConvIsa
 
 public static class DSConvIsaSupport
 {
-    public static bool IsSupported(DSConvIsa isa) => isa switch
+    public static bool IsSupported(DSConvIsa isa, CpuCapabilities caps) => isa switch
     {
         DSConvIsa.Auto or DSConvIsa.Scalar => true,
-        DSConvIsa.Avx2 => Avx2.IsSupported,
-        DSConvIsa.AvxVnni => AvxVnni.IsSupported,
-        DSConvIsa.Avx512Int16 => Avx512BW.IsSupported,
+        DSConvIsa.Avx2 => caps.Avx2Fma,
+        DSConvIsa.AvxVnni => caps.Avx2Fma && caps.AvxVnni,
+        DSConvIsa.Avx512Int16 => caps.Avx512,
         _ => false,
     };
 
+    /// <summary>True when the hardware can run <paramref name="isa"/>.</summary>
+    public static bool IsSupported(DSConvIsa isa) => IsSupported(isa, CpuCapabilities.Hardware);
+
     /// <summary>Every concrete kernel this machine can run (for tests and benchmarks).</summary>
     public static IReadOnlyList<DSConvIsa> Available =>
-        new[] { DSConvIsa.Scalar, DSConvIsa.Avx2, DSConvIsa.AvxVnni, DSConvIsa.Avx512Int16 }.Where(IsSupported).ToArray();
+        new[] { DSConvIsa.Scalar, DSConvIsa.Avx2, DSConvIsa.AvxVnni, DSConvIsa.Avx512Int16 }.Where(i => IsSupported(i)).ToArray();
 
     /// <summary>
     /// Steps of 4 K (pairs of u8·s8 products, two per int16 lane) that can be summed in int16 without
@@ -58,19 +61,30 @@ public static class DSConvIsaSupport
     /// The kernel used for <see cref="DSConvIsa.Auto"/>: AVX-512 int16 accumulation, unless it would have to
     /// split the weights into nibbles and 256-bit VNNI is there; then AvxVnni, AVX2, scalar.
     /// </summary>
-    public static DSConvIsa Best(int weightBits, int mantissaBits)
+    public static DSConvIsa Best(int weightBits, int mantissaBits, CpuCapabilities? capabilities = null)
     {
-        if (IsSupported(DSConvIsa.Avx512Int16) && !(NeedsNibbleSplit(DSConvIsa.Avx512Int16, weightBits, mantissaBits) && IsSupported(DSConvIsa.AvxVnni)))
+        var caps = capabilities ?? CpuCapabilities.Current;
+        if (IsSupported(DSConvIsa.Avx512Int16, caps)
+            && !(NeedsNibbleSplit(DSConvIsa.Avx512Int16, weightBits, mantissaBits) && IsSupported(DSConvIsa.AvxVnni, caps)))
         {
             return DSConvIsa.Avx512Int16;
         }
         foreach (var isa in new[] { DSConvIsa.AvxVnni, DSConvIsa.Avx2 })
         {
-            if (IsSupported(isa))
+            if (IsSupported(isa, caps))
             {
                 return isa;
             }
         }
         return DSConvIsa.Scalar;
     }
+
+    /// <summary>The instruction-set level a kernel runs at, as <see cref="CpuCapabilities.Level"/> names it.</summary>
+    public static string Level(DSConvIsa isa) => isa switch
+    {
+        DSConvIsa.Avx512Int16 => "avx512",
+        DSConvIsa.AvxVnni => "avxvnni",
+        DSConvIsa.Avx2 => "avx2",
+        _ => "scalar",
+    };
 }

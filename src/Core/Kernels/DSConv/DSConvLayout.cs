@@ -13,6 +13,14 @@ public readonly struct DSConvLayout
     private const int Align = 64;
     private const int TileGroupBytes = 512 * 1024;
 
+    /// <summary>32-pixel tiles over one image's output grid OH × Wq (what <see cref="TilesPerImage"/> will be).</summary>
+    public static int TilesOf(in ConvShape s)
+    {
+        var wp = Math.Max(s.W + s.PadLeft, (s.OW - 1) * s.StrideW + (s.KW - 1) * s.DilationW + 1);
+        var wq = (wp + s.StrideW - 1) / s.StrideW;
+        return (s.OH * wq + TileArgs.Pixels - 1) / TileArgs.Pixels;
+    }
+
     public DSConvLayout(in ConvShape s, PackedWeights w, int workers)
     {
         Workers = workers;

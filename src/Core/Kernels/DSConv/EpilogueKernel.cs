@@ -1,20 +1,24 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using DSConvService.Core.Hardware;
 
 namespace DSConvService.Core.Kernels.DSConv;
 
 /// <summary>dst[i] = act(src[i] + bias [+ residual[i]]) for a run of a tile row (residual may be null).</summary>
 public static unsafe class EpilogueKernel
 {
-    public static void BiasActivate(float* src, float* dst, int count, float bias, FusedActivation act, float* residual = null)
+    /// <param name="caps">What the layer may use (null: <see cref="CpuCapabilities.Current"/>).</param>
+    public static void BiasActivate(float* src, float* dst, int count, float bias, FusedActivation act, float* residual = null, CpuCapabilities? caps = null)
     {
-        if (Avx512F.IsSupported)
+        caps ??= CpuCapabilities.Current;
+        caps.Census?.Ran(nameof(EpilogueKernel), caps.Avx512 ? "avx512" : caps.Avx2Fma ? "avx2" : "scalar");
+        if (caps.Avx512)
         {
             BiasActivate512(src, dst, count, bias, act, residual);
             return;
         }
         var i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (caps.Avx2Fma)
         {
             var vb = Vector256.Create(bias);
             var lo = Vector256.Create(act.Kind == ActivationKind.Relu ? 0f : act.Min);

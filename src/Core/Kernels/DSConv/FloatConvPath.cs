@@ -1,6 +1,8 @@
 using DSConvService.Core.Execution;
+using DSConvService.Core.Hardware;
 using DSConvService.Core.Kernels.Conv;
 using DSConvService.Core.Kernels.Gemm;
+using DSConvService.Core.Threading;
 using GemmActivation = DSConvService.Core.Kernels.Gemm.FusedActivation;
 using GemmActivationKind = DSConvService.Core.Kernels.Gemm.ActivationKind;
 
@@ -14,7 +16,8 @@ namespace DSConvService.Core.Kernels.DSConv;
 /// </summary>
 public sealed unsafe class FloatConvPath
 {
-    private readonly IGemmMicroKernel _kernel = GemmKernels.Default;
+    private readonly IGemmMicroKernel _kernel;
+    private readonly CpuCapabilities _caps;
     private readonly float[] _weights;
     private readonly float[]? _packed;
     private readonly long _packedPerGroup;
@@ -25,8 +28,11 @@ public sealed unsafe class FloatConvPath
     private readonly GemmActivation _activation;
     private readonly FewChannelConv? _direct;
 
-    public FloatConvPath(DSConvWeights w, float[] effective, int groups, FusedActivation activation)
+    /// <param name="caps">What the layer's code may use (null: <see cref="CpuCapabilities.Current"/>).</param>
+    public FloatConvPath(DSConvWeights w, float[] effective, int groups, FusedActivation activation, CpuCapabilities? caps = null)
     {
+        _caps = caps ?? CpuCapabilities.Current;
+        _kernel = GemmKernels.For(_caps);
         _weights = GC.AllocateArray<float>(effective.Length, pinned: true);
         effective.CopyTo(_weights, 0);
         _bias = GC.AllocateArray<float>(w.O, pinned: true);
@@ -42,7 +48,7 @@ public sealed unsafe class FloatConvPath
             _ => GemmActivation.None,
         };
         Depthwise = w.Cg == 1 && groups > 1;
-        if (!Depthwise && FewChannelConv.Applies(groups, w.Cg, w.KH, w.KW))
+        if (!Depthwise && FewChannelConv.Applies(groups, w.Cg, w.KH, w.KW, _caps))
         {
             _direct = new FewChannelConv(_weights, w.Bias, w.O, w.Cg, w.KH, w.KW, _activation);
         }
@@ -88,6 +94,7 @@ public sealed unsafe class FloatConvPath
                 free = input + (long)s.N * s.C * s.InPixels;
                 var ax = (nint)px;
                 var ad = (nint)input;
+                var caps = _caps;
                 var nbg = f.ActivationBlocksPerGroup(s.Cg);
                 // Units of (image, channel block, pixel range): a batch-1 stem is one block, still split over the threads.
                 var ranges = (s.InPixels + SimulatePixelsPerUnit - 1) / SimulatePixelsPerUnit;
@@ -102,21 +109,25 @@ public sealed unsafe class FloatConvPath
                         var offset = ((long)(ng / shape.Groups) * shape.C + c0) * shape.InPixels;
                         var start = range * SimulatePixelsPerUnit;
                         BfpSimulator.SimulatePixels((float*)ax + offset, (float*)ad + offset, Math.Min(f.BlockSize, shape.Cg - j * f.BlockSize),
-                            shape.InPixels, start, Math.Min(shape.InPixels, start + SimulatePixelsPerUnit), f);
+                            shape.InPixels, start, Math.Min(shape.InPixels, start + SimulatePixelsPerUnit), f, caps);
                     }
                 });
             }
             var g = Geometry(s);
             if (_direct is not null)
             {
+                _caps.Census?.Ran(nameof(FewChannelConv), "avx512");
                 _direct.Run(input, s.N, g, py, free, threads);
                 return;
             }
             if (Depthwise)
             {
+                // The depthwise kernel is written with Vector256 (software fallback without AVX), not chosen by capabilities.
+                _caps.Census?.Ran(nameof(DepthwiseConv), "vector256");
                 DepthwiseConv.Run(input, pw, pb, py, s.N, s.C, _og, g, _activation, free, threads);
                 return;
             }
+            _caps.Census?.Ran("FloatGemm", _kernel.Isa.ToString().ToLowerInvariant());
             var panels = Sgemm.Align64(free);
             for (var n = 0; n < s.N; n++)
             {

@@ -1,19 +1,23 @@
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
+using DSConvService.Core.Hardware;
 
 namespace DSConvService.Core.Kernels.Gemm;
 
 /// <summary>
-/// Chooses the fp32 micro-kernel once from the CPU's features. The environment variable
-/// DSCONV_GEMM_ISA (scalar | avx2 | avx512) caps the choice, e.g. to run the whole engine on a fallback path.
+/// Chooses the fp32 micro-kernel from <see cref="CpuCapabilities"/> (the hardware, capped by DSCONV_ISA or
+/// forced by a test), the same value the DSConv kernels ask.
 /// </summary>
 public static class GemmKernels
 {
-    private static readonly Lazy<IGemmMicroKernel> Best = new(() => Get(Detect()));
     private static readonly AsyncLocal<IGemmMicroKernel?> Forced = new();
 
     /// <summary>The kernel operators use (read when an operator is created).</summary>
-    public static IGemmMicroKernel Default => Forced.Value ?? Best.Value;
+    public static IGemmMicroKernel Default => Forced.Value ?? For(CpuCapabilities.Current);
+
+    /// <summary>The widest kernel <paramref name="caps"/> allow.</summary>
+    public static IGemmMicroKernel For(CpuCapabilities caps) => Get(Best(caps));
+
+    public static GemmIsa Best(CpuCapabilities caps) =>
+        IsSupported(GemmIsa.Avx512, caps) ? GemmIsa.Avx512 : IsSupported(GemmIsa.Avx2, caps) ? GemmIsa.Avx2 : GemmIsa.Scalar;
 
     /// <summary>
     /// Makes operators created in this async flow (e.g. one test) use the given ISA until the returned
@@ -31,12 +35,15 @@ public static class GemmKernels
         public void Dispose() => restore();
     }
 
-    public static bool IsSupported(GemmIsa isa) => isa switch
+    public static bool IsSupported(GemmIsa isa, CpuCapabilities caps) => isa switch
     {
-        GemmIsa.Avx512 => Avx512F.IsSupported && Fma.IsSupported && Vector512.IsHardwareAccelerated,
-        GemmIsa.Avx2 => Avx2.IsSupported && Fma.IsSupported,
+        GemmIsa.Avx512 => caps.Avx512F && caps.Fma && caps.Vector512,
+        GemmIsa.Avx2 => caps.Avx2Fma,
         _ => true,
     };
+
+    /// <summary>True when the hardware can run <paramref name="isa"/>.</summary>
+    public static bool IsSupported(GemmIsa isa) => IsSupported(isa, CpuCapabilities.Hardware);
 
     /// <summary>A specific kernel (tests call every supported one directly).</summary>
     public static IGemmMicroKernel Get(GemmIsa isa)
@@ -53,23 +60,5 @@ public static class GemmKernels
         };
     }
 
-    public static IEnumerable<GemmIsa> Supported() => Enum.GetValues<GemmIsa>().Where(IsSupported);
-
-    private static GemmIsa Detect()
-    {
-        var cap = Environment.GetEnvironmentVariable("DSCONV_GEMM_ISA")?.Trim().ToLowerInvariant() switch
-        {
-            "scalar" => GemmIsa.Scalar,
-            "avx2" => GemmIsa.Avx2,
-            _ => GemmIsa.Avx512,
-        };
-        for (var isa = cap; isa > GemmIsa.Scalar; isa--)
-        {
-            if (IsSupported(isa))
-            {
-                return isa;
-            }
-        }
-        return GemmIsa.Scalar;
-    }
+    public static IEnumerable<GemmIsa> Supported() => Enum.GetValues<GemmIsa>().Where(i => IsSupported(i));
 }

@@ -1,4 +1,5 @@
 using DSConvService.Core.Execution;
+using DSConvService.Core.Threading;
 
 namespace DSConvService.Core.Kernels.Gemm;
 

@@ -4,6 +4,7 @@ using DSConvService.Core.Execution;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Quantization.Simulation;
 using DSConvService.Core.Tensors;
+using DSConvService.Core.Threading;
 
 namespace DSConvService.Core.Quantization.Adaptation;
 

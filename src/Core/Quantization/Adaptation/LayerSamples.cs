@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.DSConv.Reference;
 using DSConvService.Core.Quantization.Reference;
 using DSConvService.Core.Tensors;
 

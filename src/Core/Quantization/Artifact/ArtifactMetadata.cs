@@ -47,6 +47,26 @@ public sealed record ArtifactMetadata
         }
     }
 
+    /// <summary>
+    /// The preprocessing a model wants: a DSConv artifact's own (metadata_props) when it has readable metadata,
+    /// otherwise <see cref="PreprocessingDefaults.FromModel"/> (inferred from the input shape).
+    /// </summary>
+    public static PreprocessingOptions PreprocessingOf(Graph.Model model)
+    {
+        try
+        {
+            if (ReadFrom(model.Metadata)?.Preprocessing is { } stored)
+            {
+                return stored;
+            }
+        }
+        catch (Graph.InvalidModelException)
+        {
+            // Malformed metadata: the inferred defaults, as for any model.
+        }
+        return PreprocessingDefaults.FromModel(model);
+    }
+
     /// <summary>Null when the properties do not describe a DSConv artifact.</summary>
     public static ArtifactMetadata? ReadFrom(IReadOnlyDictionary<string, string> props)
     {

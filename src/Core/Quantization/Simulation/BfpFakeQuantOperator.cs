@@ -1,5 +1,6 @@
 using DSConvService.Core.Execution;
 using DSConvService.Core.Graph;
+using DSConvService.Core.Kernels.DSConv.Reference;
 using DSConvService.Core.Quantization.Reference;
 using DSConvService.Core.Tensors;
 

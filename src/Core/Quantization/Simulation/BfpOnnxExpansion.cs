@@ -5,7 +5,7 @@ namespace DSConvService.Core.Quantization.Simulation;
 
 /// <summary>
 /// Writes each BfpFakeQuant node as standard ONNX operators (opset 21) so ONNX Runtime can run
-/// the simulated network. Bit-exact with <see cref="Reference.BfpReference"/>: the exponent
+/// the simulated network. Bit-exact with <see cref="DSConvService.Core.Kernels.DSConv.Reference.BfpReference"/>: the exponent
 /// floor(log2 max|x|) is computed with Log and then corrected by exact powers of two.
 /// </summary>
 public static class BfpOnnxExpansion

@@ -1,6 +1,7 @@
-using DSConvService.Core.Kernels.DSConv;
 using DSConvService.Core.Execution;
+using DSConvService.Core.Kernels.DSConv;
 using DSConvService.Core.Quantization.Reference;
+using DSConvService.Core.Threading;
 
 namespace DSConvService.Core.Quantization.Weights;
 

@@ -1,4 +1,5 @@
 using DSConvService.Core.Kernels.DSConv;
+using DSConvService.Core.Kernels.DSConv.Reference;
 using DSConvService.Core.Quantization.Reference;
 using Xunit;
 

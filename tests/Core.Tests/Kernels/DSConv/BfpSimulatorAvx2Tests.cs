@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics.X86;
 using DSConvService.Core.Kernels.DSConv;
+using DSConvService.Core.Kernels.DSConv.Reference;
 using DSConvService.Core.Quantization.Reference;
 using Xunit;
 

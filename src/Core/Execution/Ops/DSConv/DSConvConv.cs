@@ -42,6 +42,9 @@ public sealed class DSConvConv : Operator
     /// <summary>The integer engine of this layer (for tests and benchmarks).</summary>
     public DSConvEngine Engine => _engine;
 
+    /// <summary>The code a run with input <paramref name="x"/> takes (for the profile and the plan).</summary>
+    public DSConvPath Path(TensorDesc x) => _engine.Path(Shape(x));
+
     public override TensorDesc[] InferOutputs(TensorDesc?[] inputs)
     {
         var shape = Shape(Required(inputs, 0)).OutputShape();

@@ -29,6 +29,9 @@ public sealed class DSConvGemm : Operator
 
     public DSConvEngine Engine => _engine;
 
+    /// <summary>The code a run with input <paramref name="x"/> takes (for the profile and the plan).</summary>
+    public DSConvPath Path(TensorDesc x) => _engine.Path(Shape(x));
+
     public override TensorDesc[] InferOutputs(TensorDesc?[] inputs)
     {
         var s = Shape(Required(inputs, 0));

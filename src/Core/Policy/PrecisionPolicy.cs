@@ -1,12 +1,16 @@
 using System.Globalization;
 using DSConvService.Core.Evaluation;
+using DSConvService.Core.Numerics;
+using DSConvService.Core.Quantization.Simulation;
 using DSConvService.Core.Format;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Reports;
 using DSConvService.Core.Tensors;
 
-namespace DSConvService.Core.Quantization.Policy;
+using DSConvService.Core.Quantization;
+
+namespace DSConvService.Core.Policy;
 
 /// <summary>The inputs the policy may look at, and where they came from ("calibration" or "synthetic").</summary>
 public sealed record SelectionInputs(IReadOnlyList<Tensor> Inputs, string Kind)
@@ -123,7 +127,7 @@ public static class PrecisionPolicy
         var notes = new List<string> { Describe(target, selection, best, fp32Bytes, budget, costs, fixedBytes) };
         var section = new PolicySection
         {
-            Target = target,
+            Target = new PolicyTarget(target.Cosine, target.MinCompression),
             SelectionInputs = selection.Kind,
             PredictedCosine = best.Predicted,
             MeasuredCosine = best.Cosine,

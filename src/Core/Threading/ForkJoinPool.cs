@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
-namespace DSConvService.Core.Execution;
+namespace DSConvService.Core.Threading;
 
 /// <summary>
 /// A cheaper fork-join than Parallel.For for the executor's short loops: persistent helper threads

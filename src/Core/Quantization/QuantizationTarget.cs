@@ -1,4 +1,4 @@
-namespace DSConvService.Core.Quantization.Policy;
+namespace DSConvService.Core.Quantization;
 
 /// <summary>
 /// What the user asks for instead of settings (issue 8, item 4): a mean feature cosine against the

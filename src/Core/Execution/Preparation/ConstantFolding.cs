@@ -1,8 +1,9 @@
 using DSConvService.Core.Execution;
 using DSConvService.Core.Graph;
+using DSConvService.Core.Passes;
 using DSConvService.Core.Tensors;
 
-namespace DSConvService.Core.Passes;
+namespace DSConvService.Core.Execution.Preparation;
 
 /// <summary>
 /// Turns Constant nodes into initializers and evaluates, once, every node whose inputs are all

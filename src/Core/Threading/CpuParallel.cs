@@ -1,4 +1,4 @@
-namespace DSConvService.Core.Execution;
+namespace DSConvService.Core.Threading;
 
 /// <summary>Splits loop ranges over a fixed number of threads (the caller's thread takes part of the work).</summary>
 public static class CpuParallel

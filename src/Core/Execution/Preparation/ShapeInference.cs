@@ -1,7 +1,7 @@
 using DSConvService.Core.Execution;
 using DSConvService.Core.Graph;
 
-namespace DSConvService.Core.Passes;
+namespace DSConvService.Core.Execution.Preparation;
 
 /// <summary>
 /// Infers the type and shape of every value for given input shapes with the operators' own

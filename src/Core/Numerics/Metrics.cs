@@ -1,10 +1,17 @@
-namespace DSConvService.Core.Evaluation;
+namespace DSConvService.Core.Numerics;
 
 /// <summary>Comparison measures between a reference tensor (fp32) and a test tensor (quantized).</summary>
 public static class Metrics
 {
     /// <summary>10·log10(Σ ref² / Σ (ref − test)²) in dB; +∞ when identical, −∞ when the reference is all zero but the test is not.</summary>
     public static double SqnrDb(ReadOnlySpan<float> reference, ReadOnlySpan<float> test)
+    {
+        var (signal, noise) = SignalNoise(reference, test);
+        return SqnrDb(signal, noise);
+    }
+
+    /// <summary>Σ ref² and Σ (ref − test)² in double (sums over several tensors add up to one SQNR).</summary>
+    public static (double Signal, double Noise) SignalNoise(ReadOnlySpan<float> reference, ReadOnlySpan<float> test)
     {
         Check(reference, test);
         double signal = 0, noise = 0;
@@ -14,7 +21,7 @@ public static class Metrics
             var d = (double)reference[i] - test[i];
             noise += d * d;
         }
-        return SqnrDb(signal, noise);
+        return (signal, noise);
     }
 
     public static double SqnrDb(double signal, double noise) =>

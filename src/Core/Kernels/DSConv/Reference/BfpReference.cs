@@ -1,4 +1,4 @@
-namespace DSConvService.Core.Quantization.Reference;
+namespace DSConvService.Core.Kernels.DSConv.Reference;
 
 /// <summary>
 /// The scalar specification of block floating point activations (DESIGN 2.2). Blocks are

@@ -3,7 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Tensor = DSConvService.Core.Tensors.Tensor;
 
-namespace DSConvService.Core.Evaluation;
+namespace DSConvService.Core.Onnx;
 
 /// <summary>
 /// ONNX Runtime as the trusted fp32 reference: runs an ONNX file on float inputs with a fixed

@@ -1,6 +1,7 @@
 using DSConvService.Core.Graph;
+using DSConvService.Core.Passes;
 
-namespace DSConvService.Core.Passes;
+namespace DSConvService.Core.Execution.Preparation;
 
 /// <summary>The standard pass pipeline run before execution and before quantization.</summary>
 public static class GraphOptimizer

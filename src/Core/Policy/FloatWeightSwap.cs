@@ -1,7 +1,9 @@
 using DSConvService.Core.Graph;
 using DSConvService.Core.Tensors;
 
-namespace DSConvService.Core.Quantization.Policy;
+using DSConvService.Core.Quantization;
+
+namespace DSConvService.Core.Policy;
 
 /// <summary>
 /// Puts a layer's dequantized weight ŵ (the [O, C, S] view of <see cref="LayerCandidate"/>) into the

@@ -1,7 +1,9 @@
 using DSConvService.Core.Format;
 using DSConvService.Core.Quantization.Weights;
 
-namespace DSConvService.Core.Quantization.Policy;
+using DSConvService.Core.Quantization;
+
+namespace DSConvService.Core.Policy;
 
 /// <summary>
 /// One layer's price list: for each candidate format, its stored bytes and the relative error energy

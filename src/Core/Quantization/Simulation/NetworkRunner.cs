@@ -2,10 +2,9 @@ using DSConvService.Core.Execution;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Onnx;
 using DSConvService.Core.Quantization;
-using DSConvService.Core.Quantization.Simulation;
 using DSConvService.Core.Tensors;
 
-namespace DSConvService.Core.Evaluation;
+namespace DSConvService.Core.Quantization.Simulation;
 
 /// <summary>
 /// Runs a float (or simulated-quantized) network and hands back its outputs plus chosen
