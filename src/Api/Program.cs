@@ -28,6 +28,7 @@ app.MapQuantizeApi();          // POST /quantize
 app.MapJobsApi();              // GET /jobs, GET /jobs/{id}, GET /jobs/{id}/artifact, DELETE /jobs/{id}
 app.MapInferApi();             // POST /infer
 app.MapReportHtmlApi();        // GET /jobs/{id}/report.html (standalone report page)
+app.MapPlanApi();              // POST /plan (what a job would do, no job)
 app.MapDefaultsApi();          // POST /quantize/defaults (the options a model would get)
 app.MapUi();                   // the web page: /, /ui/jobs/{id}, /ui/* files
 

@@ -14,6 +14,7 @@ public static class CliApp
         root.Subcommands.Add(RunCommand.Create(console));
         root.Subcommands.Add(CompareCommand.Create(console));
         root.Subcommands.Add(QuantizeCommand.Create(console));
+        root.Subcommands.Add(PlanCommand.Create(console));
         return root;
     }
 

@@ -26,6 +26,8 @@ public sealed class ServiceDocsTests : IDisposable
         Assert.True(paths.GetProperty("/jobs/{id}").TryGetProperty("get", out _));
         Assert.True(paths.GetProperty("/jobs/{id}").TryGetProperty("delete", out _));
         Assert.True(paths.GetProperty("/jobs/{id}/artifact").TryGetProperty("get", out _));
+        Assert.True(paths.GetProperty("/plan").TryGetProperty("post", out var plan));
+        Assert.True(plan.GetProperty("requestBody").GetProperty("content").TryGetProperty("multipart/form-data", out _));
         Assert.True(paths.GetProperty("/infer").TryGetProperty("post", out var infer));
         Assert.True(infer.GetProperty("requestBody").GetProperty("content").TryGetProperty("multipart/form-data", out _));
         var schemas = doc.GetProperty("components").GetProperty("schemas");
@@ -34,6 +36,8 @@ public sealed class ServiceDocsTests : IDisposable
             Assert.True(schemas.TryGetProperty(name, out _), $"schema {name} missing");
         }
         Assert.Equal(4, schemas.GetProperty("QuantizeOptions").GetProperty("example").GetProperty("weightBits").GetInt32());
+        var planExample = schemas.GetProperty("ModelPlan").GetProperty("example");
+        Assert.Equal(["layers", "totals", "unsupportedOperators"], planExample.EnumerateObject().Select(p => p.Name));
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/swagger/index.html")).StatusCode);
     }

@@ -24,14 +24,6 @@ public static class QuantizeCommand
     {
         var model = new Option<string>("--model", "-m") { Description = "fp32 ONNX model file.", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the quantized artifact (.onnx).", Required = true };
-        var bits = new Option<int>("--bits") { Description = "Weight bits (VQK), 2..8.", DefaultValueFactory = _ => DSConvSettings.DefaultWeightBits };
-        var block = new Option<int>("--block") { Description = "Block size B (channels per block), 1..256.", DefaultValueFactory = _ => DSConvSettings.DefaultBlockSize };
-        var activationBits = new Option<int>("--activation-bits") { Description = "BFP mantissa bits, 2..8; 0 = float activations (weight-only).", DefaultValueFactory = _ => DSConvSettings.DefaultActivationBits };
-        var kds = new Option<string>("--kds") { Description = "KDS fit: l2 (least squares) | kl.", DefaultValueFactory = _ => "l2" };
-        kds.AcceptOnlyFromAmong("l2", "kl");
-        var kdsBias = new Option<bool>("--kds-bias") { Description = "Fit a bias per KDS block." };
-        var cds = new Option<bool>("--cds") { Description = "Fit a channel distribution shifter (scale and bias per output channel)." };
-        var noFc = new Option<bool>("--no-fc") { Description = "Leave fully connected layers (Gemm / MatMul) in float." };
         var calibration = new Option<string?>("--calibration") { Description = "Unlabelled images (folder or zip) for --adapt; also the fidelity inputs when there is no --eval." };
         var eval = new Option<string?>("--eval") { Description = "Labelled ImageFolder zip (<class>/<file>): accuracy and fidelity." };
         var fidelity = new Option<string?>("--fidelity") { Description = "Unlabelled images (folder or zip) to measure fidelity on instead of the calibration images." };
@@ -45,26 +37,18 @@ public static class QuantizeCommand
         var html = new Option<string?>("--html") { Description = "Also write the report as a standalone HTML page (the service's report.html: charts inline, opens offline)." };
         var task = new Option<string>("--task") { Description = "auto (from the output shape) | classify | features (the model outputs a feature vector: no class metrics).", DefaultValueFactory = _ => "auto" };
         task.AcceptOnlyFromAmong("auto", ModelTask.Classify, ModelTask.Features);
+        var quantization = new QuantizationArguments();
         var preprocessing = new PreprocessingArguments();
         var command = new Command("quantize", "Quantize a model with DSConv, write the artifact and report accuracy, fidelity and latency.")
         {
-            model, output, bits, block, activationBits, kds, kdsBias, cds, noFc, calibration, eval, fidelity, labels, adapt,
+            model, output, calibration, eval, fidelity, labels, adapt,
             threads, maxEval, maxCalibration, latencyRuns, json, html, task,
         };
+        quantization.AddTo(command);
         preprocessing.AddTo(command);
         command.SetAction(parse => console.Guard(() =>
         {
-            var options = new QuantizationOptions
-            {
-                WeightBits = parse.GetValue(bits),
-                BlockSize = parse.GetValue(block),
-                ActivationBits = parse.GetValue(activationBits),
-                Kds = parse.GetValue(kds) == "kl" ? KdsMethod.Kl : KdsMethod.L2,
-                KdsBias = parse.GetValue(kdsBias),
-                Cds = parse.GetValue(cds),
-                QuantizeFullyConnected = !parse.GetValue(noFc),
-                Adapt = parse.GetValue(adapt),
-            };
+            var options = quantization.Resolve(parse, parse.GetValue(adapt));
             var request = new Request(parse.GetValue(model)!, parse.GetValue(output)!, options,
                 parse.GetValue(calibration), parse.GetValue(eval), parse.GetValue(fidelity), parse.GetValue(labels),
                 parse.GetValue(threads), parse.GetValue(maxEval), parse.GetValue(maxCalibration), parse.GetValue(latencyRuns));
@@ -101,11 +85,6 @@ public static class QuantizeCommand
     private static void Check(Request r)
     {
         var o = r.Options;
-        // The ranges are DSConvSettings'; only the names are the command line's.
-        if (o.Format.Errors(CliName) is [var first, ..])
-        {
-            throw new CliException(first);
-        }
         if (r.Threads < 1)
         {
             throw new CliException($"--threads must be at least 1 (got {r.Threads}).");
@@ -131,14 +110,6 @@ public static class QuantizeCommand
             throw new CliException($"--labels '{r.Labels}' does not exist.");
         }
     }
-
-    private static string CliName(string setting) => setting switch
-    {
-        "weightBits" => "--bits",
-        "blockSize" => "--block",
-        "activationBits" => "--activation-bits",
-        _ => "--" + setting,
-    };
 
     /// <summary>Reads the inputs, runs Core's front door (<see cref="QuantizationRun"/>) and writes the artifact.</summary>
     public static QuantizationReport Run(Request r, ModelFile file, PreprocessingOptions preprocessing)
@@ -189,17 +160,21 @@ public static class QuantizeCommand
         var m = r.Model;
         var opts = request.Options;
         o.WriteLine(string.Create(c, $"quantized  {request.Model} → {request.Output}"));
-        o.WriteLine(string.Create(c, $"settings   {opts.WeightBits}-bit weights, block {opts.BlockSize}, activations {(opts.ActivationBits == 0 ? "float" : $"BFP {opts.ActivationBits}-bit")}, KDS {opts.Kds.ToString().ToLowerInvariant()}{(opts.KdsBias ? " + bias" : "")}{(opts.Cds ? ", CDS" : "")}{(opts.Adapt ? ", adapted" : "")}"));
+        o.WriteLine(string.Create(c, $"settings   {opts.WeightBits}-bit weights, block {opts.BlockSize}, activations {(opts.ActivationBits == 0 ? "float" : $"BFP {opts.ActivationBits}-bit")}, KDS {opts.Kds.ToString().ToLowerInvariant()}{(opts.KdsBias ? " + bias" : "")}, scale {opts.Scale.Name()}{(opts.BiasCorrection ? $", bias correction ({r.Quantization?.BiasCorrectedLayers ?? 0} layers)" : "")}{(opts.Layers.Count > 0 ? $", {opts.Layers.Count} layer(s) with their own settings" : "")}{(opts.Cds ? ", CDS" : "")}{(opts.Adapt ? ", adapted" : "")}"));
         o.WriteLine(string.Create(c, $"model      {m.Parameters:N0} parameters, {m.QuantizedLayers} layers quantized, {m.SkippedLayers.Count} skipped"));
         o.WriteLine(string.Create(c, $"size       {m.Fp32Bytes:N0} → {m.QuantizedBytes:N0} bytes ({m.CompressionRatio:F2}x), {m.BitsPerWeight:F3} bits per weight"));
         if (r.Accuracy is { } a)
         {
             o.WriteLine(string.Create(c, $"accuracy   top-1 fp32 {a.Fp32Top1 * 100:F2} %, quantized {a.QuantizedTop1 * 100:F2} % (drop {a.Top1Drop * 100:F2} points); top-5 {a.Fp32Top5 * 100:F2} % / {a.QuantizedTop5 * 100:F2} %; {a.Samples} images"));
         }
+        if (r.Policy is { } p)
+        {
+            o.WriteLine(string.Create(c, $"policy     target {(p.Target.Cosine is { } tc ? $"cosine ≥ {tc}" : "")}{(p.Target.Cosine is not null && p.Target.MinCompression is not null ? ", " : "")}{(p.Target.MinCompression is { } tm ? $"≥ {tm}x" : "")}: predicted cosine {p.PredictedCosine:F5}, measured {p.MeasuredCosine:F5} on {p.SelectionInputs} inputs, {p.CompressionRatio:F2}x, {(p.Met ? "met" : "NOT met")}"));
+        }
         if (r.Fidelity is { } f)
         {
             var classMetrics = f.Top1Agreement is { } agreement ? string.Create(c, $", top-1 agreement {agreement * 100:F2} %, mean KL {f.MeanKl:E3}") : " (feature model: no class metrics)";
-            o.WriteLine(string.Create(c, $"fidelity   {f.Samples} {r.FidelityInputs} inputs: cosine {f.Cosine:F5}, output SQNR {f.OutputSqnrDb:F2} dB{classMetrics}"));
+            o.WriteLine(string.Create(c, $"fidelity   {f.Samples} {r.FidelityInputs} inputs: cosine {f.Cosine:F5} (worst {f.CosineMin:F5}), output SQNR {f.OutputSqnrDb:F2} dB{classMetrics}"));
         }
         if (r.Latency is { } l)
         {
@@ -208,11 +183,16 @@ public static class QuantizeCommand
         o.WriteLine(string.Create(c, $"timings    quantize {r.Timings.QuantizeSeconds:F3} s, evaluate {r.Timings.EvaluateSeconds:F3} s"));
         o.WriteLine("layers");
         var width = Math.Max(4, r.Layers.Select(x => x.Name.Length).DefaultIfEmpty(0).Max());
-        o.WriteLine(string.Create(c, $"  {"name".PadRight(width)}  {"op",-6} bits block  weight dB  output dB          MACs"));
+        o.WriteLine(string.Create(c, $"  {"name".PadRight(width)}  {"op",-6} bits block  act stored  weight dB  output dB          MACs"));
         foreach (var x in r.Layers)
         {
             var output = x.OutputSqnrDb is { } s ? s.ToString("F2", c) : "-";
-            o.WriteLine(string.Create(c, $"  {x.Name.PadRight(width)}  {x.Op,-6} {x.WeightBits,4} {x.BlockSize,5} {x.WeightSqnrDb,10:F2} {output,10} {x.Macs,13:N0}"));
+            var stored = x.StorageBitsPerWeight + (x.WastesStorage ? "!" : " ");
+            o.WriteLine(string.Create(c, $"  {x.Name.PadRight(width)}  {x.Op,-6} {x.WeightBits,4} {x.BlockSize,5} {x.ActivationBits,4} {stored,6} {x.WeightSqnrDb,10:F2} {output,10} {x.Macs,13:N0}"));
+        }
+        if (r.Layers.Any(x => x.WastesStorage))
+        {
+            o.WriteLine("  (! = stored wider than its bits: no size gain over the stored width)");
         }
         foreach (var s in m.SkippedLayers)
         {

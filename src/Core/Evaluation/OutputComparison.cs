@@ -27,14 +27,16 @@ public static class OutputComparison
             throw new ArgumentException("Reference and quantized outputs differ in sample count.");
         }
         int agree = 0;
-        double kl = 0, cos = 0, signal = 0, noise = 0;
+        double kl = 0, cos = 0, cosMin = double.PositiveInfinity, signal = 0, noise = 0;
         for (var i = 0; i < refRows.Count; i++)
         {
             var r = refRows[i];
             var q = qRows[i];
             agree += Metrics.ArgMax(r) == Metrics.ArgMax(q) ? 1 : 0;
             kl += Metrics.KlDivergence(r, q);
-            cos += Metrics.Cosine(r, q);
+            var c = Metrics.Cosine(r, q);
+            cos += c;
+            cosMin = Math.Min(cosMin, c);
             var (s, e) = Metrics.SignalNoise(r, q);
             signal += s;
             noise += e;
@@ -47,6 +49,7 @@ public static class OutputComparison
             MeanKl = kl / n,
             OutputSqnrDb = Metrics.SqnrDb(signal, noise),
             Cosine = cos / n,
+            CosineMin = refRows.Count == 0 ? double.NaN : cosMin,
         };
     }
 

@@ -52,6 +52,13 @@ public sealed record DSConvSettings
     [JsonIgnore]
     public int StorageBitsPerWeight => StorageType == DataType.Int4 ? 4 : 8;
 
+    /// <summary>
+    /// True when the weight bits are narrower than their storage (below 4 stored as INT4, 5..7 as INT8):
+    /// the file is no smaller than at <see cref="StorageBitsPerWeight"/> bits, only the accuracy is lower.
+    /// </summary>
+    [JsonIgnore]
+    public bool WastesStorage => WeightBits < StorageBitsPerWeight;
+
     // ---- validation (the one place that knows the ranges) ----
 
     /// <summary>

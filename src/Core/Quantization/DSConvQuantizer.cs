@@ -6,7 +6,10 @@ using DSConvService.Core.Graph;
 using DSConvService.Core.Kernels.DSConv;
 using DSConvService.Core.Numerics;
 using DSConvService.Core.Passes;
+using DSConvService.Core.Errors;
 using DSConvService.Core.Quantization.Adaptation;
+using DSConvService.Core.Quantization.BiasCorrection;
+using DSConvService.Core.Quantization.Reference;
 using DSConvService.Core.Quantization.Simulation;
 using DSConvService.Core.Quantization.Weights;
 using DSConvService.Core.Reports;
@@ -29,39 +32,35 @@ public static class DSConvQuantizer
         QuantizationOptions options,
         IReadOnlyList<Tensor>? calibration = null,
         IProgress<QuantizationProgress>? progress = null,
-        CancellationToken ct = default)
+        CancellationToken ct = default) => Quantize(fp32, options, calibration, progress, fitWeights: true, ct);
+
+    /// <summary>
+    /// The quantized model's structure without fitting any weight: every layer gets its DSConv node with
+    /// zero VQK integers and KDS of the right shapes and storage types. Its artifact has the size of the
+    /// real one (tensor sizes do not depend on their values); the plan uses it to estimate bytes quickly.
+    /// </summary>
+    public static QuantizationResult Skeleton(Model fp32, QuantizationOptions options, CancellationToken ct = default) =>
+        Quantize(fp32, options with { Adapt = false }, null, null, fitWeights: false, ct);
+
+    private static QuantizationResult Quantize(Model fp32, QuantizationOptions options, IReadOnlyList<Tensor>? calibration,
+        IProgress<QuantizationProgress>? progress, bool fitWeights, CancellationToken ct)
     {
         options.Validate();
         var watch = Stopwatch.StartNew();
         var notes = new List<string>();
+        // BatchNorm statistics go away with folding: captured first (DESIGN 2.5).
+        var batchNorm = options.BiasCorrection ? BatchNormStatistics.Capture(fp32) : null;
         var floatModel = options.FoldBatchNorm ? GraphOptimizer.Optimize(fp32, fuseActivations: false) : ModelCloner.Clone(fp32);
         floatModel.Graph.SortTopologically();
         var quantized = ModelCloner.Clone(floatModel);
         var g = quantized.Graph;
 
-        var skipped = new List<string>();
-        var candidates = new List<LayerCandidate>();
-        var ranks = KnownRanks(g);
-        foreach (var n in g.Nodes)
-        {
-            var c = LayerCandidate.TryCreate(g, n, ranks, out var reason);
-            if (c is null)
-            {
-                if (reason is not null)
-                {
-                    skipped.Add($"{n.DisplayName} ({n.OpType}): {reason}");
-                }
-                continue;
-            }
-            if (c.FullyConnected && !options.QuantizeFullyConnected)
-            {
-                skipped.Add($"{n.DisplayName} ({n.OpType}): fully connected layers are not quantized (option off)");
-                continue;
-            }
-            candidates.Add(c);
-        }
+        var (candidates, skipped, skippedNodes) = FindLayers(g, options.QuantizeFullyConnected);
+        CheckLayerNames(options, candidates);
+        var producers = g.Producers();
 
         var layers = new List<QuantizedLayer>(candidates.Count);
+        var corrected = 0;
         for (var i = 0; i < candidates.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
@@ -69,8 +68,21 @@ public static class DSConvQuantizer
             progress?.Report(new QuantizationProgress("quantize", i, candidates.Count, c.Node.DisplayName));
             var (kh, kw) = c.WeightShape.Length == 4 ? (c.WeightShape[2], c.WeightShape[3]) : (1, 1);
             var layerOptions = options.ForLayer(c.Node.DisplayName);
-            var qw = WeightQuantizer.Quantize(c.Weight, c.OutChannels, c.Channels, kh, kw, c.Depthwise, layerOptions);
-            layers.Add(Replace(quantized, c, qw, layerOptions));
+            var qw = fitWeights
+                ? WeightQuantizer.Quantize(c.Weight, c.OutChannels, c.Channels, kh, kw, c.Depthwise, layerOptions)
+                : WeightQuantizer.Placeholder(c.OutChannels, c.Channels, kh, kw, c.Depthwise, layerOptions);
+            var bias = c.Bias;
+            // The skeleton has no weights to correct for; its biases have the same size either way.
+            if (fitWeights && batchNorm is not null
+                && batchNorm.ExpectedValue(g, producers, c.Node.Inputs[0]) is { } mean && mean.Length == c.Channels * c.Groups)
+            {
+                var error = DataFreeBiasCorrection.ExpectedError(c.Weight, qw.Effective(), mean, c.OutChannels, c.Channels, c.Spatial, c.Groups);
+                bias = DataFreeBiasCorrection.Corrected(c.Bias, error);
+                corrected++;
+            }
+            var layer = Replace(quantized, c, qw, layerOptions, bias);
+            layer.BiasCorrected = !ReferenceEquals(bias, c.Bias);
+            layers.Add(layer);
         }
         progress?.Report(new QuantizationProgress("quantize", candidates.Count, candidates.Count));
         quantized.Opsets[DSConvNodes.Domain] = 1;
@@ -81,9 +93,16 @@ public static class DSConvQuantizer
             layer.WeightSqnrDb = Metrics.SqnrDb(layer.Source.Weight, layer.Weight.Effective());
         }
         FillMacs(floatModel, layers, notes);
-        if (options.WeightBits > 4 && layers.Count > 0)
+        notes.AddRange(StorageNotes(layers));
+        if (options.Scale == ScaleRule.Mse && layers.Count > 0)
         {
-            notes.Add($"{options.WeightBits}-bit weights are stored as INT8 in the artifact (ONNX has no type between INT4 and INT8).");
+            notes.Add($"VQK scale rule mse: per block, the clip of w* (ratio {VqkReference.ClipRatios[^1]:0.00}..1) that minimises ‖w − ξ·q‖².");
+        }
+        if (batchNorm is not null)
+        {
+            notes.Add(corrected > 0
+                ? $"Data-free bias correction from BatchNorm statistics applied to {corrected} of {layers.Count} layers (those fed by a BatchNorm, directly or through Relu/Clip)."
+                : $"Data-free bias correction was on but no layer is fed by a BatchNorm (directly or through Relu/Clip) of the fp32 model; nothing was corrected.");
         }
         if (layers.Any(l => l.Weight.Format.Depthwise))
         {
@@ -110,10 +129,90 @@ public static class DSConvQuantizer
                 notes.Add("Adaptation was requested but no calibration inputs were given; the data-free quantization is used.");
             }
         }
-        return new QuantizationResult(quantized, floatModel, options, layers, skipped, notes, CountParameters(fp32), watch.Elapsed.TotalSeconds);
+        return new QuantizationResult(quantized, floatModel, options, layers, skipped, notes, CountParameters(fp32), watch.Elapsed.TotalSeconds)
+        {
+            SkippedNodes = skippedNodes,
+            BiasCorrectedLayers = corrected,
+        };
     }
 
-    private static QuantizedLayer Replace(Model model, LayerCandidate c, DSConvWeights qw, QuantizationOptions options)
+    /// <summary>
+    /// The names of the layers <see cref="Quantize"/> would quantize in <paramref name="fp32"/> (node names as
+    /// the report shows them), in network order; the names <see cref="QuantizationOptions.Layers"/> may use.
+    /// <paramref name="optimize"/> false: the model is already <c>GraphOptimizer.Optimize(fp32, fuseActivations: false)</c>.
+    /// </summary>
+    public static IReadOnlyList<string> QuantizableLayers(Model fp32, bool optimize = true, bool quantizeFullyConnected = true)
+    {
+        var model = optimize ? GraphOptimizer.Optimize(fp32, fuseActivations: false) : ModelCloner.Clone(fp32);
+        model.Graph.SortTopologically();
+        return FindLayers(model.Graph, quantizeFullyConnected).Candidates.Select(c => c.Node.DisplayName).ToList();
+    }
+
+    /// <summary>Every name of <paramref name="layerNames"/> that is not one of <paramref name="known"/>, as option errors (layers.&lt;name&gt;).</summary>
+    public static IReadOnlyList<string> UnknownLayerErrors(IEnumerable<string> layerNames, IReadOnlyCollection<string> known)
+    {
+        var set = new HashSet<string>(known, StringComparer.Ordinal);
+        var preview = string.Join(", ", known.Take(12)) + (known.Count > 12 ? $", … ({known.Count} in all)" : "");
+        return layerNames.Where(n => !set.Contains(n))
+            .Select(n => $"layers.{n}: the model has no quantizable layer named '{n}' (its layers: {(known.Count == 0 ? "none" : preview)}).")
+            .ToList();
+    }
+
+    private static void CheckLayerNames(QuantizationOptions options, List<LayerCandidate> candidates)
+    {
+        if (options.Layers.Count == 0)
+        {
+            return;
+        }
+        var errors = UnknownLayerErrors(options.Layers.Keys, candidates.Select(c => c.Node.DisplayName).ToList());
+        if (errors.Count > 0)
+        {
+            throw new InvalidOptionsException(errors);
+        }
+    }
+
+    private static (List<LayerCandidate> Candidates, List<string> Skipped, List<SkippedLayer> SkippedNodes) FindLayers(Graph.Graph g, bool quantizeFullyConnected)
+    {
+        var skipped = new List<string>();
+        var skippedNodes = new List<SkippedLayer>();
+        var candidates = new List<LayerCandidate>();
+        var ranks = KnownRanks(g);
+        foreach (var n in g.Nodes)
+        {
+            var c = LayerCandidate.TryCreate(g, n, ranks, out var reason);
+            if (c is null)
+            {
+                if (reason is not null)
+                {
+                    skipped.Add($"{n.DisplayName} ({n.OpType}): {reason}");
+                    skippedNodes.Add(new SkippedLayer(n, reason));
+                }
+                continue;
+            }
+            if (c.FullyConnected && !quantizeFullyConnected)
+            {
+                skipped.Add($"{n.DisplayName} ({n.OpType}): fully connected layers are not quantized (option off)");
+                skippedNodes.Add(new SkippedLayer(n, "fully connected layers are not quantized (option off)"));
+                continue;
+            }
+            candidates.Add(c);
+        }
+        return (candidates, skipped, skippedNodes);
+    }
+
+    // Honest size (issue 8): widths that the storage type does not reward, named per storage width.
+    private static IEnumerable<string> StorageNotes(List<QuantizedLayer> layers)
+    {
+        foreach (var group in layers.Where(l => l.Weight.Format.Settings.WastesStorage).GroupBy(l => l.Weight.Format.Settings.StorageBitsPerWeight))
+        {
+            var names = group.Select(l => $"{l.Name} ({l.Weight.Format.WeightBits}-bit)").ToList();
+            var type = group.Key == 4 ? "INT4" : "INT8";
+            yield return $"{names.Count} layer(s) are stored as {type} ({group.Key} bits per weight), so their bit width saves no space over {group.Key} bits: "
+                + string.Join(", ", names.Take(10)) + (names.Count > 10 ? ", …" : "") + ".";
+        }
+    }
+
+    private static QuantizedLayer Replace(Model model, LayerCandidate c, DSConvWeights qw, QuantizationOptions options, float[]? bias)
     {
         var g = model.Graph;
         var old = c.Node;
@@ -128,7 +227,7 @@ public static class DSConvQuantizer
         var kdsShape = DSConvNodes.KdsShape(qw, c.WeightShape, c.FullyConnected);
         var kdsName = Add("_kds", Tensor.FromFloats(kdsShape, qw.Kds));
         var inputs = new List<string> { old.Inputs[0], qName, kdsName };
-        inputs.Add(c.Bias is null ? "" : Add("_bias", Tensor.FromFloats([c.OutChannels], (float[])c.Bias.Clone())));
+        inputs.Add(bias is null ? "" : Add("_bias", Tensor.FromFloats([c.OutChannels], (float[])bias.Clone())));
         inputs.Add(qw.KdsBias is null ? "" : Add("_kds_bias", Tensor.FromFloats(kdsShape, qw.KdsBias)));
         inputs.Add(qw.CdsScale is null ? "" : Add("_cds_scale", Tensor.FromFloats([c.OutChannels], qw.CdsScale)));
         inputs.Add(qw.CdsBias is null ? "" : Add("_cds_bias", Tensor.FromFloats([c.OutChannels], qw.CdsBias)));
@@ -186,11 +285,13 @@ public static class DSConvQuantizer
         {
             var input = floatModel.Graph.RuntimeInputs.Single();
             var shape = (input.Shape ?? throw new InvalidModelException("input shape unknown")).Select(d => d > 0 ? d : 1).ToArray();
-            using var runner = NetworkRunner.Create(floatModel, layers.Select(l => l.Node.Outputs[0]));
+            using var runner = NetworkRunner.Create(floatModel, layers.SelectMany(l => new[] { l.Node.Inputs[0], l.Node.Outputs[0] }));
             var values = runner.Run(Tensor.Zeros(DataType.Float, shape));
             foreach (var l in layers)
             {
                 var y = values[l.Node.Outputs[0]].Shape;
+                l.InputShape = values.TryGetValue(l.Node.Inputs[0], out var x) ? x.Shape : null;
+                l.OutputShape = y;
                 long positions = l.Source.FullyConnected ? y[0] : (long)y[0] * y[2] * y[3];
                 l.Macs = positions * l.Weight.O * l.Weight.Cg * l.Weight.Spatial;
             }

@@ -64,6 +64,16 @@ public sealed record QuantizationOptions
 
     public KdsMethod Kds { get; init; } = KdsMethod.L2;
 
+    /// <summary>How VQK picks each block's scale (option <c>scale</c>); the default is the rule that measured better.</summary>
+    public ScaleRule Scale { get; init; } = DefaultScale;
+
+    public const ScaleRule DefaultScale = ScaleRule.Mse;
+
+    /// <summary>Data-free bias correction from the fp32 model's BatchNorm statistics (DESIGN 2.5, option <c>biasCorrection</c>).</summary>
+    public bool BiasCorrection { get; init; } = DefaultBiasCorrection;
+
+    public const bool DefaultBiasCorrection = true;
+
     /// <summary>Fit a bias per KDS block (ŵ = ξ·q + β).</summary>
     public bool KdsBias { get; init; }
 
@@ -81,10 +91,24 @@ public sealed record QuantizationOptions
     /// <summary>Store KDS as float16 in the artifact (the in-memory model uses the same rounded values).</summary>
     public bool KdsFloat16 { get; init; } = true;
 
+    /// <summary>
+    /// An accuracy / size target: when set, the run's policy chooses weight bits and block size per
+    /// layer (Core.Policy.PrecisionPolicy) and fills <see cref="Layers"/> with its choice.
+    /// </summary>
+    public QuantizationTarget? Target { get; init; }
+
     /// <summary>Throws <see cref="InvalidOptionsException"/> naming every out-of-range setting.</summary>
     public void Validate()
     {
         var errors = new List<string>(Format.Errors());
+        if (Target is not null)
+        {
+            errors.AddRange(Target.Errors());
+            if (Layers.Count > 0)
+            {
+                errors.Add("target and layers cannot be combined: with a target the policy chooses every layer's weight bits and block size.");
+            }
+        }
         foreach (var (name, settings) in Layers)
         {
             errors.AddRange(settings.Errors(field => $"layers.{name}.{field}"));

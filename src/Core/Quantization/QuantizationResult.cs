@@ -6,6 +6,9 @@ using DSConvService.Core.Reports;
 
 namespace DSConvService.Core.Quantization;
 
+/// <summary>A Conv or FC node the quantizer left in float, and why.</summary>
+internal sealed record SkippedLayer(Node Node, string Reason);
+
 /// <summary>What <see cref="DSConvQuantizer.Quantize"/> returns: the quantized model (DSConv nodes) and its per-layer report.</summary>
 public sealed class QuantizationResult
 {
@@ -38,12 +41,27 @@ public sealed class QuantizationResult
         Op = l.Source.Node.OpType,
         WeightBits = l.Weight.Format.WeightBits,
         BlockSize = l.Weight.Format.BlockSize,
+        ActivationBits = l.Weight.Format.MantissaBits,
+        StorageBitsPerWeight = l.Weight.Format.Settings.StorageBitsPerWeight,
+        WastesStorage = l.Weight.Format.Settings.WastesStorage,
+        BiasCorrected = l.BiasCorrected,
         WeightSqnrDb = l.WeightSqnrDb,
         OutputSqnrDb = OutputSqnrDb.TryGetValue(l.Name, out var s) ? s : null,
         Macs = l.Macs,
     }).ToList();
 
     public int QuantizedLayers => _layers.Count;
+
+    /// <summary>Layers whose bias data-free bias correction changed (0 when it was off).</summary>
+    public int BiasCorrectedLayers { get; init; }
+
+    /// <summary>How the weights were quantized: the scale rule and whether bias correction ran (the report's <c>quantization</c> section).</summary>
+    public QuantizationMethodSection MethodSection => new()
+    {
+        Scale = Options.Scale.Name(),
+        BiasCorrection = Options.BiasCorrection,
+        BiasCorrectedLayers = BiasCorrectedLayers,
+    };
     public IReadOnlyList<string> SkippedLayers { get; }
     public long Parameters { get; }
     public IReadOnlyList<string> Notes { get; }
@@ -59,6 +77,9 @@ public sealed class QuantizationResult
     public double BitsPerWeight => QuantizedWeightCount == 0 ? 0 : (double)_layers.Sum(l => l.Weight.StorageBits()) / QuantizedWeightCount;
 
     internal IReadOnlyList<QuantizedLayer> LayerDetails => _layers;
+
+    /// <summary>The Conv / FC nodes left in float, with the reason (the structured form of <see cref="SkippedLayers"/>).</summary>
+    internal IReadOnlyList<SkippedLayer> SkippedNodes { get; init; } = [];
 
     /// <summary>The portable artifact (DESIGN 4): standard ONNX, opset 21, blocked DequantizeLinear feeding the original Conv/Gemm.</summary>
     public byte[] ToArtifactBytes(PreprocessingOptions? preprocessing = null, string[]? labels = null) =>

@@ -3,6 +3,7 @@ using DSConvService.Core.Evaluation;
 using DSConvService.Core.Onnx;
 using DSConvService.Core.Quantization;
 using DSConvService.Core.Quantization.Artifact;
+using DSConvService.Core.Policy;
 using DSConvService.Core.Reports;
 
 namespace DSConvService.Core.Runs;
@@ -36,13 +37,28 @@ public static class QuantizationRun
         var progress = request.Progress;
         progress?.Report(new RunProgress(stage, 0));
         var fp32 = OnnxReader.Load(request.Fp32Model);
-        var result = DSConvQuantizer.Quantize(fp32, options, options.Adapt ? request.Calibration : null,
-            progress is null ? null : new Relay<QuantizationProgress>(p =>
-            {
-                // Quantizing layers is quick; adaptation (when asked) takes most of the time.
-                var (from, to) = p.Stage == "adapt" ? (0.1, 0.4) : (0.0, options.Adapt ? 0.1 : 0.4);
-                progress.Report(new RunProgress(stage, from + (to - from) * p.Fraction));
-            }), ct);
+        QuantizationResult result;
+        PolicyOutcome? policy = null;
+        if (options.Target is not null)
+        {
+            // The policy sees the selection inputs only (calibration or synthetic), never the evaluation or fidelity images.
+            policy = PrecisionPolicy.Choose(fp32, request.Fp32Model.LongLength, options,
+                SelectionInputs.For(request.Calibration, request.Preprocessing), options.Adapt ? request.Calibration : null,
+                request.Preprocessing, request.Labels?.ToArray(), threads, Slice(progress, "choosing precision per layer", 0, 0.4), ct);
+            result = policy.Result;
+            options = policy.Options;
+        }
+        else
+        {
+            var adapting = options.Adapt;
+            result = DSConvQuantizer.Quantize(fp32, options, options.Adapt ? request.Calibration : null,
+                progress is null ? null : new Relay<QuantizationProgress>(p =>
+                {
+                    // Quantizing layers is quick; adaptation (when asked) takes most of the time.
+                    var (from, to) = p.Stage == "adapt" ? (0.1, 0.4) : (0.0, adapting ? 0.1 : 0.4);
+                    progress.Report(new RunProgress(stage, from + (to - from) * p.Fraction));
+                }), ct);
+        }
         var artifact = result.ToArtifactBytes(request.Preprocessing, request.Labels?.ToArray());
         quantizeClock.Stop();
         ct.ThrowIfCancellationRequested();
@@ -75,9 +91,11 @@ public static class QuantizationRun
             Fidelity = evaluation.Fidelity,
             Latency = evaluation.Latency,
             Layers = result.Layers,
+            Policy = policy?.Section,
+            Quantization = result.MethodSection,
             Timings = new TimingsSection { QuantizeSeconds = quantizeClock.Elapsed.TotalSeconds, EvaluateSeconds = evaluateClock.Elapsed.TotalSeconds },
             FidelityInputs = source,
-            Notes = [.. result.Notes, .. evaluation.Notes, .. notes],
+            Notes = [.. result.Notes, .. policy?.Notes ?? [], .. evaluation.Notes, .. notes],
         };
         return new RunOutcome(artifact, report);
     }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using DSConvService.Worker.Artifacts;
 using DSConvService.Worker.Blobs;
 using DSConvService.Core.Datasets;
+using DSConvService.Core.Quantization;
 using DSConvService.Worker.Hosting;
 using DSConvService.Worker.Pipeline.Engine;
 using Microsoft.Extensions.Options;
@@ -113,6 +114,10 @@ public sealed class JobSubmitter(IJobStore jobs, IBlobStore blobs, IQuantization
         if (shape.Length == 4 && shape[2] > 0 && shape[3] > 0 && (shape[2] != p.Height || shape[3] != p.Width))
         {
             errors.Add($"preprocessing width x height {p.Width}x{p.Height} does not match the model input '{info.InputName}' ({shape[3]}x{shape[2]}).");
+        }
+        if (info.QuantizableLayers is { } known && options.Layers is { Count: > 0 } layers)
+        {
+            errors.AddRange(DSConvQuantizer.UnknownLayerErrors(layers.Keys, known.ToList()));
         }
         if (errors.Count > 0)
         {

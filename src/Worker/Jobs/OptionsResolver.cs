@@ -38,14 +38,26 @@ public static class OptionsResolver
         var color = p.ColorMode ?? ColorName(modelDefaults.ColorMode);
         var channels = color == "gray" ? 1 : 3;
         var defaultsFit = modelDefaults.Channels == channels;
+        var weightBits = given.WeightBits ?? defaults.WeightBits;
+        var blockSize = given.BlockSize ?? defaults.BlockSize;
+        var activationBits = given.ActivationBits ?? defaults.ActivationBits;
         var resolved = new QuantizeOptions
         {
-            WeightBits = given.WeightBits ?? defaults.WeightBits,
-            BlockSize = given.BlockSize ?? defaults.BlockSize,
-            ActivationBits = given.ActivationBits ?? defaults.ActivationBits,
+            WeightBits = weightBits,
+            BlockSize = blockSize,
+            ActivationBits = activationBits,
             Kds = given.Kds ?? "l2",
+            Scale = given.Scale ?? QuantizationOptions.DefaultScale.Name(),
+            BiasCorrection = given.BiasCorrection ?? QuantizationOptions.DefaultBiasCorrection,
+            Layers = given.Layers?.ToDictionary(l => l.Key, l => new LayerOptions
+            {
+                WeightBits = l.Value?.WeightBits ?? weightBits,
+                BlockSize = l.Value?.BlockSize ?? blockSize,
+                ActivationBits = l.Value?.ActivationBits ?? activationBits,
+            }, StringComparer.Ordinal) ?? new Dictionary<string, LayerOptions>(StringComparer.Ordinal),
             Adapt = given.Adapt ?? false,
             Task = given.Task ?? modelTask,
+            Target = given.Target,
             Preprocessing = new PreprocessingSettings
             {
                 Width = p.Width ?? modelDefaults.Width,
@@ -72,12 +84,28 @@ public static class OptionsResolver
         ActivationBits = o.ActivationBits!.Value,
     };
 
+    /// <summary>The settings of one resolved layer entry (its fields are filled in by <see cref="Resolve"/>).</summary>
+    public static DSConvSettings ToSettings(QuantizeOptions o, LayerOptions layer) => ToSettings(o) with
+    {
+        WeightBits = layer.WeightBits ?? o.WeightBits!.Value,
+        BlockSize = layer.BlockSize ?? o.BlockSize!.Value,
+        ActivationBits = layer.ActivationBits ?? o.ActivationBits!.Value,
+    };
+
     public static QuantizationOptions ToQuantization(QuantizeOptions o) => new()
     {
         Format = ToSettings(o),
+        Layers = (o.Layers ?? []).ToDictionary(l => l.Key, l => ToSettings(o, l.Value), StringComparer.Ordinal),
         Kds = o.Kds == "kl" ? KdsMethod.Kl : KdsMethod.L2,
+        // Jobs stored before the field existed ran with the max rule and no correction.
+        Scale = ScaleRuleNames.Parse(o.Scale) ?? ScaleRule.Max,
+        BiasCorrection = o.BiasCorrection ?? false,
         Adapt = o.Adapt!.Value,
+        Target = ToTarget(o.Target),
     };
+
+    public static QuantizationTarget? ToTarget(TargetSettings? t) =>
+        t is null ? null : new QuantizationTarget { Cosine = t.Cosine, MinCompression = t.MinCompression };
 
     public static PreprocessingOptions ToPreprocessing(QuantizeOptions o)
     {
@@ -101,7 +129,13 @@ public static class OptionsResolver
     private static List<string> Check(QuantizeOptions o)
     {
         var errors = new List<string>(ToSettings(o).Errors());
+        if (ToTarget(o.Target) is { } target) errors.AddRange(target.Errors());
         if (o.Kds is not ("l2" or "kl")) errors.Add($"kds must be \"l2\" or \"kl\" (got \"{o.Kds}\").");
+        if (ScaleRuleNames.Parse(o.Scale) is null) errors.Add($"scale must be \"max\" or \"mse\" (got \"{o.Scale}\").");
+        foreach (var (name, layer) in o.Layers ?? [])
+        {
+            errors.AddRange(ToSettings(o, layer).Errors(field => $"layers.{name}.{field}"));
+        }
         if (!ModelTask.IsKnown(o.Task)) errors.Add($"task must be \"classify\" or \"features\" (got \"{o.Task}\").");
         var p = o.Preprocessing!;
         if (p.Width is < 1 or > 4096) errors.Add($"preprocessing.width must be between 1 and 4096 (got {p.Width}).");

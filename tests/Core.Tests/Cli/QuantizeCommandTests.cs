@@ -138,6 +138,50 @@ public sealed class QuantizeCommandTests : IDisposable
     }
 
     [Fact]
+    public void Layer_Flags_Scale_And_Bias_Correction_Reach_The_Report_And_The_Artifact()
+    {
+        var model = ClassifierFile();
+        var names = Core.Quantization.DSConvQuantizer.QuantizableLayers(OnnxReader.Load(model));
+        var output = Path.Combine(_dir, "mixed.onnx");
+        var r = Report("quantize", "-m", model, "-o", output, "--layer", $"{names[0]}=8/16", "--layer", $"{names[2]}=6",
+            "--scale", "max", "--bias-correction", "--latency-runs", "0", "--json");
+        var layers = r.GetProperty("layers").EnumerateArray().ToArray();
+        Assert.Equal([8, 4, 6], layers.Select(l => l.GetProperty("weightBits").GetInt32()));
+        Assert.Equal([16, 32, 32], layers.Select(l => l.GetProperty("blockSize").GetInt32()));
+        Assert.Equal([8, 4, 8], layers.Select(l => l.GetProperty("storageBitsPerWeight").GetInt32()));
+        Assert.Equal([false, false, true], layers.Select(l => l.GetProperty("wastesStorage").GetBoolean()));
+        var method = r.GetProperty("quantization");
+        Assert.Equal("max", method.GetProperty("scale").GetString());
+        Assert.True(method.GetProperty("biasCorrection").GetBoolean());
+        // Only the second conv reads a BatchNorm (through Relu).
+        Assert.Equal(1, method.GetProperty("biasCorrectedLayers").GetInt32());
+        var (_, metadata) = DSConvArtifact.Load(File.ReadAllBytes(output));
+        Assert.Equal(8, metadata!.For(names[0]).WeightBits);
+        Assert.Equal(16, metadata.For(names[0]).BlockSize);
+        Assert.Equal(6, metadata.For(names[2]).WeightBits);
+
+        var defaults = Report("quantize", "-m", model, "-o", output, "--no-bias-correction", "--latency-runs", "0", "--json").GetProperty("quantization");
+        Assert.Equal(Core.Quantization.QuantizationOptions.DefaultScale == Core.Quantization.ScaleRule.Mse ? "mse" : "max", defaults.GetProperty("scale").GetString());
+        Assert.False(defaults.GetProperty("biasCorrection").GetBoolean());
+        Assert.Equal(0, defaults.GetProperty("biasCorrectedLayers").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("nope=8", "layers.nope")]
+    [InlineData("{0}=9", "--layer {0}: --bits")]
+    [InlineData("{0}=8/0", "--layer {0}: --block")]
+    [InlineData("{0}", "NAME=BITS")]
+    [InlineData("{0}=x/16", "whole numbers")]
+    public void Bad_Layer_Flags_Are_Refused_Naming_Them(string flag, string message)
+    {
+        var model = ClassifierFile();
+        var name = Core.Quantization.DSConvQuantizer.QuantizableLayers(OnnxReader.Load(model))[0];
+        var (code, _, err) = Invoke("quantize", "-m", model, "-o", Path.Combine(_dir, "bad.onnx"), "--layer", string.Format(flag, name), "--latency-runs", "0");
+        Assert.NotEqual(0, code);
+        Assert.Contains(string.Format(message, name), err);
+    }
+
+    [Fact]
     public void More_Bits_Give_Higher_Fidelity()
     {
         var model = ClassifierFile();

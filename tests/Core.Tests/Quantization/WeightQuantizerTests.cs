@@ -23,7 +23,7 @@ public class WeightQuantizerTests
     {
         const int outChannels = 6;
         var w = RandomTensors.Normal(bits * 100 + block, [outChannels * channels * spatial], 0.1f).Floats;
-        var options = new QuantizationOptions { WeightBits = bits, BlockSize = block, KdsFloat16 = false };
+        var options = new QuantizationOptions { WeightBits = bits, BlockSize = block, KdsFloat16 = false, Scale = ScaleRule.Max };
         var qw = WeightQuantizer.Quantize(w, outChannels, channels, spatial, depthwise: false, options);
         var nb = (channels + block - 1) / block;
         Assert.Equal(outChannels * nb * spatial, qw.Kds.Length);
@@ -49,7 +49,7 @@ public class WeightQuantizerTests
     public void DepthwiseBlockIsTheTapsOfOneFilter()
     {
         var w = RandomTensors.Normal(7, [8 * 9], 0.2f).Floats;
-        var qw = WeightQuantizer.Quantize(w, 8, 1, 9, depthwise: true, new QuantizationOptions { WeightBits = 4, KdsFloat16 = false });
+        var qw = WeightQuantizer.Quantize(w, 8, 1, 9, depthwise: true, new QuantizationOptions { WeightBits = 4, KdsFloat16 = false, Scale = ScaleRule.Max });
         Assert.Equal(8, qw.Kds.Length);
         for (var o = 0; o < 8; o++)
         {

@@ -7,7 +7,8 @@ namespace DSConvService.Core.Quantization.Weights;
 
 /// <summary>
 /// VQK + KDS (DESIGN 2.1) of a whole weight in the [O, C, S] layout, parallel over output channels.
-/// Each block is quantized by <see cref="VqkReference.QuantizeBlock"/> (the spec itself).
+/// Each block is quantized by <see cref="VqkReference.QuantizeBlock"/> or, with the mse scale rule,
+/// <see cref="VqkReference.QuantizeBlockMse"/> (the spec itself).
 /// </summary>
 public static class WeightQuantizer
 {
@@ -56,6 +57,26 @@ public static class WeightQuantizer
         return qw;
     }
 
+    /// <summary>
+    /// A weight with the storage layout <see cref="Quantize(float[], int, int, int, int, bool, QuantizationOptions, int)"/>
+    /// would give (KDS float16 when asked, KDS bias and CDS arrays when asked) but all values zero: for size estimates.
+    /// </summary>
+    public static DSConvWeights Placeholder(int outChannels, int channels, int kh, int kw, bool depthwise, QuantizationOptions options)
+    {
+        var qw = DSConvWeights.Zeros(outChannels, channels, kh, kw, DSConvFormat.Of(options.Format, depthwise));
+        qw.KdsIsFloat16 = options.KdsFloat16;
+        if (options.KdsBias)
+        {
+            qw.KdsBias = new float[qw.Kds.Length];
+        }
+        if (options.Cds)
+        {
+            qw.CdsScale = new float[outChannels];
+            qw.CdsBias = new float[outChannels];
+        }
+        return qw;
+    }
+
     /// <summary>Calls <paramref name="block"/> with the flat weight indices of every block of filter o, and its KDS index.</summary>
     public static void ForEachBlock(DSConvWeights qw, int o, Span<int> indices, BlockVisitor block)
     {
@@ -98,7 +119,14 @@ public static class WeightQuantizer
             {
                 wb[i] = w[indices[i]];
             }
-            VqkReference.QuantizeBlock(wb, qw.Format.WeightBits, qb);
+            if (options.Scale == ScaleRule.Mse)
+            {
+                VqkReference.QuantizeBlockMse(wb, qw.Format.WeightBits, qb);
+            }
+            else
+            {
+                VqkReference.QuantizeBlock(wb, qw.Format.WeightBits, qb);
+            }
             for (var i = 0; i < n; i++)
             {
                 qw.Q[indices[i]] = qb[i];

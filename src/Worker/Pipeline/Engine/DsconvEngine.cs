@@ -4,6 +4,7 @@ using DSConvService.Core.Graph;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Onnx;
 using DSConvService.Core.Passes;
+using DSConvService.Core.Quantization;
 using DSConvService.Core.Quantization.Artifact;
 using DSConvService.Core.Reports;
 using DSConvService.Core.Runs;
@@ -48,7 +49,10 @@ public sealed class DsconvEngine : IQuantizationEngine
         }
         var memory = ActivationMemory.Estimate(optimized); // also checks every node's shapes
         var parameters = m.Graph.Initializers.Values.Where(t => t.Data is float[]).Sum(t => (long)t.Length);
-        return new ModelInfo(inputs[0].Name, shape, ArtifactMetadata.PreprocessingOf(m), parameters, ModelTask.Detect(m), memory);
+        return new ModelInfo(inputs[0].Name, shape, ArtifactMetadata.PreprocessingOf(m), parameters, ModelTask.Detect(m), memory)
+        {
+            QuantizableLayers = DSConvQuantizer.QuantizableLayers(optimized, optimize: false),
+        };
     }
 
     public Tensor Preprocess(byte[] image, PreprocessingOptions preprocessing, long maxPixels) =>

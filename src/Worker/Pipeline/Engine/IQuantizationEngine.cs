@@ -31,7 +31,11 @@ public interface IQuantizationEngine
 /// <summary>What the service needs to know about an uploaded fp32 model (Memory: what one run of it needs for its values).</summary>
 /// <param name="Task">"classify" or "features", detected from the output shape (<see cref="ModelTask.Detect"/>).</param>
 public sealed record ModelInfo(string InputName, int[] InputShape, PreprocessingOptions DefaultPreprocessing, long Parameters,
-    string Task = ModelTask.Classify, Core.Execution.ActivationMemory? Memory = null);
+    string Task = ModelTask.Classify, Core.Execution.ActivationMemory? Memory = null)
+{
+    /// <summary>Names of the layers the quantizer would quantize (what options.layers may name); null when not known.</summary>
+    public IReadOnlyList<string>? QuantizableLayers { get; init; }
+}
 
 /// <summary>A quantized model ready to serve; <see cref="Run"/> may be called from many threads at once.</summary>
 public interface IInferenceModel

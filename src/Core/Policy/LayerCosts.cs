@@ -1,0 +1,42 @@
+using DSConvService.Core.Format;
+using DSConvService.Core.Quantization.Weights;
+
+using DSConvService.Core.Quantization;
+
+namespace DSConvService.Core.Policy;
+
+/// <summary>
+/// One layer's price list: for each candidate format, its stored bytes and the relative error energy
+/// ‖w − ŵ‖² / ‖w‖² of its weight; plus its sensitivity once measured.
+/// </summary>
+internal sealed class LayerCosts
+{
+    public required QuantizedLayer Layer { get; init; }
+    public required double[] Bytes { get; init; }
+    public required double[] ErrorEnergy { get; init; }
+
+    /// <summary>1 − mean cosine of the float model with only this layer at the cheapest format.</summary>
+    public double Sensitivity { get; set; }
+
+    /// <summary>Predicted output error (1 − cosine) of this layer at format <paramref name="f"/>: the sensitivity scaled by the weight error.</summary>
+    public double Error(int f) => ErrorEnergy[0] > 0 ? Sensitivity * ErrorEnergy[f] / ErrorEnergy[0] : 0;
+
+    public string Name => Layer.Name;
+
+    public static LayerCosts For(QuantizedLayer layer, IReadOnlyList<DSConvSettings> formats, QuantizationOptions options)
+    {
+        var c = layer.Source;
+        var (kh, kw) = c.WeightShape.Length == 4 ? (c.WeightShape[2], c.WeightShape[3]) : (1, 1);
+        var signal = c.Weight.Sum(v => (double)v * v);
+        var bytes = new double[formats.Count];
+        var error = new double[formats.Count];
+        for (var f = 0; f < formats.Count; f++)
+        {
+            // Format 0 is the one the layer was quantized with already.
+            var qw = f == 0 ? layer.Weight : WeightQuantizer.Quantize(c.Weight, c.OutChannels, c.Channels, kh, kw, c.Depthwise, options with { Format = formats[f] });
+            bytes[f] = qw.StorageBits() / 8.0;
+            error[f] = signal > 0 ? WeightQuantizer.ErrorEnergy(c.Weight, qw.Effective()) / signal : 0;
+        }
+        return new LayerCosts { Layer = layer, Bytes = bytes, ErrorEnergy = error };
+    }
+}
