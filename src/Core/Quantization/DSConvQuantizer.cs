@@ -79,7 +79,7 @@ public static class DSConvQuantizer
         notes.AddRange(StorageNotes(layers));
         if (options.Scale == ScaleRule.Mse && layers.Count > 0)
         {
-            notes.Add($"VQK scale rule mse: per block, the clip of w* (ratio {VqkReference.ClipRatios[^1]:0.00}..1) that minimises ‖w − ξ·q‖².");
+            notes.Add(FormattableString.Invariant($"VQK scale rule mse: per block, the clip of w* (ratio {VqkReference.ClipRatios[^1]:0.00}..1) that minimises ‖w − ξ·q‖²."));
         }
         if (batchNorm is not null)
         {
