@@ -21,6 +21,10 @@ public static class DSConvBench
         {
             return DSConvPeakBench.Run(args[1..]);
         }
+        if (args.Length > 0 && args[0] == "mixed")
+        {
+            return DSConvMixedBench.Run(args[1..]);
+        }
         if (args.Length > 0 && args[0] == "profile")
         {
             return DSConvProfileBench.Run(args[1..]);

@@ -143,15 +143,19 @@ public static class ReportRenderer
         html.Append("<p id=\"worst\">Lost the most: ")
             .Append(string.Join(", ", worst.Order().Select(i => F($"<strong>{i + 1}. {E(layers[i].Name)}</strong> ({Db(layers[i].OutputSqnrDb ?? layers[i].WeightSqnrDb)})"))))
             .Append(".</p>\n");
-        html.Append("<details open>\n<summary>All layers</summary>\n<table class=\"layers\">\n<thead><tr><th>#</th><th>layer</th><th>op</th><th>bits</th><th>block</th><th>weight SQNR</th><th>output SQNR</th><th>MACs</th></tr></thead>\n<tbody>\n");
+        html.Append("<details open>\n<summary>All layers</summary>\n<table class=\"layers\">\n<thead><tr><th>#</th><th>layer</th><th>op</th><th>bits</th><th>block</th><th>act bits</th><th>stored bits</th><th>weight SQNR</th><th>output SQNR</th><th>MACs</th></tr></thead>\n<tbody>\n");
         for (var i = 0; i < layers.Count; i++)
         {
             var l = layers[i];
             html.Append(worst.Contains(i) ? "<tr class=\"worst\">" : "<tr>")
-                .Append(F($"<td>{i + 1}</td><td>{E(l.Name)}</td><td>{E(l.Op)}</td><td>{l.WeightBits}</td><td>{l.BlockSize}</td><td>{Db(l.WeightSqnrDb)}</td><td>{(l.OutputSqnrDb is { } o ? Db(o) : "–")}</td><td>{l.Macs:N0}</td></tr>\n"));
+                .Append(F($"<td>{i + 1}</td><td>{E(l.Name)}</td><td>{E(l.Op)}</td><td>{l.WeightBits}</td><td>{l.BlockSize}</td><td>{(l.ActivationBits == 0 ? "float" : l.ActivationBits)}</td><td>{Stored(l)}</td><td>{Db(l.WeightSqnrDb)}</td><td>{(l.OutputSqnrDb is { } o ? Db(o) : "–")}</td><td>{l.Macs:N0}</td></tr>\n"));
         }
         html.Append("</tbody>\n</table>\n</details>\n</section>\n");
     }
+
+    // Honest size: a width narrower than its storage saves nothing over the storage width.
+    private static string Stored(LayerSection l) =>
+        l.StorageBitsPerWeight == 0 ? "–" : l.WastesStorage ? F($"{l.StorageBitsPerWeight} (no gain over {l.StorageBitsPerWeight}-bit)") : F($"{l.StorageBitsPerWeight}");
 
     private static void AppendSettings(StringBuilder html, ReportDocument doc, QuantizationReport r)
     {

@@ -94,9 +94,11 @@ public static class DSConvQuantizer
         }
         FillMacs(floatModel, layers, notes);
         notes.AddRange(StorageNotes(layers));
-        if (options.Scale == ScaleRule.Mse && layers.Count > 0)
+        if (layers.Count > 0)
         {
-            notes.Add($"VQK scale rule mse: per block, the clip of w* (ratio {VqkReference.ClipRatios[^1]:0.00}..1) that minimises ‖w − ξ·q‖².");
+            notes.Add(options.Scale == ScaleRule.Mse
+                ? FormattableString.Invariant($"VQK scale rule mse: per block, the clip of w* (ratio {VqkReference.ClipRatios[^1]:0.00}..1) that minimises ‖w − ξ·q‖².")
+                : "VQK scale rule max (the paper's): the largest magnitude of each block lands on the most negative code.");
         }
         if (batchNorm is not null)
         {

@@ -69,6 +69,7 @@ public class PerLayerSettingsTests
         // The artifact: metadata per layer and rebuilt nodes with the same settings.
         var (loaded, meta) = DSConvArtifact.Load(result.ToArtifactBytes());
         var loadedNodes = loaded.Graph.Nodes.Where(DSConvNodes.IsDSConv).ToList();
+        Assert.Equal(names.Count, meta!.Layers.Count);
         for (var i = 0; i < nodes.Count; i++)
         {
             Assert.Equal(expected[i], meta!.For(names[i]));

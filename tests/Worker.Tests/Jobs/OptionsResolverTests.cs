@@ -30,6 +30,27 @@ public sealed class OptionsResolverTests
         Assert.Equal(ColorMode.Gray, p.ColorMode);
     }
 
+    [Fact]
+    public void Layer_settings_are_merged_over_the_global_fields_and_reach_the_quantizer()
+    {
+        var resolved = OptionsResolver.Resolve(OptionsResolver.Parse(
+            """{"weightBits":3,"blockSize":16,"activationBits":6,"scale":"max","biasCorrection":false,"layers":{"a":{"weightBits":8},"b":{"blockSize":64,"activationBits":0}}}"""), Gray28);
+        Assert.Equal((8, 16, 6), (resolved.Layers!["a"].WeightBits, resolved.Layers["a"].BlockSize, resolved.Layers["a"].ActivationBits));
+        Assert.Equal((3, 64, 0), (resolved.Layers["b"].WeightBits, resolved.Layers["b"].BlockSize, resolved.Layers["b"].ActivationBits));
+        var q = OptionsResolver.ToQuantization(resolved);
+        Assert.Equal(Core.Quantization.ScaleRule.Max, q.Scale);
+        Assert.False(q.BiasCorrection);
+        Assert.Equal(8, q.FormatFor("a").WeightBits);
+        Assert.Equal(64, q.FormatFor("b").BlockSize);
+        Assert.True(q.FormatFor("b").FloatActivations);
+        Assert.Equal(q.Format, q.FormatFor("c"));
+
+        var defaults = OptionsResolver.Resolve(OptionsResolver.Parse(null), Gray28);
+        Assert.Equal(Core.Quantization.QuantizationOptions.DefaultScale, OptionsResolver.ToQuantization(defaults).Scale);
+        Assert.Equal(Core.Quantization.QuantizationOptions.DefaultBiasCorrection, OptionsResolver.ToQuantization(defaults).BiasCorrection);
+        Assert.Empty(defaults.Layers!);
+    }
+
     [Theory]
     [InlineData("""{"weightBits":1}""", "weightBits")]
     [InlineData("""{"weightBits":9}""", "weightBits")]
@@ -42,6 +63,10 @@ public sealed class OptionsResolverTests
     [InlineData("""{"preprocessing":{"scale":-1}}""", "preprocessing.scale")]
     [InlineData("""{"preprocessing":{"colorMode":"rgb","mean":[1,2]}}""", "preprocessing.mean")]
     [InlineData("""{"preprocessing":{"std":[0]}}""", "preprocessing.std")]
+    [InlineData("""{"scale":"absmax"}""", "scale")]
+    [InlineData("""{"layers":{"conv1":{"weightBits":1}}}""", "layers.conv1.weightBits")]
+    [InlineData("""{"layers":{"conv1":{"blockSize":300}}}""", "layers.conv1.blockSize")]
+    [InlineData("""{"weightBits":9,"layers":{"conv1":{"weightBits":8}}}""", "weightBits")]
     public void Out_of_range_fields_are_named(string json, string field)
     {
         var e = Assert.Throws<InvalidOptionsException>(() => OptionsResolver.Resolve(OptionsResolver.Parse(json), Gray28));

@@ -16,7 +16,7 @@ public sealed record ArtifactMetadata
 
     public string Version { get; init; } = CurrentVersion;
 
-    /// <summary>The model-wide settings (those of the first layer); a layer without an entry in <see cref="Layers"/> has these.</summary>
+    /// <summary>The model-wide settings (those most layers have); a layer without an entry in <see cref="Layers"/> has these.</summary>
     public DSConvSettings Settings { get; init; } = DSConvSettings.Default;
     public PreprocessingOptions? Preprocessing { get; init; }
     public string[]? Labels { get; init; }

@@ -50,7 +50,8 @@ public static class DSConvArtifact
         g.RemoveUnused();
         new ArtifactMetadata
         {
-            Settings = layers.Values.FirstOrDefault() ?? DSConvSettings.Default,
+            // With per-layer settings, the model-wide keys say what most layers use (each layer has its own entry anyway).
+            Settings = layers.Values.GroupBy(v => v).OrderByDescending(grp => grp.Count()).Select(grp => grp.Key).FirstOrDefault() ?? DSConvSettings.Default,
             Preprocessing = preprocessing,
             Labels = labels,
             Layers = layers,
