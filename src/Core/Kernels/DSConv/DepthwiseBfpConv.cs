@@ -1,4 +1,4 @@
-using DSConvService.Core.Execution;
+using DSConvService.Core.Threading;
 using DSConvService.Core.Kernels.Conv;
 using GemmActivation = DSConvService.Core.Kernels.Gemm.FusedActivation;
 
