@@ -1,3 +1,4 @@
+using DSConvService.TestSupport;
 using System.Net;
 using System.Net.Http.Json;
 using DSConvService.Api.Contracts;

@@ -24,7 +24,8 @@ public sealed class ExecutionPlan
     private readonly Tensor[] _results;
 
     /// <summary>One operator call; <see cref="Args"/> is the reused argument array (a plan runs one inference at a time).</summary>
-    private sealed record Step(Operator Op, int[] InputSlots, Tensor?[] Args, Tensor[] Outputs);
+    /// <param name="IsView">The outputs are views of the input (a shape change): nothing to run, only afterNode to call.</param>
+    private sealed record Step(Operator Op, int[] InputSlots, Tensor?[] Args, Tensor[] Outputs, bool IsView);
 
     internal ExecutionPlan(Graph.Graph graph, Operator[] ops, IReadOnlyList<int[]> inputShapes, int threads)
     {
@@ -54,10 +55,13 @@ public sealed class ExecutionPlan
             var outDescs = op.InferOutputs(inDescs);
             scratch = Math.Max(scratch, op.ScratchFloats(inDescs));
             var outs = new Tensor[node.Outputs.Count];
+            // A shape change of a value this plan owns (not a run-time input) is a view of the same array: no copy.
+            var view = op is Ops.ShapeChangeOperator && outs.Length == 1 && outDescs.Length > 0 && outDescs[0].Constant is null
+                && node.Input(0) is { } source && _values.TryGetValue(source, out var sourceTensor) ? sourceTensor : null;
             for (var k = 0; k < outs.Length; k++)
             {
                 var d = k < outDescs.Length ? outDescs[k] : throw new InvalidModelException($"Node {node} produces fewer outputs than the graph uses.");
-                outs[k] = d.Constant ?? Tensor.Zeros(d.Type, d.Shape);
+                outs[k] = d.Constant ?? view?.Reshaped(d.Shape) ?? Tensor.Zeros(d.Type, d.Shape);
                 descs[node.Outputs[k]] = d;
                 _values[node.Outputs[k]] = outs[k];
             }
@@ -66,7 +70,7 @@ public sealed class ExecutionPlan
             {
                 continue;
             }
-            steps.Add(new Step(op, node.Inputs.Select(n => n.Length == 0 ? -1 : Slot(n)).ToArray(), new Tensor?[node.Inputs.Count], outs));
+            steps.Add(new Step(op, node.Inputs.Select(n => n.Length == 0 ? -1 : Slot(n)).ToArray(), new Tensor?[node.Inputs.Count], outs, view is not null));
         }
         foreach (var o in _outputNames)
         {
@@ -122,7 +126,10 @@ public sealed class ExecutionPlan
                 var slot = step.InputSlots[k];
                 args[k] = slot < 0 ? null : _slots[slot];
             }
-            step.Op.Run(args, step.Outputs, _context);
+            if (!step.IsView)
+            {
+                step.Op.Run(args, step.Outputs, _context);
+            }
             afterNode?.Invoke(step.Op.Node, step.Outputs);
         }
         for (var i = 0; i < _results.Length; i++)

@@ -5,7 +5,8 @@ namespace DSConvService.Core.Passes;
 /// <summary>
 /// Folds a Relu, Clip (constant bounds) or LeakyRelu that is the only reader of a Conv/Gemm (or
 /// DSConvConv/DSConvGemm) output into that node, as the attributes fused_activation, fused_min,
-/// fused_max and fused_alpha. Sessions only: these attributes are not ONNX and are never saved.
+/// fused_max, fused_alpha and fused_beta; Sigmoid, HardSigmoid and HardSwish too when the producer is a
+/// float Conv/Gemm. Sessions only: these attributes are not ONNX and are never saved.
 /// </summary>
 public static class ActivationFusion
 {
@@ -13,6 +14,7 @@ public static class ActivationFusion
     public const string MinAttribute = "fused_min";
     public const string MaxAttribute = "fused_max";
     public const string AlphaAttribute = "fused_alpha";
+    public const string BetaAttribute = "fused_beta";
 
     public static int Run(Model model)
     {
@@ -26,7 +28,8 @@ public static class ActivationFusion
             }
             var producer = graph.Nodes.FirstOrDefault(n => n.Outputs.Count > 0 && n.Outputs[0] == x);
             if (producer is null || !CanCarryActivation(producer) || GraphEdits.UseCount(graph, x) != 1
-                || Describe(graph, act) is not { } attributes)
+                || Describe(graph, act) is not { } attributes
+                || (!IsFloatProducer(producer) && !IsBasic(act.OpType)))
             {
                 continue;
             }
@@ -42,7 +45,13 @@ public static class ActivationFusion
         return fused;
     }
 
-    private static bool CanCarryActivation(Node node) =>
+    /// <summary>The activations the integer engine's epilogues also implement.</summary>
+    private static bool IsBasic(string opType) => opType is "Relu" or "LeakyRelu" or "Clip";
+
+    /// <summary>A float Conv/Gemm, whose epilogues implement every kind of <see cref="Kernels.Gemm.ActivationKind"/>.</summary>
+    internal static bool IsFloatProducer(Node node) => node.Domain is "" or "ai.onnx" && node.OpType is "Conv" or "Gemm";
+
+    internal static bool CanCarryActivation(Node node) =>
         !node.Attributes.ContainsKey(ActivationAttribute) && node.Outputs.Count == 1 && (node.Domain, node.OpType) switch
         {
             ("" or "ai.onnx", "Conv" or "Gemm") => true,
@@ -62,6 +71,22 @@ public static class ActivationFusion
                 {
                     [ActivationAttribute] = AttributeValue.Of("LeakyRelu"),
                     [AlphaAttribute] = AttributeValue.Of(act.GetFloat("alpha", 0.01f)),
+                };
+            case "Sigmoid":
+                return new() { [ActivationAttribute] = AttributeValue.Of("Sigmoid") };
+            case "HardSigmoid":
+                return new()
+                {
+                    [ActivationAttribute] = AttributeValue.Of("HardSigmoid"),
+                    [AlphaAttribute] = AttributeValue.Of(act.GetFloat("alpha", 0.2f)),
+                    [BetaAttribute] = AttributeValue.Of(act.GetFloat("beta", 0.5f)),
+                };
+            case "HardSwish":
+                return new()
+                {
+                    [ActivationAttribute] = AttributeValue.Of("HardSwish"),
+                    [AlphaAttribute] = AttributeValue.Of(1f / 6f),
+                    [BetaAttribute] = AttributeValue.Of(0.5f),
                 };
             case "Clip":
                 var min = Bound(graph, act, 1, "min", float.NegativeInfinity);

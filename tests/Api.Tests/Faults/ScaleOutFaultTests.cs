@@ -20,7 +20,7 @@ public sealed class ProcessFaults
 [Collection(ProcessFaults.Name)]
 public sealed class ScaleOutFaultTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly Support.TempDirectory _dir = new();
+    private readonly TempDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

@@ -1,3 +1,4 @@
+using DSConvService.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -11,7 +12,7 @@ namespace DSConvService.Api.Tests.Faults;
 [Collection(ProcessFaults.Name)]
 public sealed class SqliteFaultTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly Support.TempDirectory _dir = new();
+    private readonly TempDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

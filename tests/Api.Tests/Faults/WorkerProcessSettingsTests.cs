@@ -1,3 +1,4 @@
+using DSConvService.TestSupport;
 using System.Diagnostics;
 using DSConvService.Api.Tests.Support;
 using Xunit;

@@ -53,16 +53,20 @@ public sealed unsafe class DepthwiseConvTests
     [MemberData(nameof(Cases))]
     public void MatchesTheScalarReference(Case c)
     {
-        foreach (var act in new[] { FusedActivation.None, FusedActivation.Relu, new FusedActivation(ActivationKind.Clip, -0.2f, 0.3f), new FusedActivation(ActivationKind.LeakyRelu, Alpha: 0.1f) })
+        foreach (var act in new[] { FusedActivation.None, FusedActivation.Relu, new FusedActivation(ActivationKind.Clip, -0.2f, 0.3f), new FusedActivation(ActivationKind.LeakyRelu, Alpha: 0.1f), new FusedActivation(ActivationKind.Silu) })
         {
             foreach (var threads in new[] { 1, 2 })
             {
-                Check(c, act, threads, withBias: threads == 1);
+                foreach (var direct in DepthwiseDirectKernel.Supports(c.Geometry) ? new[] { true, false } : [false])
+                {
+                    Check(c, act, threads, withBias: threads == 1, direct);
+                }
             }
         }
     }
 
-    private static void Check(Case c, FusedActivation act, int threads, bool withBias)
+    /// <param name="direct">The copy-free AVX-512 kernel (<see cref="DepthwiseDirectKernel"/>), or the padded-copy path.</param>
+    private static void Check(Case c, FusedActivation act, int threads, bool withBias, bool direct)
     {
         var g = c.Geometry;
         var o = c.C * c.M;
@@ -71,13 +75,13 @@ public sealed unsafe class DepthwiseConvTests
         var bias = withBias ? RandomTensors.Uniform(3, [o]).Floats : null;
         var outFloats = c.N * o * c.OH * c.OW;
         var y = new float[outFloats + Guard];
-        var scratchFloats = DepthwiseConv.ScratchFloats(g);
+        var scratchFloats = direct ? 0 : DepthwiseConv.CopyPathScratchFloats(g);
         var scratch = new float[scratchFloats + Guard];
         Array.Fill(y, 7f);
         Array.Fill(scratch, 9f);
         fixed (float* px = x, pw = w, pb = bias, py = y, ps = scratch)
         {
-            DepthwiseConv.Run(px, pw, pb, py, c.N, c.C, c.M, g, act, ps, threads);
+            DepthwiseConv.Run(px, pw, pb, py, c.N, c.C, c.M, g, act, ps, threads, direct);
         }
         var expected = Reference(c, x, w, bias, act);
         double maxDiff = 0, maxRef = 0;
@@ -86,7 +90,7 @@ public sealed unsafe class DepthwiseConvTests
             maxDiff = Math.Max(maxDiff, Math.Abs(y[i] - expected[i]));
             maxRef = Math.Max(maxRef, Math.Abs(expected[i]));
         }
-        Assert.True(maxDiff <= Tolerance * Math.Max(1, maxRef), $"{c} {act.Kind} threads {threads}: max diff {maxDiff}");
+        Assert.True(maxDiff <= Tolerance * Math.Max(1, maxRef), $"{c} {act.Kind} threads {threads} direct {direct}: max diff {maxDiff}");
         Assert.All(y[outFloats..], v => Assert.Equal(7f, v));
         Assert.All(scratch[(int)scratchFloats..], v => Assert.Equal(9f, v));
     }

@@ -1,6 +1,7 @@
 using DSConvService.Core.Evaluation;
 using DSConvService.Core.Execution;
 using DSConvService.Core.Graph;
+using DSConvService.Core.Kernels.Gemm;
 using DSConvService.Core.Onnx;
 using DSConvService.Core.Tensors;
 using DSConvService.TestSupport;
@@ -22,6 +23,10 @@ public sealed class GemmOpTests
     [InlineData(1, 512, 1000, false, true, 1f, 1f, "N", true)]
     [InlineData(33, 300, 70, true, false, -1f, 1f, "scalar", false)]
     [InlineData(8, 64, 49, false, false, 1f, 0f, "MN", false)]
+    [InlineData(1, 37, 61, true, false, 0.5f, 2f, "1N", true)]
+    [InlineData(1, 1, 17, false, false, 1f, 1f, "none", true)]
+    [InlineData(1, 301, 48, true, true, -1.5f, 0.5f, "scalar", true)]
+    [InlineData(1, 130, 97, false, true, 1f, 1f, "M1", true)]
     public void GemmMatchesOnnxRuntime(int m, int k, int n, bool transA, bool transB, float alpha, float beta, string c, bool constantB)
     {
         var b = new ModelBuilder();
@@ -49,6 +54,25 @@ public sealed class GemmOpTests
             feeds.Add(RandomTensors.Uniform(2, bShape));
         }
         Compare(b.Build(), feeds.ToArray());
+    }
+
+    /// <summary>One row against a constant B (the batch-1 classifier, <see cref="PackedGemv"/>) on every GEMM kernel's panel layout.</summary>
+    [Theory]
+    [MemberData(nameof(GemmKernelTests.Isas), MemberType = typeof(GemmKernelTests))]
+    public void SingleRowGemmMatchesOnnxRuntimeOnEveryKernel(GemmIsa isa)
+    {
+        using var forced = GemmKernels.Force(isa);
+        foreach (var (k, n) in new[] { (1600, 256), (33, 1000), (7, 5), (128, 49) })
+        {
+            var b = new ModelBuilder();
+            var a = b.Input("a", 1, k);
+            b.Output(b.Node("Relu", [b.Node("Gemm", [a, b.Initializer(RandomTensors.Uniform(2, [n, k])), b.Initializer(RandomTensors.Uniform(3, [n]))], new { transB = 1 })]));
+            var model = b.Build();
+            var ours = new InferenceSession(model, new SessionOptions { Threads = 2 }).Run(RandomTensors.Uniform(1, [1, k]))[0];
+            using var ort = new OrtReference(OnnxWriter.ToBytes(model), threads: 1);
+            var diff = RandomTensors.RelativeDiff(ours, ort.Run(RandomTensors.Uniform(1, [1, k]))[0]);
+            Assert.True(diff <= Tolerance, $"{isa} k={k} n={n}: relative diff {diff}");
+        }
     }
 
     [Theory]

@@ -118,6 +118,18 @@ public class DataMovementOpsTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Channel_Shuffle_Transpose_With_Merged_Plane_Copies_Matches_Ort(int batch)
+    {
+        // [N, groups, C/groups, H, W] -> [N, C/groups, groups, H, W]: H×W planes move whole; odd sizes everywhere.
+        var b = new ModelBuilder(13);
+        b.Output(b.Node("Transpose", [b.Input("x", batch, 2, 7, 5, 3)], new { perm = new[] { 0, 2, 1, 3, 4 } }));
+        b.Output(b.Node("Transpose", [b.Input("z", batch, 3, 1, 4, 5)], new { perm = new[] { 0, 2, 3, 1, 4 } }));
+        OpParity.AssertMatchesOrt(b, RandomTensors.Normal(1, [batch, 2, 7, 5, 3]), RandomTensors.Normal(2, [batch, 3, 1, 4, 5]));
+    }
+
+    [Theory]
     [InlineData(11)]
     [InlineData(13)]
     public void Squeeze_And_Unsqueeze_Across_Opsets_Match_Ort(int opset)

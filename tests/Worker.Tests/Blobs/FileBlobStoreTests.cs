@@ -1,3 +1,4 @@
+using DSConvService.TestSupport;
 using DSConvService.Worker.Artifacts;
 using DSConvService.Worker.Blobs;
 using DSConvService.Worker.Tests.Support;

@@ -24,7 +24,7 @@ public sealed class LeakyReluOperator(Node node, OperatorContext context) : Unar
 [OnnxOp("Sigmoid")]
 public sealed class SigmoidOperator(Node node, OperatorContext context) : UnaryOperator(node, context)
 {
-    protected override void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sigmoid(x, y);
+    protected override void Apply(ReadOnlySpan<float> x, Span<float> y) => ActivationKernels.Sigmoid(x, y);
 }
 
 [OnnxOp("HardSigmoid")]

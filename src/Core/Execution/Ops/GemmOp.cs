@@ -66,6 +66,11 @@ public sealed class GemmOp : Operator
         }
         fixed (float* pa = a.Floats, pb = b.Floats, py = y.Floats, scratch = context.Scratch, packedB = _packedB)
         {
+            if (m == 1 && packedB != null)
+            {
+                PackedGemv.Multiply(_kernel, pa, _transA ? m : 1, _alpha, packedB, k, n, py, accumulate, new GemmEpilogue(null, null, _activation), context.Threads);
+                return;
+            }
             var packedA = Sgemm.Align64(scratch);
             Sgemm.PackA(_kernel, pa, _transA ? 1 : k, _transA ? m : 1, m, k, _alpha, packedA);
             var epilogue = new GemmEpilogue(null, null, _activation);

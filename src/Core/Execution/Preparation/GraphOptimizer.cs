@@ -20,6 +20,7 @@ public static class GraphOptimizer
         if (fuseActivations)
         {
             ResidualFusion.Run(copy);
+            GatedActivationFusion.Run(copy);
             ActivationFusion.Run(copy);
         }
         copy.Graph.RemoveUnused();

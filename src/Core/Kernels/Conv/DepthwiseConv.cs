@@ -17,8 +17,11 @@ public static unsafe class DepthwiseConv
     /// <summary>Most threads one layer uses (each needs its own copy of the padded plane).</summary>
     private static readonly int MaxParts = Math.Clamp(Environment.ProcessorCount, 1, 16);
 
-    /// <summary>Scratch floats <see cref="Run"/> needs, whatever the thread count.</summary>
-    public static long ScratchFloats(in ConvGeometry g) => MaxParts * new DepthwisePlaneLayout(g).ScratchFloats;
+    /// <summary>Scratch floats <see cref="Run"/> needs, whatever the thread count (none on the direct path).</summary>
+    public static long ScratchFloats(in ConvGeometry g) => DepthwiseDirectKernel.Applies(g) ? 0 : CopyPathScratchFloats(g);
+
+    /// <summary>Scratch floats of the padded-copy path.</summary>
+    internal static long CopyPathScratchFloats(in ConvGeometry g) => MaxParts * new DepthwisePlaneLayout(g).ScratchFloats;
 
     /// <summary>
     /// y[n, o, oy, ox] = act(bias[o] + Σ_{ky,kx} w[o, ky, kx] · x[n, o / multiplier, oy·sh − padT + ky·dh, ox·sw − padL + kx·dw]),
@@ -26,8 +29,18 @@ public static unsafe class DepthwiseConv
     /// </summary>
     /// <param name="bias">Null, or one value per output channel.</param>
     public static void Run(float* x, float* w, float* bias, float* y, int batch, int inChannels, int multiplier, in ConvGeometry g,
-        FusedActivation act, float* scratch, int threads)
+        FusedActivation act, float* scratch, int threads) =>
+        Run(x, w, bias, y, batch, inChannels, multiplier, g, act, scratch, threads, DepthwiseDirectKernel.Applies(g));
+
+    /// <summary><see cref="Run"/> with the path chosen by the caller (tests run the padded-copy path on every CPU).</summary>
+    internal static void Run(float* x, float* w, float* bias, float* y, int batch, int inChannels, int multiplier, in ConvGeometry g,
+        FusedActivation act, float* scratch, int threads, bool direct)
     {
+        if (direct)
+        {
+            RunDirect(x, w, bias, y, batch, inChannels, multiplier, g, act, threads);
+            return;
+        }
         var layout = new DepthwisePlaneLayout(g);
         var outChannels = inChannels * multiplier;
         var planes = batch * outChannels;
@@ -54,6 +67,30 @@ public static unsafe class DepthwiseConv
                     var b = ab == 0 ? 0f : ((float*)ab)[o];
                     layout.Compute(s, (float*)aw + (long)o * layout.Taps, b, (float*)ay + (long)p * geometry.OutPixels, geometry, act);
                 }
+            }
+        });
+    }
+
+    /// <summary>The copy-free path (<see cref="DepthwiseDirectKernel"/>): planes split over threads, no scratch.</summary>
+    private static void RunDirect(float* x, float* w, float* bias, float* y, int batch, int inChannels, int multiplier, in ConvGeometry g,
+        FusedActivation act, int threads)
+    {
+        var outChannels = inChannels * multiplier;
+        var planes = batch * outChannels;
+        var macs = (long)planes * g.OutPixels * g.KernelH * g.KernelW;
+        var parts = macs < ParallelMacs ? 1 : Math.Clamp(threads, 1, planes);
+        var (ax, aw, ab, ay) = ((nint)x, (nint)w, (nint)bias, (nint)y);
+        var geometry = g;
+        var taps = g.KernelH * g.KernelW;
+        CpuParallel.For(planes, parts, (first, end) =>
+        {
+            for (var p = first; p < end; p++)
+            {
+                var n = p / outChannels;
+                var o = p - n * outChannels;
+                var input = (float*)ax + ((long)n * inChannels + o / multiplier) * geometry.InPixels;
+                var b = ab == 0 ? 0f : ((float*)ab)[o];
+                DepthwiseDirectKernel.Plane(input, (float*)aw + (long)o * taps, b, (float*)ay + (long)p * geometry.OutPixels, geometry, act);
             }
         });
     }

@@ -103,13 +103,7 @@ internal static unsafe class DepthwisePlaneKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Activate(Vector256<float> v, FusedActivation act) => act.Kind switch
-    {
-        ActivationKind.Relu => Vector256.Max(v, Vector256<float>.Zero),
-        ActivationKind.Clip => Vector256.Min(Vector256.Max(v, Vector256.Create(act.Min)), Vector256.Create(act.Max)),
-        ActivationKind.LeakyRelu => Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), v * Vector256.Create(act.Alpha), v),
-        _ => v,
-    };
+    private static Vector256<float> Activate(Vector256<float> v, FusedActivation act) => ActivationVectors.Apply(v, act);
 
     /// <summary>
     /// Stores the first min(8, rowLeft) lanes. A full store may run into the next output rows (computed after this

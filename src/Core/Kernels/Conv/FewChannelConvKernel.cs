@@ -194,19 +194,7 @@ internal static unsafe class FewChannelConvKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(float* y, Vector512<float> v, float bias, in FusedActivation act, Vector512<float> mask)
     {
-        v += Vector512.Create(bias);
-        switch (act.Kind)
-        {
-            case ActivationKind.Relu:
-                v = Vector512.Max(v, Vector512<float>.Zero);
-                break;
-            case ActivationKind.Clip:
-                v = Vector512.Min(Vector512.Max(v, Vector512.Create(act.Min)), Vector512.Create(act.Max));
-                break;
-            case ActivationKind.LeakyRelu:
-                v = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), v * Vector512.Create(act.Alpha), v);
-                break;
-        }
+        v = ActivationVectors.Apply(v + Vector512.Create(bias), act);
         Avx512F.MaskStore(y, mask, v);
     }
 }

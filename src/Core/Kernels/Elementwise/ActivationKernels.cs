@@ -37,6 +37,32 @@ public static class ActivationKernels
         }
     }
 
+    /// <summary>y = 1 / (1 + e^−x), with <see cref="VectorExp"/> (TensorPrimitives.Sigmoid widens to double).</summary>
+    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y)
+    {
+        var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                var v = Vector512.Create(x.Slice(i, Vector512<float>.Count));
+                (Vector512<float>.One / (Vector512<float>.One + VectorExp.Exp(-v))).CopyTo(y.Slice(i, Vector512<float>.Count));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var v = Vector256.Create(x.Slice(i, Vector256<float>.Count));
+                (Vector256<float>.One / (Vector256<float>.One + VectorExp.Exp(-v))).CopyTo(y.Slice(i, Vector256<float>.Count));
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            y[i] = 1f / (1f + MathF.Exp(-x[i]));
+        }
+    }
+
     /// <summary>y = max(0, min(1, alpha·x + beta)).</summary>
     public static void HardSigmoid(ReadOnlySpan<float> x, Span<float> y, float alpha, float beta)
     {

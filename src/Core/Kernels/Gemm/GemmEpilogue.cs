@@ -39,9 +39,6 @@ public static unsafe class EpilogueRow
         if (wide && Vector512.IsHardwareAccelerated)
         {
             var vb = Vector512.Create(bias);
-            var lo = Vector512.Create(act.Kind == ActivationKind.Relu ? 0f : act.Min);
-            var hi = Vector512.Create(act.Max);
-            var alpha = Vector512.Create(act.Alpha);
             for (; j <= n - 16; j += 16)
             {
                 var v = Vector512.Load(y + j) + vb;
@@ -49,19 +46,20 @@ public static unsafe class EpilogueRow
                 {
                     v += Vector512.Load(colBias + j);
                 }
-                switch (act.Kind)
+                ActivationVectors.Apply(v, act).Store(y + j);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var vb = Vector256.Create(bias);
+            for (; j <= n - 8; j += 8)
+            {
+                var v = Vector256.Load(y + j) + vb;
+                if (colBias != null)
                 {
-                    case ActivationKind.Relu:
-                        v = Vector512.Max(v, lo);
-                        break;
-                    case ActivationKind.Clip:
-                        v = Vector512.Min(Vector512.Max(v, lo), hi);
-                        break;
-                    case ActivationKind.LeakyRelu:
-                        v = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), v * alpha, v);
-                        break;
+                    v += Vector256.Load(colBias + j);
                 }
-                v.Store(y + j);
+                ActivationVectors.Apply(v, act).Store(y + j);
             }
         }
         for (; j < n; j++)

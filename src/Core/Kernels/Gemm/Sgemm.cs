@@ -268,9 +268,14 @@ public static unsafe class Sgemm
                                 EdgeTile(kc, ap, bp, width, cp, rows, valid, acc, edge);
                             }
                         }
+                        if (k0 + kc == k)
+                        {
+                            // The finished stripe of this panel is still in L1/L2: a later pass over the
+                            // whole block would read it back from L3 when the block outgrows L2.
+                            epilogue.Apply(c, ldc, mb * mr, Math.Min(mbEnd * mr, m), col, col + valid, kernel.Isa == GemmIsa.Avx512);
+                        }
                     }
                 }
-                epilogue.Apply(c, ldc, mb * mr, Math.Min(mbEnd * mr, m), p0 * nr, Math.Min(p1 * nr, n), kernel.Isa == GemmIsa.Avx512);
             }
         }
 

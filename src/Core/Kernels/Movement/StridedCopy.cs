@@ -19,6 +19,29 @@ public static class StridedCopy
             dst[0] = src[offset];
             return;
         }
+        // Dimensions that are contiguous with the next one (stride = next stride × next size) merge: a
+        // channel shuffle then copies whole planes instead of rows of W floats.
+        Span<int> mergedShape = stackalloc int[rank];
+        Span<int> mergedStrides = stackalloc int[rank];
+        var m = 0;
+        for (var k = 0; k < rank; k++)
+        {
+            if (m > 0 && mergedStrides[m - 1] == strides[k] * shape[k])
+            {
+                mergedShape[m - 1] *= shape[k];
+                mergedStrides[m - 1] = strides[k];
+                continue;
+            }
+            mergedShape[m] = shape[k];
+            mergedStrides[m] = strides[k];
+            m++;
+        }
+        Copy(src, offset, mergedShape[..m], mergedStrides[..m], dst);
+    }
+
+    private static void Copy<T>(T[] src, int offset, ReadOnlySpan<int> shape, ReadOnlySpan<int> strides, T[] dst)
+    {
+        var rank = shape.Length;
         var n = shape[rank - 1];
         var step = strides[rank - 1];
         Span<int> index = stackalloc int[rank];
