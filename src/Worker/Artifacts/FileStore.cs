@@ -142,8 +142,66 @@ public sealed class FileStore
         return deleted;
     }
 
-    /// <summary>A fresh scratch file name under <see cref="TempRoot"/> (swept when stale).</summary>
-    public string NewTempPath(string label) => Path.Combine(TempRoot, $"{CheckId(label)}-{Guid.NewGuid():N}{TempSuffix}");
+    /// <summary>
+    /// A fresh scratch file name in this process's own spool folder under <see cref="TempRoot"/>
+    /// ("spool/{machine}-{pid}"): a process killed before it deleted its copies leaves a folder that
+    /// the next sweep on this machine recognises as dead and removes (see <see cref="DeleteDeadSpools"/>).
+    /// </summary>
+    public string NewSpoolPath(string label)
+    {
+        var folder = Path.Combine(SpoolRoot, $"{Environment.MachineName}-{Environment.ProcessId}");
+        Directory.CreateDirectory(folder);
+        return Path.Combine(folder, $"{CheckId(label)}-{Guid.NewGuid():N}{TempSuffix}");
+    }
+
+    private string SpoolRoot => Path.Combine(TempRoot, "spool");
+
+    /// <summary>Removes the spool folders of processes of this machine that no longer run; returns how many files went with them.</summary>
+    public int DeleteDeadSpools()
+    {
+        if (!Directory.Exists(SpoolRoot))
+        {
+            return 0;
+        }
+        var deleted = 0;
+        var prefix = Environment.MachineName + "-";
+        foreach (var folder in Directory.EnumerateDirectories(SpoolRoot))
+        {
+            var name = Path.GetFileName(folder);
+            if (!name.StartsWith(prefix, StringComparison.Ordinal) || !int.TryParse(name[prefix.Length..], out var pid)
+                || pid == Environment.ProcessId || IsRunning(pid))
+            {
+                continue;
+            }
+            try
+            {
+                deleted += Directory.EnumerateFiles(folder).Count();
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // the next sweep tries again
+            }
+        }
+        return deleted;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Streams into <paramref name="path"/> through a temp file and a rename, refusing more than <paramref name="maxBytes"/>.</summary>
     internal static async Task<StoredFile> WriteAsync(string path, Stream content, long maxBytes, CancellationToken ct)

@@ -46,7 +46,7 @@ public sealed class FileBlobStore(FileStore files) : IBlobStore
         Task.FromResult<IReadOnlyList<StoredJob>>(files.StoredJobs().Select(j => new StoredJob(j.JobId, j.LastWriteUtc)).ToList());
 
     public Task<int> DeleteStaleWritesAsync(TimeSpan age, DateTime nowUtc, CancellationToken ct = default) =>
-        Task.FromResult(files.DeleteStaleTempFiles(age, nowUtc));
+        Task.FromResult(files.DeleteStaleTempFiles(age, nowUtc) + files.DeleteDeadSpools());
 
     public Task CheckWritableAsync(CancellationToken ct = default)
     {

@@ -140,7 +140,7 @@ public sealed class PostgresBlobStore(NpgsqlDataSource db, FileStore local) : IB
     {
         await using var source = await OpenReadAsync(jobId, kind, ct)
             ?? throw new FileNotFoundException($"Job {jobId} has no stored {kind.StoredName()}.");
-        var path = local.NewTempPath($"{jobId}-{kind.StoredName()}");
+        var path = local.NewSpoolPath($"{jobId}-{kind.StoredName()}");
         var spool = new LocalBlob(path, deleteOnDispose: true);
         try
         {
@@ -181,7 +181,7 @@ public sealed class PostgresBlobStore(NpgsqlDataSource db, FileStore local) : IB
     {
         await using var delete = db.CreateCommand("DELETE FROM blobs WHERE NOT complete AND created_at <= $1;");
         delete.Parameters.Add(new() { Value = new DateTimeOffset(nowUtc - age, TimeSpan.Zero).ToUnixTimeMilliseconds() });
-        return await delete.ExecuteNonQueryAsync(ct) + local.DeleteStaleTempFiles(age, nowUtc);
+        return await delete.ExecuteNonQueryAsync(ct) + local.DeleteStaleTempFiles(age, nowUtc) + local.DeleteDeadSpools();
     }
 
     public async Task CheckWritableAsync(CancellationToken ct = default)

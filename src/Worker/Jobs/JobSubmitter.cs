@@ -34,7 +34,7 @@ public sealed class JobSubmitter(IJobStore jobs, IBlobStore blobs, IQuantization
         try
         {
             using var local = await blobs.OpenLocalAsync(session.JobId, BlobKind.Model, ct);
-            info = engine.Inspect(await File.ReadAllBytesAsync(local.Path, ct));
+            info = engine.InspectFile(local.Path);
         }
         finally
         {

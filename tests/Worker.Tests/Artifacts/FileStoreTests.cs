@@ -52,6 +52,41 @@ public sealed class FileStoreTests : IDisposable
         Assert.Equal([store.ArtifactPath("job2")], Directory.EnumerateFiles(_dir.Path, "*", SearchOption.AllDirectories));
     }
 
+    [Fact]
+    public void Spool_folders_of_dead_processes_are_removed_and_live_ones_kept()
+    {
+        var store = new FileStore(_dir.Path);
+        var mine = store.NewSpoolPath("job1-model");
+        File.WriteAllBytes(mine, [1]);
+        using var alive = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sleep", "60") { RedirectStandardOutput = true })!;
+        var spool = Path.GetDirectoryName(mine)!;
+        var live = Path.Combine(Path.GetDirectoryName(spool)!, $"{Environment.MachineName}-{alive.Id}");
+        var dead = Path.Combine(Path.GetDirectoryName(spool)!, $"{Environment.MachineName}-{DeadPid()}");
+        var otherHost = Path.Combine(Path.GetDirectoryName(spool)!, "another-host-1");
+        foreach (var dir in new[] { live, dead, otherHost })
+        {
+            Directory.CreateDirectory(dir);
+            File.WriteAllBytes(Path.Combine(dir, "x.tmp"), [2]);
+        }
+
+        var removed = store.DeleteDeadSpools();
+        alive.Kill();
+
+        Assert.Equal(1, removed);
+        Assert.False(Directory.Exists(dead));
+        Assert.True(File.Exists(mine));
+        Assert.True(Directory.Exists(live));
+        Assert.True(Directory.Exists(otherHost)); // another machine's processes cannot be checked from here
+    }
+
+    /// <summary>The id of a process that has ended.</summary>
+    private static int DeadPid()
+    {
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("true"))!;
+        p.WaitForExit();
+        return p.Id;
+    }
+
     [Theory]
     [InlineData("../x")]
     [InlineData("a/b")]

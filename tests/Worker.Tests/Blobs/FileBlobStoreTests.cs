@@ -21,5 +21,5 @@ public sealed class FileBlobStoreTests : BlobStoreContractTests, IDisposable
     protected override Task<long> StoredThingsAsync() =>
         Task.FromResult((long)Directory.EnumerateFiles(_dir.Path, "*", SearchOption.AllDirectories).Count());
 
-    protected override IEnumerable<string> SpoolFiles() => Directory.EnumerateFiles(Path.Combine(_dir.Path, "tmp"));
+    protected override IEnumerable<string> SpoolFiles() => Directory.EnumerateFiles(Path.Combine(_dir.Path, "tmp"), "*", SearchOption.AllDirectories);
 }

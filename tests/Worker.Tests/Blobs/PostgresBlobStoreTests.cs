@@ -33,5 +33,5 @@ public sealed class PostgresBlobStoreTests : BlobStoreContractTests, IDisposable
         return (long)(await count.ExecuteScalarAsync())! + Directory.EnumerateFiles(_dir.Path, "*", SearchOption.AllDirectories).Count();
     }
 
-    protected override IEnumerable<string> SpoolFiles() => Directory.EnumerateFiles(Path.Combine(_dir.Path, "tmp"));
+    protected override IEnumerable<string> SpoolFiles() => Directory.EnumerateFiles(Path.Combine(_dir.Path, "tmp"), "*", SearchOption.AllDirectories);
 }

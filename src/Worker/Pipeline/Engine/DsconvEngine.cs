@@ -26,9 +26,12 @@ public sealed class DsconvEngine : IQuantizationEngine
     private static bool IsSupported(Node n) =>
         OperatorRegistry.IsSupported(n) || (n.Domain is "" or "ai.onnx" && QuantizedOps.Contains(n.OpType));
 
-    public ModelInfo Inspect(byte[] model)
+    public ModelInfo Inspect(byte[] model) => Inspect(OnnxReader.Load(model));
+
+    public ModelInfo InspectFile(string path) => Inspect(OnnxReader.Load(path));
+
+    private static ModelInfo Inspect(Model m)
     {
-        var m = OnnxReader.Load(model);
         var inputs = m.Graph.RuntimeInputs.ToList();
         if (inputs.Count != 1)
         {

@@ -18,6 +18,9 @@ public interface IQuantizationEngine
     /// <summary>Parses and checks an fp32 model: it must be ONNX, self-contained and use only supported operators.</summary>
     ModelInfo Inspect(byte[] model);
 
+    /// <summary>The same check of a model file, parsed from the file as it is read (no copy of the whole file first).</summary>
+    ModelInfo InspectFile(string path);
+
     /// <summary>Decodes a PNG/JPEG (refusing more than <paramref name="maxPixels"/>) into a [1,C,H,W] input.</summary>
     Tensor Preprocess(byte[] image, PreprocessingOptions preprocessing, long maxPixels);
 
