@@ -29,7 +29,7 @@ public static class QuantizeCommand
         var activationBits = new Option<int>("--activation-bits") { Description = "BFP mantissa bits, 2..8; 0 = float activations (weight-only).", DefaultValueFactory = _ => DSConvSettings.DefaultActivationBits };
         var kds = new Option<string>("--kds") { Description = "KDS fit: l2 (least squares) | kl.", DefaultValueFactory = _ => "l2" };
         kds.AcceptOnlyFromAmong("l2", "kl");
-        var scale = new Option<string>("--scale") { Description = "VQK scale rule: max (largest magnitude, the paper's) | mse (clip searched per block).", DefaultValueFactory = _ => QuantizationOptions.DefaultScale.Name() };
+        var scale = new Option<string?>("--scale") { Description = "VQK scale rule: max (largest magnitude, the paper's) | mse (clip searched per block). Default: mse, max with --adapt." };
         scale.AcceptOnlyFromAmong(ScaleRuleNames.Max, ScaleRuleNames.Mse);
         var biasCorrection = new Option<bool>("--bias-correction") { Description = "Correct biases from the fp32 model's BatchNorm statistics (data-free, DESIGN 2.5)." };
         var noBiasCorrection = new Option<bool>("--no-bias-correction") { Description = "Do not correct biases from BatchNorm statistics." };
@@ -73,7 +73,7 @@ public static class QuantizeCommand
             {
                 Format = global,
                 Layers = LayerArguments.Parse(parse.GetValue(layer) ?? [], global),
-                Scale = ScaleRuleNames.Parse(parse.GetValue(scale)) ?? QuantizationOptions.DefaultScale,
+                Scale = ScaleRuleNames.Parse(parse.GetValue(scale)) ?? QuantizationOptions.DefaultScaleFor(parse.GetValue(adapt)),
                 BiasCorrection = parse.GetValue(biasCorrection) || (!parse.GetValue(noBiasCorrection) && QuantizationOptions.DefaultBiasCorrection),
                 Kds = parse.GetValue(kds) == "kl" ? KdsMethod.Kl : KdsMethod.L2,
                 KdsBias = parse.GetValue(kdsBias),
