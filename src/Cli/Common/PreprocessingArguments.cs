@@ -12,7 +12,7 @@ public sealed class PreprocessingArguments
     private readonly Option<string?> _size = new("--size") { Description = "Input size: N or HxW (default: from the model's input shape)." };
     private readonly Option<string?> _resize = new("--resize") { Description = "stretch | center-crop" };
     private readonly Option<string?> _color = new("--color") { Description = "rgb | bgr | gray" };
-    private readonly Option<float?> _scale = new("--scale") { Description = "Pixel scale factor (x = (pixel*scale - mean)/std)." };
+    private readonly Option<float?> _scale = new("--pixel-scale") { Description = "Pixel scale factor (x = (pixel*scale - mean)/std)." };
     private readonly Option<string?> _mean = new("--mean") { Description = "Mean per channel, comma separated (one value applies to all)." };
     private readonly Option<string?> _std = new("--std") { Description = "Std per channel, comma separated (one value applies to all)." };
 

@@ -11,7 +11,7 @@ public sealed class QuantizationArguments
     private readonly Option<int> _block = new("--block") { Description = "Block size B (channels per block), 1..256.", DefaultValueFactory = _ => DSConvSettings.DefaultBlockSize };
     private readonly Option<int> _activationBits = new("--activation-bits") { Description = "BFP mantissa bits, 2..8; 0 = float activations (weight-only).", DefaultValueFactory = _ => DSConvSettings.DefaultActivationBits };
     private readonly Option<string> _kds = new("--kds") { Description = "KDS fit: l2 (least squares) | kl.", DefaultValueFactory = _ => "l2" };
-    private readonly Option<string> _scale = new("--scale") { Description = "VQK scale rule: max (largest magnitude, the paper's) | mse (clip searched per block).", DefaultValueFactory = _ => QuantizationOptions.DefaultScale.Name() };
+    private readonly Option<string?> _scale = new("--scale") { Description = "VQK scale rule: max (largest magnitude, the paper's) | mse (clip searched per block). Default: mse, max with --adapt (measured better each way)." };
     private readonly Option<bool> _biasCorrection = new("--bias-correction") { Description = "Correct biases from the fp32 model's BatchNorm statistics (data-free, DESIGN 2.5)." };
     private readonly Option<bool> _noBiasCorrection = new("--no-bias-correction") { Description = "Do not correct biases from BatchNorm statistics." };
     private readonly Option<string[]> _layer = new("--layer") { Description = "Per-layer precision NAME=BITS[/BLOCK] (repeatable; NAME as the report's layers table shows it).", Arity = ArgumentArity.ZeroOrMore };
@@ -52,7 +52,7 @@ public sealed class QuantizationArguments
         {
             Format = global,
             Layers = LayerArguments.Parse(parse.GetValue(_layer) ?? [], global),
-            Scale = ScaleRuleNames.Parse(parse.GetValue(_scale)) ?? QuantizationOptions.DefaultScale,
+            Scale = ScaleRuleNames.Parse(parse.GetValue(_scale)) ?? QuantizationOptions.DefaultScaleFor(adapt),
             BiasCorrection = parse.GetValue(_biasCorrection) || (!parse.GetValue(_noBiasCorrection) && QuantizationOptions.DefaultBiasCorrection),
             Kds = parse.GetValue(_kds) == "kl" ? KdsMethod.Kl : KdsMethod.L2,
             KdsBias = parse.GetValue(_kdsBias),

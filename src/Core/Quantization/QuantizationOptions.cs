@@ -69,6 +69,12 @@ public sealed record QuantizationOptions
 
     public const ScaleRule DefaultScale = ScaleRule.Mse;
 
+    /// <summary>
+    /// The measured-better rule for a run: mse data-free, max when adapting on calibration images (re-fitting ξ
+    /// recovers more from the unclipped integers; bench/ACCURACY.md, issue 8).
+    /// </summary>
+    public static ScaleRule DefaultScaleFor(bool adapt) => adapt ? ScaleRule.Max : DefaultScale;
+
     /// <summary>Data-free bias correction from the fp32 model's BatchNorm statistics (DESIGN 2.5, option <c>biasCorrection</c>).</summary>
     public bool BiasCorrection { get; init; } = DefaultBiasCorrection;
 

@@ -47,7 +47,7 @@ public static class OptionsResolver
             BlockSize = blockSize,
             ActivationBits = activationBits,
             Kds = given.Kds ?? "l2",
-            Scale = given.Scale ?? QuantizationOptions.DefaultScale.Name(),
+            Scale = given.Scale ?? QuantizationOptions.DefaultScaleFor(given.Adapt ?? false).Name(),
             BiasCorrection = given.BiasCorrection ?? QuantizationOptions.DefaultBiasCorrection,
             Layers = given.Layers?.ToDictionary(l => l.Key, l => new LayerOptions
             {

@@ -18,7 +18,7 @@ public sealed record QuantizeOptions
     /// <summary>"l2" (least squares) or "kl".</summary>
     public string? Kds { get; init; }
 
-    /// <summary>VQK scale rule: "max" (largest magnitude, the paper's) or "mse" (clip searched per block).</summary>
+    /// <summary>VQK scale rule: "max" (largest magnitude, the paper's) or "mse" (clip searched per block); default mse, max with adapt.</summary>
     public string? Scale { get; init; }
 
     /// <summary>Data-free bias correction from the model's BatchNorm statistics.</summary>

@@ -49,6 +49,8 @@ public sealed class OptionsResolverTests
         Assert.Equal(Core.Quantization.QuantizationOptions.DefaultScale, OptionsResolver.ToQuantization(defaults).Scale);
         Assert.Equal(Core.Quantization.QuantizationOptions.DefaultBiasCorrection, OptionsResolver.ToQuantization(defaults).BiasCorrection);
         Assert.Empty(defaults.Layers!);
+        var adapted = OptionsResolver.Resolve(OptionsResolver.Parse("""{"adapt":true}"""), Gray28);
+        Assert.Equal(Core.Quantization.ScaleRule.Max, OptionsResolver.ToQuantization(adapted).Scale);
     }
 
     [Theory]
