@@ -6,6 +6,7 @@ using DSConvService.Api.Tests.Support;
 using DSConvService.Core.Onnx;
 using DSConvService.Core.Quantization;
 using DSConvService.Core.Quantization.Artifact;
+using DSConvService.TestSupport;
 using Xunit;
 
 namespace DSConvService.Api.Tests;

@@ -74,6 +74,26 @@ public sealed class PlanApiTests : IDisposable
     }
 
     [Fact]
+    public async Task A_job_with_a_target_reports_the_policy_chosen_on_synthetic_inputs_not_the_evaluation_images()
+    {
+        await using var app = new ServiceApp(_dir.Path, new() { ["Limits:MaxImagePixels"] = "1000000" });
+        var client = app.CreateClient();
+        var post = await client.PostAsync("/quantize", TestInputs.Form(TestInputs.TinyCnn(), TestInputs.EvaluationZip(classes: 10, perClass: 1),
+            options: """{"target":{"cosine":0.9,"minCompression":2}}"""));
+        Assert.Equal(HttpStatusCode.Accepted, post.StatusCode);
+        var job = await ServiceApp.WaitAsync(client, post.Headers.Location!.OriginalString.Split('/')[^1]);
+        Assert.True(job.Status == "succeeded", $"job {job.Status}: {job.Error}");
+        Assert.Equal(0.9, job.Options!.Target!.Cosine);
+        var report = job.Report!;
+        var policy = report.Policy!;
+        Assert.Equal("synthetic", policy.SelectionInputs);
+        Assert.Equal("evaluation", report.FidelityInputs);
+        Assert.True(policy.Met, string.Join(" ", report.Notes));
+        Assert.Equal(report.Layers.Select(l => (l.Name, l.WeightBits, l.BlockSize)), policy.Layers.Select(l => (l.Name, l.WeightBits, l.BlockSize)));
+        Assert.True(report.Model.CompressionRatio >= 2);
+    }
+
+    [Fact]
     public async Task An_unsupported_operator_is_listed_not_refused()
     {
         await using var app = App();

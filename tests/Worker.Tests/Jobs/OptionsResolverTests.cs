@@ -13,6 +13,21 @@ public sealed class OptionsResolverTests
     };
 
     [Fact]
+    public void A_target_is_kept_and_reaches_the_quantization_options()
+    {
+        var resolved = OptionsResolver.Resolve(OptionsResolver.Parse("""{"target":{"cosine":0.99}}"""), Gray28);
+        Assert.Equal(0.99, resolved.Target!.Cosine);
+        Assert.Null(resolved.Target.MinCompression);
+        var options = OptionsResolver.ToQuantization(resolved);
+        Assert.Equal(0.99, options.Target!.Cosine);
+        Assert.Null(OptionsResolver.ToQuantization(OptionsResolver.Resolve(new QuantizeOptions(), Gray28)).Target);
+        var e = Assert.Throws<InvalidOptionsException>(() =>
+            OptionsResolver.Resolve(OptionsResolver.Parse("""{"target":{"cosine":-1,"minCompression":0}}"""), Gray28));
+        Assert.Contains(e.Errors, m => m.StartsWith("target.cosine", StringComparison.Ordinal));
+        Assert.Contains(e.Errors, m => m.StartsWith("target.minCompression", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Missing_fields_take_the_defaults_and_the_models_preprocessing()
     {
         var resolved = OptionsResolver.Resolve(OptionsResolver.Parse("""{"blockSize":16}"""), Gray28);
