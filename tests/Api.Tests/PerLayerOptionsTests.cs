@@ -1,4 +1,3 @@
-using DSConvService.TestSupport;
 using System.Net;
 using System.Net.Http.Json;
 using DSConvService.Api.Contracts;
