@@ -107,6 +107,10 @@ public static class OnnxReader
         if (vi.Type?.TensorType is { } tt)
         {
             type = (DataType)tt.ElemType;
+            if (type != DataType.Undefined && !type.IsSupported())
+            {
+                throw new InvalidModelException($"'{vi.Name}' has tensor element type {tt.ElemType}, which is not supported (float, float16, double, bfloat16, integer and bool tensors are).");
+            }
             if (tt.Shape is { } sp)
             {
                 shape = new int[sp.Dim.Count];
@@ -134,11 +138,14 @@ public static class OnnxReader
         AttributeProto.Types.AttributeType.Float => new AttributeValue { Kind = AttributeKind.Float, Float = a.F },
         AttributeProto.Types.AttributeType.Int => new AttributeValue { Kind = AttributeKind.Int, Int = a.I },
         AttributeProto.Types.AttributeType.String => new AttributeValue { Kind = AttributeKind.String, String = a.S.ToStringUtf8() },
-        AttributeProto.Types.AttributeType.Tensor => new AttributeValue { Kind = AttributeKind.Tensor, Tensor = TensorProtoConverter.FromProto(a.T) },
-        AttributeProto.Types.AttributeType.Graph => new AttributeValue { Kind = AttributeKind.Graph, Graph = ReadGraph(a.G) },
+        AttributeProto.Types.AttributeType.Tensor => new AttributeValue { Kind = AttributeKind.Tensor, Tensor = TensorProtoConverter.FromProto(a.T ?? throw Missing(a, "tensor")) },
+        AttributeProto.Types.AttributeType.Graph => new AttributeValue { Kind = AttributeKind.Graph, Graph = ReadGraph(a.G ?? throw Missing(a, "graph")) },
         AttributeProto.Types.AttributeType.Floats => new AttributeValue { Kind = AttributeKind.Floats, Floats = a.Floats.ToArray() },
         AttributeProto.Types.AttributeType.Ints => new AttributeValue { Kind = AttributeKind.Ints, Ints = a.Ints.ToArray() },
         AttributeProto.Types.AttributeType.Strings => new AttributeValue { Kind = AttributeKind.Strings, Strings = a.Strings.Select(s => s.ToStringUtf8()).ToArray() },
         _ => throw new InvalidModelException($"Attribute '{a.Name}' has type {a.Type}, which is not supported."),
     };
+
+    private static InvalidModelException Missing(AttributeProto a, string what) =>
+        new($"Attribute '{a.Name}' is declared as a {what} but holds none.");
 }

@@ -48,5 +48,10 @@ public static class DataTypeExtensions
         _ => throw new NotSupportedException($"Tensor element type {type} is not supported."),
     };
 
+    /// <summary>Whether the executor can hold tensors of this element type (<see cref="Storage"/> does not throw).</summary>
+    public static bool IsSupported(this DataType type) => type is DataType.Float or DataType.Float16 or DataType.Double
+        or DataType.BFloat16 or DataType.Int8 or DataType.Int4 or DataType.UInt8 or DataType.UInt4 or DataType.Int16
+        or DataType.UInt16 or DataType.Int32 or DataType.UInt32 or DataType.Int64 or DataType.UInt64 or DataType.Bool;
+
     public static bool IsFloat(this DataType type) => type.Storage() == StorageKind.Float;
 }
