@@ -1,6 +1,7 @@
 using DSConvService.Core.Execution;
 using DSConvService.Core.Format;
 using DSConvService.Core.Quantization;
+using DSConvService.Core.Quantization.Artifact;
 using DSConvService.Core.Tensors;
 
 namespace DSConvService.Bench;
@@ -17,9 +18,19 @@ public static class DSConvMixedBench
     private static readonly string[] Shortcuts = ["Convolution295", "Convolution327", "Convolution359"];
     private static readonly string[] Stage4 = ["Convolution355", "Convolution367", "Convolution373", "Convolution381", "Convolution387"];
 
+    /// <param name="args">The shared options, and `--artifact FILE` (repeatable): a quantized ResNet18 whose
+    /// per-layer settings (e.g. the target policy's choice) are one more variant.</param>
     public static int Run(string[] args)
     {
-        var o = BenchOptions.Parse(args);
+        var artifacts = new List<string>();
+        for (var i = 0; i + 1 < args.Length; i++)
+        {
+            if (args[i] == "--artifact")
+            {
+                artifacts.Add(args[i + 1]);
+            }
+        }
+        var o = BenchOptions.Parse(args.Where((a, i) => a != "--artifact" && (i == 0 || args[i - 1] != "--artifact")).ToArray());
         if (!File.Exists(ResNet18Model.Path))
         {
             Console.Error.WriteLine($"ResNet18 not found at {ResNet18Model.Path}.");
@@ -37,6 +48,7 @@ public static class DSConvMixedBench
             ("stem + stage 1 at 7/32", Mix((Early(5), 7, 32))),
             ("stage 1 at 4/16, stage 4 at 4/64", Mix((Stage1, 4, 16), (Stage4, 4, 64))),
         };
+        variants = [.. variants, .. artifacts.Select(a => ($"settings of {Path.GetFileName(a)}", SettingsOf(a)))];
         var x = Tensor.FromFloats([1, 3, 224, 224], Enumerable.Range(0, 3 * 224 * 224).Select(i => (float)(i * 7919 % 255) - 120f).ToArray());
         var sessions = variants.Select(v =>
         {
@@ -64,6 +76,14 @@ public static class DSConvMixedBench
             Console.WriteLine($"| {variants[i].Name} | {ms:F2} | {ms / baseline:F3}x |");
         }
         return 0;
+    }
+
+    // Each DSConv layer's settings as the artifact stores them, by layer name.
+    private static Dictionary<string, DSConvSettings> SettingsOf(string artifact)
+    {
+        var (model, _) = DSConvArtifact.Load(File.ReadAllBytes(artifact));
+        return model.Graph.Nodes.Where(DSConvNodes.IsDSConv)
+            .ToDictionary(n => n.DisplayName, DSConvSettings.FromNode, StringComparer.Ordinal);
     }
 
     private static Dictionary<string, DSConvSettings> Mix(params (string[] Layers, int Bits, int Block)[] groups)

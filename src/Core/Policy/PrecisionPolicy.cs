@@ -51,6 +51,16 @@ public static class PrecisionPolicy
 
     private const int MaxMeasuredRounds = 3;
 
+    /// <summary>
+    /// The policy aims on the selection inputs at this fraction of the error the target allows: synthetic
+    /// (or few calibration) images stand in for the user's data, and ResNet18's photos showed a worst image
+    /// well below the selection mean when the choice met the target only just.
+    /// </summary>
+    public const double SelectionMargin = 0.8;
+
+    /// <summary>The cosine the policy aims at on the selection inputs for a target cosine.</summary>
+    public static double Aim(double cosine) => 1 - (1 - cosine) * SelectionMargin;
+
     /// <param name="fp32">The fp32 model as read from its file.</param>
     /// <param name="fp32Bytes">Size of the fp32 file (compression is measured against it).</param>
     /// <param name="options">The run's options with <see cref="QuantizationOptions.Target"/> set.</param>
@@ -98,7 +108,7 @@ public static class PrecisionPolicy
         var measured = new List<Trial>();
         for (var round = 0; round < MaxMeasuredRounds; round++)
         {
-            var choice = Greedy(costs, fixedBytes, budget, target.Cosine, scale);
+            var choice = Greedy(costs, fixedBytes, budget, target.Cosine is { } wanted ? Aim(wanted) : null, scale);
             if (measured.Any(t => t.Choice.SequenceEqual(choice)))
             {
                 break;
@@ -124,7 +134,8 @@ public static class PrecisionPolicy
         }
 
         // The smallest file that meets everything; else the best cosine within the size.
-        var best = measured.Where(t => t.Met).OrderBy(t => t.Bytes).FirstOrDefault()
+        var best = measured.Where(t => t.Met && (target.Cosine is not { } c || t.Cosine >= Aim(c))).OrderBy(t => t.Bytes).FirstOrDefault()
+            ?? measured.Where(t => t.Met).OrderBy(t => t.Bytes).FirstOrDefault()
             ?? measured.Where(t => t.Bytes <= budget).OrderByDescending(t => t.Cosine).FirstOrDefault()
             ?? measured.OrderBy(t => t.Bytes).First();
         var notes = new List<string> { Describe(target, selection, best, fp32Bytes, budget, costs, fixedBytes) };
@@ -209,10 +220,13 @@ public static class PrecisionPolicy
     {
         var c = CultureInfo.InvariantCulture;
         var upgraded = best.Choice.Count(f => f != 0);
+        var aim = target.Cosine is { } aimed
+            ? string.Create(c, $" Aimed at cosine {Aim(aimed):F4} on the selection inputs, a margin for images they do not resemble.")
+            : "";
         var text = string.Create(c,
             $"Precision policy: sensitivities on {selection.Inputs.Count} {selection.Kind} inputs; {upgraded} of {costs.Count} layers above {Formats[0].WeightBits}-bit / block {Formats[0].BlockSize}; " +
             $"predicted cosine {best.Predicted:F4}, measured {best.Cosine:F4} on the selection inputs, {(double)fp32Bytes / best.Bytes:F2}x smaller than fp32. " +
-            $"Wide layers get {Formats[^1].WeightBits} bits: stored as INT8 like 8 bits, but one pass of the integer kernel instead of two.");
+            $"Wide layers get {Formats[^1].WeightBits} bits: stored as INT8 like 8 bits, but one pass of the integer kernel instead of two.{aim}");
         if (best.Met)
         {
             return text;
