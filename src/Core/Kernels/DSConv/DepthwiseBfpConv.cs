@@ -1,6 +1,6 @@
+using DSConvService.Core.Kernels.Gemm;
 using DSConvService.Core.Threading;
 using DSConvService.Core.Kernels.Conv;
-using GemmActivation = DSConvService.Core.Kernels.Gemm.FusedActivation;
 
 namespace DSConvService.Core.Kernels.DSConv;
 
@@ -26,7 +26,7 @@ internal static unsafe class DepthwiseBfpConv
 
     /// <summary>y = act(depthwise(x̂, w) + bias) with <paramref name="multiplier"/> output channels per input channel.</summary>
     public static void Run(float* x, float* w, float* bias, float* y, int batch, int inChannels, int multiplier, in ConvGeometry g,
-        GemmActivation act, DSConvFormat f, float* scratch, int threads)
+        FusedActivation act, DSConvFormat f, float* scratch, int threads)
     {
         var layout = new DepthwisePlaneLayout(g);
         var outChannels = inChannels * multiplier;
