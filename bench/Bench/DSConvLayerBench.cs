@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.Gemm;
 using System.Diagnostics;
 using DSConvService.Core.Kernels.DSConv;
 

@@ -5,8 +5,8 @@ namespace DSConvService.Core.Passes;
 /// <summary>
 /// Folds a Relu, Clip (constant bounds) or LeakyRelu that is the only reader of a Conv/Gemm (or
 /// DSConvConv/DSConvGemm) output into that node, as the attributes fused_activation, fused_min,
-/// fused_max, fused_alpha and fused_beta; Sigmoid, HardSigmoid and HardSwish too when the producer is a
-/// float Conv/Gemm. Sessions only: these attributes are not ONNX and are never saved.
+/// fused_max, fused_alpha and fused_beta; Sigmoid, HardSigmoid and HardSwish too (the float and the DSConv
+/// epilogues implement every kind of <see cref="Kernels.Gemm.ActivationKind"/>). Sessions only: these attributes are not ONNX and are never saved.
 /// </summary>
 public static class ActivationFusion
 {
@@ -28,8 +28,7 @@ public static class ActivationFusion
             }
             var producer = graph.Nodes.FirstOrDefault(n => n.Outputs.Count > 0 && n.Outputs[0] == x);
             if (producer is null || !CanCarryActivation(producer) || GraphEdits.UseCount(graph, x) != 1
-                || Describe(graph, act) is not { } attributes
-                || (!IsFloatProducer(producer) && !IsBasic(act.OpType)))
+                || Describe(graph, act) is not { } attributes)
             {
                 continue;
             }
@@ -44,12 +43,6 @@ public static class ActivationFusion
         }
         return fused;
     }
-
-    /// <summary>The activations the integer engine's epilogues also implement.</summary>
-    private static bool IsBasic(string opType) => opType is "Relu" or "LeakyRelu" or "Clip";
-
-    /// <summary>A float Conv/Gemm, whose epilogues implement every kind of <see cref="Kernels.Gemm.ActivationKind"/>.</summary>
-    internal static bool IsFloatProducer(Node node) => node.Domain is "" or "ai.onnx" && node.OpType is "Conv" or "Gemm";
 
     internal static bool CanCarryActivation(Node node) =>
         !node.Attributes.ContainsKey(ActivationAttribute) && node.Outputs.Count == 1 && (node.Domain, node.OpType) switch

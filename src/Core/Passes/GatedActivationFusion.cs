@@ -4,7 +4,7 @@ namespace DSConvService.Core.Passes;
 
 /// <summary>
 /// Folds a self-gate y = Mul(x, Sigmoid(x)) (SiLU / Swish) or y = Mul(x, HardSigmoid(x)) (HardSwish with
-/// the HardSigmoid's α and β) into the float Conv/Gemm that produces x, when the gate and the Mul are the
+/// the HardSigmoid's α and β) into the Conv/Gemm or DSConvConv/DSConvGemm that produces x, when the gate and the Mul are the
 /// only readers of x and the Mul the only reader of the gate: three passes over the tensor become none.
 /// Sessions only, like <see cref="ActivationFusion"/>.
 /// </summary>
@@ -34,8 +34,7 @@ public static class GatedActivationFusion
                 var gateValue = mul.Inputs[1 - side];
                 if (!producers.TryGetValue(gateValue, out var gate) || gate.Domain is not ("" or "ai.onnx")
                     || gate.OpType is not ("Sigmoid" or "HardSigmoid") || gate.Input(0) != x
-                    || !producers.TryGetValue(x, out var producer) || !ActivationFusion.IsFloatProducer(producer)
-                    || !ActivationFusion.CanCarryActivation(producer)
+                    || !producers.TryGetValue(x, out var producer) || !ActivationFusion.CanCarryActivation(producer)
                     || GraphEdits.UseCount(graph, x) != 2 || GraphEdits.UseCount(graph, gateValue) != 1)
                 {
                     continue;

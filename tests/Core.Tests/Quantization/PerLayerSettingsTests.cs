@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.Gemm;
 using DSConvService.Core.Errors;
 using DSConvService.Core.Execution;
 using DSConvService.Core.Format;

@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.Gemm;
 using System.Runtime.Intrinsics;
 using DSConvService.Core.Execution;
 using DSConvService.Core.Threading;
@@ -174,9 +175,6 @@ public sealed unsafe class ChannelVectorPath
     private void Store(float* c, float* res, long* yOffsets, int valid, int o0, int rows, int outPixels, float* bias, float* y, float* residual)
     {
         var act = _activation;
-        var lo = Vector512.Create(act.Kind == ActivationKind.Relu ? 0f : act.Min);
-        var hi = Vector512.Create(act.Kind == ActivationKind.Relu ? float.PositiveInfinity : act.Max);
-        var alpha = Vector512.Create(act.Alpha);
         var b0 = Vector512.Load(bias);
         var b1 = Vector512.Load(bias + 16);
         if (valid == Pixels && yOffsets[Pixels - 1] == yOffsets[0] + Pixels - 1)
@@ -209,17 +207,7 @@ public sealed unsafe class ChannelVectorPath
             {
                 v += Vector512.Load(res + i);
             }
-            switch (act.Kind)
-            {
-                case ActivationKind.Relu:
-                case ActivationKind.Clip:
-                    v = Vector512.Min(Vector512.Max(v, lo), hi);
-                    break;
-                case ActivationKind.LeakyRelu:
-                    v = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(v, Vector512<float>.Zero), v, v * alpha);
-                    break;
-            }
-            v.Store(c + i);
+            ActivationVectors.Apply(v, act).Store(c + i);
         }
         for (var i = 0; i < valid; i++)
         {

@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.Gemm;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;

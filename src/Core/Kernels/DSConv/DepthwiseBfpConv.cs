@@ -1,6 +1,6 @@
+using DSConvService.Core.Kernels.Gemm;
 using DSConvService.Core.Threading;
 using DSConvService.Core.Kernels.Conv;
-using GemmActivation = DSConvService.Core.Kernels.Gemm.FusedActivation;
 
 namespace DSConvService.Core.Kernels.DSConv;
 
@@ -9,7 +9,8 @@ namespace DSConvService.Core.Kernels.DSConv;
 /// group, so each activation block is a single value (DESIGN 2.2) and x̂ of one input plane depends on that plane
 /// alone. Each worker simulates one plane into its own buffer, copies it padded (<see cref="DepthwisePlaneLayout"/>)
 /// and convolves it while both are in cache: x̂ of the whole tensor is never written to memory and read back.
-/// The numbers are those of <see cref="BfpSimulator"/> followed by <see cref="DepthwiseConv"/>.
+/// The numbers are those of <see cref="BfpSimulator"/> followed by <see cref="DepthwiseConv"/>, whose choice of
+/// <see cref="DepthwiseDirectKernel"/> (no padded copy) this follows.
 /// </summary>
 internal static unsafe class DepthwiseBfpConv
 {
@@ -26,7 +27,7 @@ internal static unsafe class DepthwiseBfpConv
 
     /// <summary>y = act(depthwise(x̂, w) + bias) with <paramref name="multiplier"/> output channels per input channel.</summary>
     public static void Run(float* x, float* w, float* bias, float* y, int batch, int inChannels, int multiplier, in ConvGeometry g,
-        GemmActivation act, DSConvFormat f, float* scratch, int threads)
+        FusedActivation act, DSConvFormat f, float* scratch, int threads)
     {
         var layout = new DepthwisePlaneLayout(g);
         var outChannels = inChannels * multiplier;
@@ -37,6 +38,8 @@ internal static unsafe class DepthwiseBfpConv
         var asc = (nint)Gemm.Sgemm.Align64(scratch);
         var geometry = g;
         var workerFloats = WorkerFloats(g);
+        // Where the fp32 engine reads planes without a padded copy, x̂ of a plane is convolved straight from the buffer it was simulated into.
+        var direct = DepthwiseDirectKernel.Applies(g);
         CpuParallel.For(parts, parts, (p0, p1) =>
         {
             for (var part = p0; part < p1; part++)
@@ -54,10 +57,22 @@ internal static unsafe class DepthwiseBfpConv
                     {
                         var plane = (float*)ax + ((long)n * inChannels + c) * geometry.InPixels;
                         BfpSimulator.SimulatePixels(plane, simulated, 1, geometry.InPixels, 0, geometry.InPixels, f);
-                        layout.Fill(simulated, geometry, s);
+                        if (!direct)
+                        {
+                            layout.Fill(simulated, geometry, s);
+                        }
                     }
                     var b = ab == 0 ? 0f : ((float*)ab)[o];
-                    layout.Compute(s, (float*)aw + (long)o * layout.Taps, b, (float*)ay + (long)p * geometry.OutPixels, geometry, act);
+                    var wo = (float*)aw + (long)o * layout.Taps;
+                    var yo = (float*)ay + (long)p * geometry.OutPixels;
+                    if (direct)
+                    {
+                        DepthwiseDirectKernel.Plane(simulated, wo, b, yo, geometry, act);
+                    }
+                    else
+                    {
+                        layout.Compute(s, wo, b, yo, geometry, act);
+                    }
                 }
             }
         });

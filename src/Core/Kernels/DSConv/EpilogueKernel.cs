@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.Gemm;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using DSConvService.Core.Hardware;
@@ -8,7 +9,7 @@ namespace DSConvService.Core.Kernels.DSConv;
 public static unsafe class EpilogueKernel
 {
     /// <param name="caps">What the layer may use (null: <see cref="CpuCapabilities.Current"/>).</param>
-    public static void BiasActivate(float* src, float* dst, int count, float bias, FusedActivation act, float* residual = null, CpuCapabilities? caps = null)
+    public static void BiasActivate(float* src, float* dst, int count, float bias, in FusedActivation act, float* residual = null, CpuCapabilities? caps = null)
     {
         caps ??= CpuCapabilities.Current;
         caps.Census?.Ran(nameof(EpilogueKernel), caps.Avx512 ? "avx512" : caps.Avx2Fma ? "avx2" : "scalar");
@@ -21,9 +22,6 @@ public static unsafe class EpilogueKernel
         if (caps.Avx2Fma)
         {
             var vb = Vector256.Create(bias);
-            var lo = Vector256.Create(act.Kind == ActivationKind.Relu ? 0f : act.Min);
-            var hi = Vector256.Create(act.Kind == ActivationKind.Relu ? float.PositiveInfinity : act.Max);
-            var alpha = Vector256.Create(act.Alpha);
             for (; i + 8 <= count; i += 8)
             {
                 var v = Vector256.Load(src + i) + vb;
@@ -31,17 +29,7 @@ public static unsafe class EpilogueKernel
                 {
                     v += Vector256.Load(residual + i);
                 }
-                switch (act.Kind)
-                {
-                    case ActivationKind.Relu:
-                    case ActivationKind.Clip:
-                        v = Vector256.Min(Vector256.Max(v, lo), hi);
-                        break;
-                    case ActivationKind.LeakyRelu:
-                        v = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero), v, v * alpha);
-                        break;
-                }
-                v.Store(dst + i);
+                ActivationVectors.Apply(v, act).Store(dst + i);
             }
         }
         for (; i < count; i++)
@@ -51,12 +39,9 @@ public static unsafe class EpilogueKernel
     }
 
     /// <summary>16 lanes at a time, the tail with masked loads and stores (tile rows of small maps are short runs).</summary>
-    private static void BiasActivate512(float* src, float* dst, int count, float bias, FusedActivation act, float* residual)
+    private static void BiasActivate512(float* src, float* dst, int count, float bias, in FusedActivation act, float* residual)
     {
         var vb = Vector512.Create(bias);
-        var lo = Vector512.Create(act.Kind == ActivationKind.Relu ? 0f : act.Min);
-        var hi = Vector512.Create(act.Kind == ActivationKind.Relu ? float.PositiveInfinity : act.Max);
-        var alpha = Vector512.Create(act.Alpha);
         for (var i = 0; i < count; i += 16)
         {
             var left = count - i;
@@ -66,17 +51,7 @@ public static unsafe class EpilogueKernel
             {
                 v += Avx512F.MaskLoad(residual + i, mask, Vector512<float>.Zero);
             }
-            switch (act.Kind)
-            {
-                case ActivationKind.Relu:
-                case ActivationKind.Clip:
-                    v = Vector512.Min(Vector512.Max(v, lo), hi);
-                    break;
-                case ActivationKind.LeakyRelu:
-                    v = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(v, Vector512<float>.Zero), v, v * alpha);
-                    break;
-            }
-            Avx512F.MaskStore(dst + i, mask, v);
+            Avx512F.MaskStore(dst + i, mask, ActivationVectors.Apply(v, act));
         }
     }
 }

@@ -3,8 +3,6 @@ using DSConvService.Core.Hardware;
 using DSConvService.Core.Kernels.Conv;
 using DSConvService.Core.Kernels.Gemm;
 using DSConvService.Core.Threading;
-using GemmActivation = DSConvService.Core.Kernels.Gemm.FusedActivation;
-using GemmActivationKind = DSConvService.Core.Kernels.Gemm.ActivationKind;
 
 namespace DSConvService.Core.Kernels.DSConv;
 
@@ -25,7 +23,7 @@ public sealed unsafe class FloatConvPath
     private readonly int _groups;
     private readonly int _og;
     private readonly int _k;
-    private readonly GemmActivation _activation;
+    private readonly FusedActivation _activation;
     private readonly FewChannelConv? _direct;
 
     /// <param name="caps">What the layer's code may use (null: <see cref="CpuCapabilities.Current"/>).</param>
@@ -40,13 +38,7 @@ public sealed unsafe class FloatConvPath
         _groups = groups;
         _og = w.O / groups;
         _k = w.Cg * w.KH * w.KW;
-        _activation = activation.Kind switch
-        {
-            ActivationKind.Relu => new GemmActivation(GemmActivationKind.Relu),
-            ActivationKind.Clip => new GemmActivation(GemmActivationKind.Clip, activation.Min, activation.Max),
-            ActivationKind.LeakyRelu => new GemmActivation(GemmActivationKind.LeakyRelu, Alpha: activation.Alpha),
-            _ => GemmActivation.None,
-        };
+        _activation = activation;
         Depthwise = w.Cg == 1 && groups > 1;
         if (!Depthwise && FewChannelConv.Applies(groups, w.Cg, w.KH, w.KW, _caps))
         {

@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.Gemm;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -34,15 +35,11 @@ public readonly unsafe struct BufferSink(float* c) : ITileSink
 /// </summary>
 public unsafe struct PlaneSink : ITileSink
 {
-    private readonly Vector512<float> _lo;
-    private readonly Vector512<float> _hi;
-    private readonly Vector512<float> _alpha;
-    private readonly bool _clamp;
-    private readonly bool _leaky;
+    private readonly FusedActivation _act;
 
     public PlaneSink(FusedActivation act)
     {
-        (_lo, _hi, _clamp, _leaky, _alpha) = TileStore.Constants(act);
+        _act = act;
     }
 
     /// <summary>Output plane of the tile's first row (rows <see cref="PlaneStride"/> floats apart).</summary>
@@ -87,11 +84,11 @@ public unsafe struct PlaneSink : ITileSink
         var map = Map;
         if (map->Count0 > 0)
         {
-            TileStore.Half(v0 + b, map->Keep0, map->Store0, plane + map->Start0, res == null ? null : res + map->Start0, _lo, _hi, _clamp, _leaky, _alpha);
+            TileStore.Half(v0 + b, map->Keep0, map->Store0, plane + map->Start0, res == null ? null : res + map->Start0, _act);
         }
         if (map->Count1 > 0)
         {
-            TileStore.Half(v1 + b, map->Keep1, map->Store1, plane + map->Start1, res == null ? null : res + map->Start1, _lo, _hi, _clamp, _leaky, _alpha);
+            TileStore.Half(v1 + b, map->Keep1, map->Store1, plane + map->Start1, res == null ? null : res + map->Start1, _act);
         }
     }
 }

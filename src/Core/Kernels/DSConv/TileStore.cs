@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.Gemm;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -70,9 +71,8 @@ public static unsafe class TileStore
 {
     /// <param name="planes">Output plane of the tile's first row (rows are <paramref name="planeStride"/> floats apart); residual likewise.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(float* c, int rows, TileStoreMap* map, float* planes, float* residual, long planeStride, float* bias, FusedActivation act)
+    public static void Run(float* c, int rows, TileStoreMap* map, float* planes, float* residual, long planeStride, float* bias, in FusedActivation act)
     {
-        var (lo, hi, clamp, leaky, alpha) = Constants(act);
         for (var r = 0; r < rows; r++)
         {
             var b = Vector512.Create(bias[r]);
@@ -81,40 +81,24 @@ public static unsafe class TileStore
             var res = residual == null ? null : residual + r * planeStride;
             if (map->Count0 > 0)
             {
-                Half(Vector512.Load(row) + b, map->Keep0, map->Store0, plane + map->Start0, res == null ? null : res + map->Start0, lo, hi, clamp, leaky, alpha);
+                Half(Vector512.Load(row) + b, map->Keep0, map->Store0, plane + map->Start0, res == null ? null : res + map->Start0, act);
             }
             if (map->Count1 > 0)
             {
-                Half(Vector512.Load(row + 16) + b, map->Keep1, map->Store1, plane + map->Start1, res == null ? null : res + map->Start1, lo, hi, clamp, leaky, alpha);
+                Half(Vector512.Load(row + 16) + b, map->Keep1, map->Store1, plane + map->Start1, res == null ? null : res + map->Start1, act);
             }
         }
     }
 
-    /// <summary>The activation as clamp bounds (Relu, Clip) or a leaky slope.</summary>
-    internal static (Vector512<float> Lo, Vector512<float> Hi, bool Clamp, bool Leaky, Vector512<float> Alpha) Constants(FusedActivation act) =>
-        (Vector512.Create(act.Kind switch { ActivationKind.Relu => 0f, ActivationKind.Clip => act.Min, _ => float.NegativeInfinity }),
-            Vector512.Create(act.Kind == ActivationKind.Clip ? act.Max : float.PositiveInfinity),
-            act.Kind is ActivationKind.Relu or ActivationKind.Clip,
-            act.Kind == ActivationKind.LeakyRelu,
-            Vector512.Create(act.Alpha));
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Half(Vector512<float> v, Vector512<float> keep, Vector512<float> store, float* dst, float* residual,
-        Vector512<float> lo, Vector512<float> hi, bool clamp, bool leaky, Vector512<float> alpha)
+        in FusedActivation act)
     {
         v = Avx512F.Compress(Vector512<float>.Zero, keep, v);
         if (residual != null)
         {
             v += Avx512F.MaskLoad(residual, store, Vector512<float>.Zero);
         }
-        if (clamp)
-        {
-            v = Vector512.Min(Vector512.Max(v, lo), hi);
-        }
-        else if (leaky)
-        {
-            v = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(v, Vector512<float>.Zero), v, v * alpha);
-        }
-        Avx512F.MaskStore(dst, store, v);
+        Avx512F.MaskStore(dst, store, ActivationVectors.Apply(v, act));
     }
 }

@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.Gemm;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -15,7 +16,7 @@ public static unsafe class TransposedStore
     /// <param name="y">Output of row r0, pixel 0 (rows are <paramref name="stride"/> floats apart); residual likewise (or null).</param>
     /// <param name="rows">Rows to store, at most 16.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void FourPixels(float* c, int r0, Vector512<float> bias, float* y, float* residual, long stride, int rows, FusedActivation act)
+    public static void FourPixels(float* c, int r0, Vector512<float> bias, float* y, float* residual, long stride, int rows, in FusedActivation act)
     {
         var p0 = Vector512.Load(c + r0) + bias;
         var p1 = Vector512.Load(c + 32 + r0) + bias;
@@ -33,7 +34,7 @@ public static unsafe class TransposedStore
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Rows(Vector512<float> u, int j, float* y, float* residual, long stride, int rows, FusedActivation act)
+    private static void Rows(Vector512<float> u, int j, float* y, float* residual, long stride, int rows, in FusedActivation act)
     {
         if (residual != null)
         {
@@ -41,13 +42,7 @@ public static unsafe class TransposedStore
                 Vector256.Create(Row(residual, j, stride, rows), Row(residual, 4 + j, stride, rows)),
                 Vector256.Create(Row(residual, 8 + j, stride, rows), Row(residual, 12 + j, stride, rows)));
         }
-        u = act.Kind switch
-        {
-            ActivationKind.Relu => Vector512.Max(u, Vector512<float>.Zero),
-            ActivationKind.Clip => Vector512.Min(Vector512.Max(u, Vector512.Create(act.Min)), Vector512.Create(act.Max)),
-            ActivationKind.LeakyRelu => Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(u, Vector512<float>.Zero), u, u * Vector512.Create(act.Alpha)),
-            _ => u,
-        };
+        u = ActivationVectors.Apply(u, act);
         if (j < rows)
         {
             u.GetLower().GetLower().Store(y + j * stride);

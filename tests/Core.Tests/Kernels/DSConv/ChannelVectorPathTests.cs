@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.Gemm;
 using System.Runtime.Intrinsics.X86;
 using DSConvService.Core.Kernels.DSConv;
 using DSConvService.Core.Kernels.DSConv.Reference;

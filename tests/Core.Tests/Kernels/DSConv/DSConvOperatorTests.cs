@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.Gemm;
 using DSConvService.Core.Execution;
 using DSConvService.Core.Kernels.DSConv;
 using DSConvService.Core.Kernels.DSConv.Reference;

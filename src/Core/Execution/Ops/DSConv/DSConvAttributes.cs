@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.Gemm;
 using DSConvService.Core.Format;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Kernels.DSConv;
@@ -16,14 +17,7 @@ internal sealed class DSConvAttributes
         Pads = Ints(node, "pads", 2 * spatialRank, 0);
         KernelShape = node.GetInts("kernel_shape")?.Select(v => (int)v).ToArray();
         AutoPad = node.GetString("auto_pad", "NOTSET");
-        Activation = node.GetString("fused_activation", "") switch
-        {
-            "" => FusedActivation.None,
-            "Relu" => new FusedActivation(ActivationKind.Relu, 0, 0, 0),
-            "Clip" => new FusedActivation(ActivationKind.Clip, node.GetFloat("fused_min", float.NegativeInfinity), node.GetFloat("fused_max", float.PositiveInfinity), 0),
-            "LeakyRelu" => new FusedActivation(ActivationKind.LeakyRelu, 0, 0, node.GetFloat("fused_alpha", 0.01f)),
-            var other => throw Error(node, $"fused_activation '{other}' is not supported (Relu, Clip, LeakyRelu)."),
-        };
+        Activation = FusedActivation.FromNode(node);
     }
 
     public int Group { get; }

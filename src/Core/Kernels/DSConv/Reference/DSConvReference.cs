@@ -1,3 +1,4 @@
+using DSConvService.Core.Kernels.Gemm;
 using DSConvService.Core.Quantization.Reference;
 
 namespace DSConvService.Core.Kernels.DSConv.Reference;
