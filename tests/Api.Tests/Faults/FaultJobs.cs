@@ -26,24 +26,8 @@ internal static class FaultJobs
         var eval = root is null ? null : Path.Combine(root, "mnist", "mnist-eval-2000.zip");
         if (model is not null && File.Exists(model) && eval is not null && File.Exists(eval))
         {
-            return (File.ReadAllBytes(model), Subset(eval, perClass: 2), "LeNet-BN on 20 MNIST images");
+            return (File.ReadAllBytes(model), TestInputs.Subset(eval, perClass: 2), "LeNet-BN on 20 MNIST images");
         }
         return (TestInputs.TinyCnn(), TestInputs.EvaluationZip(10, 2), "tiny CNN on 20 generated images");
-    }
-
-    private static byte[] Subset(string zipPath, int perClass)
-    {
-        using var zip = ZipFile.OpenRead(zipPath);
-        var entries = zip.Entries.Where(e => e.FullName.EndsWith(".png", StringComparison.Ordinal))
-            .GroupBy(e => e.FullName.Split('/')[0])
-            .SelectMany(g => g.Take(perClass))
-            .Select(e =>
-            {
-                using var s = e.Open();
-                using var m = new MemoryStream();
-                s.CopyTo(m);
-                return (e.FullName, m.ToArray());
-            }).ToArray();
-        return TestInputs.Zip(entries);
     }
 }

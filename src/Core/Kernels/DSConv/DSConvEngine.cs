@@ -428,11 +428,7 @@ public sealed unsafe class DSConvEngine
                 {
                     var tile = tile0 + (tileOuter ? i : k);
                     var panel = panel0 + (tileOuter ? k : i);
-                    args.Q = (sbyte*)ctx.Q + w.QOffset(g, panel);
-                    args.Xi = (float*)ctx.Xi + w.BlockOffset(g, panel);
-                    args.Correction = (int*)ctx.Correction + w.BlockOffset(g, panel);
-                    args.A = quant + tile * TileArgs.Pixels * 4;
-                    args.S = scales + tile * TileArgs.Pixels;
+                    PointAt(ref args, ctx, w, g, panel, quant, scales, tile);
                     var og0 = panel * PackedWeights.Rows;
                     var o0 = g * s.Og + og0;
                     var planeOffset = ((long)n * s.O + o0) * s.OutPixels;
@@ -452,11 +448,7 @@ public sealed unsafe class DSConvEngine
             {
                 var tile = tile0 + (tileOuter ? i : k);
                 var panel = panel0 + (tileOuter ? k : i);
-                args.Q = (sbyte*)ctx.Q + w.QOffset(g, panel);
-                args.Xi = (float*)ctx.Xi + w.BlockOffset(g, panel);
-                args.Correction = (int*)ctx.Correction + w.BlockOffset(g, panel);
-                args.A = quant + tile * TileArgs.Pixels * 4;
-                args.S = scales + tile * TileArgs.Pixels;
+                PointAt(ref args, ctx, w, g, panel, quant, scales, tile);
                 RunKernel(args);
                 if (Capabilities.Avx512)
                 {
@@ -474,6 +466,17 @@ public sealed unsafe class DSConvEngine
                 }
             }
         }
+    }
+
+    /// <summary>Points the micro-kernel's arguments at weight panel <paramref name="panel"/> of group <paramref name="g"/> and pixel tile <paramref name="tile"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void PointAt(ref TileArgs args, in GemmContext ctx, PackedWeights w, int g, int panel, byte* quant, float* scales, int tile)
+    {
+        args.Q = (sbyte*)ctx.Q + w.QOffset(g, panel);
+        args.Xi = (float*)ctx.Xi + w.BlockOffset(g, panel);
+        args.Correction = (int*)ctx.Correction + w.BlockOffset(g, panel);
+        args.A = quant + tile * TileArgs.Pixels * 4;
+        args.S = scales + tile * TileArgs.Pixels;
     }
 
     private void RunKernel(in TileArgs args)
