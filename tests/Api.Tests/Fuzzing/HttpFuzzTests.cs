@@ -53,8 +53,12 @@ public sealed class HttpFuzzTests(ITestOutputHelper output) : IDisposable
         var id = (await post.Content.ReadFromJsonAsync<JobAccepted>(ServiceApp.Json))!.Id;
         Assert.Equal("succeeded", (await ServiceApp.WaitAsync(client, id)).Status);
 
+        // The unmutated image is answered: the mutations below reach a model that works (whether any mutated
+        // image still decodes is up to the draw, so that is not asserted).
+        var original = TestInputs.Png(16, 16, 3);
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(client, $"/infer?model={id}", TestInputs.File(original)));
         var statuses = new List<HttpStatusCode>();
-        foreach (var image in Mutations.Of(TestInputs.Png(16, 16, 3)).Array[Requests].Single())
+        foreach (var image in Mutations.Of(original).Array[Requests].Single())
         {
             statuses.Add(await PostAsync(client, $"/infer?model={id}", TestInputs.File(image)));
         }
@@ -68,7 +72,6 @@ public sealed class HttpFuzzTests(ITestOutputHelper output) : IDisposable
 
         Report(statuses);
         Assert.DoesNotContain(statuses, s => (int)s >= 500 && s != HttpStatusCode.InsufficientStorage);
-        Assert.Contains(HttpStatusCode.OK, statuses);
         Assert.Contains(HttpStatusCode.BadRequest, statuses);
     }
 
