@@ -11,21 +11,42 @@ namespace DSConvService.Bench;
 /// <summary>
 /// `suite`: every model of the cross-architecture suite (<see cref="SuiteModels"/>) at each batch size, in one
 /// process: ONNX Runtime fp32, our fp32 executor and DSConv 4/8/32 (data-free) on our integer engine, plus
-/// ResNet18 against ONNX Runtime int8 QDQ. The engines are timed in interleaved rounds (one run of each per
-/// round), so a burst of load from other processes hits all of them alike. Options: --runs N (≥ 20),
-/// --warmup N, --threads T, --batches 1,8, --models a,b (names without .onnx).
+/// ResNet18 against ONNX Runtime int8 QDQ. By default the engines are timed in interleaved rounds (one run of
+/// each per round), so a burst of load from other processes hits all of them alike, and ONNX Runtime's threads
+/// block after a run instead of spin-waiting: with its default spinning they keep both cores busy for a while
+/// after each run and slow down whichever engine runs next. `--schedule blocked` times each engine in its own
+/// block of runs instead (then ONNX Runtime keeps its default spinning unless `--ort-spinning off`), which is the
+/// check that the interleaved figures do not flatter us. Options: --runs N (≥ 20), --warmup N, --threads T,
+/// --batches 1,8, --models a,b (names without .onnx), --schedule interleaved|blocked, --ort-spinning on|off.
 /// </summary>
 public static class SuiteBench
 {
+    private static bool _blocked;
+    private static bool _ortSpinning;
+
     public static int Run(string[] args)
     {
         var only = new List<string>();
         var rest = new List<string>();
+        string? spinningArg = null;
         for (var i = 0; i < args.Length; i++)
         {
             if (args[i] == "--models")
             {
                 only.AddRange(args[++i].Split(','));
+            }
+            else if (args[i] == "--schedule")
+            {
+                _blocked = args[++i] switch
+                {
+                    "blocked" => true,
+                    "interleaved" => false,
+                    var v => throw new ArgumentException($"--schedule is interleaved or blocked, not {v}."),
+                };
+            }
+            else if (args[i] == "--ort-spinning")
+            {
+                spinningArg = args[++i];
             }
             else
             {
@@ -33,6 +54,13 @@ public static class SuiteBench
             }
         }
         var o = BenchOptions.Parse(rest.ToArray());
+        _ortSpinning = spinningArg switch
+        {
+            null => _blocked,
+            "on" => true,
+            "off" => false,
+            _ => throw new ArgumentException($"--ort-spinning is on or off, not {spinningArg}."),
+        };
         var models = SuiteModels.Load(only);
         if (models.Count == 0)
         {
@@ -43,6 +71,7 @@ public static class SuiteBench
         Console.WriteLine($"CPU: {SuiteModels.CpuModel()}");
         Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {o.Threads} threads, warm-up {o.Warmup}, median of {o.Runs} interleaved runs, "
             + $"DSConv 4-bit weights / block 32 / 8-bit BFP data-free, kernel {DSConvIsaSupport.Best(4, 8)}, load average before {SuiteModels.LoadAverage()}");
+        Console.WriteLine($"schedule: {(_blocked ? "each engine in its own block of runs" : "interleaved rounds")}, ONNX Runtime intra-op spinning {(_ortSpinning ? "on (its default)" : "off")}");
         Console.WriteLine();
         Console.WriteLine("| model | batch | ORT fp32 (ms) | ours fp32 (ms) | **ours fp32 / ORT** | DSConv (ms) | **DSConv speed-up vs ORT fp32** | fp32 max rel. diff |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -53,7 +82,7 @@ public static class SuiteBench
             var fp32 = new InferenceSession(entry.Model, new SessionOptions { Threads = o.Threads });
             var quantized = DSConvQuantizer.Quantize(entry.Model, quantOptions).Quantized;
             var dsconv = new InferenceSession(quantized, new SessionOptions { Threads = o.Threads });
-            using var ort = new OrtReference(OnnxWriter.ToBytes(entry.Model), o.Threads);
+            using var ort = new OrtReference(OnnxWriter.ToBytes(entry.Model), o.Threads, _ortSpinning);
             foreach (var batch in o.Batches)
             {
                 var x = entry.Input(batch);
@@ -86,7 +115,7 @@ public static class SuiteBench
     private static void Int8Table(SuiteModels.Entry resnet, QuantizationOptions quantOptions, BenchOptions o)
     {
         var dsconv = new InferenceSession(DSConvQuantizer.Quantize(resnet.Model, quantOptions).Quantized, new SessionOptions { Threads = o.Threads });
-        using var int8 = new OrtReference(SuiteModels.Int8ResNet18Path, o.Threads);
+        using var int8 = new OrtReference(SuiteModels.Int8ResNet18Path, o.Threads, _ortSpinning);
         var int8Batch = int8.InputShape(0)[0];
         Console.WriteLine();
         Console.WriteLine("| ResNet18 batch | DSConv (ms) | ORT int8 QDQ (ms) | **DSConv / ORT int8** |");
@@ -108,9 +137,30 @@ public static class SuiteBench
         }
     }
 
-    /// <summary>Warm-up of each action, then rounds of one timed run of each; the median per action in ms.</summary>
+    /// <summary>
+    /// Warm-up of each action, then rounds of one timed run of each (or, with --schedule blocked, each action's
+    /// runs in one block after its own warm-up); the median per action in ms.
+    /// </summary>
     public static double[] Interleaved(BenchOptions o, params Action[] actions)
     {
+        if (_blocked)
+        {
+            return actions.Select(a =>
+            {
+                for (var i = 0; i < o.Warmup; i++)
+                {
+                    a();
+                }
+                var t = new double[o.Runs];
+                for (var r = 0; r < o.Runs; r++)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    a();
+                    t[r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                }
+                return Median(t);
+            }).ToArray();
+        }
         foreach (var a in actions)
         {
             for (var i = 0; i < o.Warmup; i++)

@@ -7,17 +7,19 @@ namespace DSConvService.Core.Onnx;
 
 /// <summary>
 /// ONNX Runtime as the trusted fp32 reference: runs an ONNX file on float inputs with a fixed
-/// thread count (intra-op), sequential execution, all graph optimisations.
+/// thread count (intra-op), sequential execution, all graph optimisations. <c>allowSpinning: false</c> makes its
+/// intra-op threads block at once after a run instead of spin-waiting (ONNX Runtime's default), which matters
+/// when another engine runs right after it on the same cores, as in an interleaved benchmark.
 /// </summary>
 public sealed class OrtReference : IDisposable
 {
     private readonly InferenceSession _session;
 
-    public OrtReference(string modelPath, int threads = 0) : this(File.ReadAllBytes(modelPath), threads)
+    public OrtReference(string modelPath, int threads = 0, bool allowSpinning = true) : this(File.ReadAllBytes(modelPath), threads, allowSpinning)
     {
     }
 
-    public OrtReference(byte[] model, int threads = 0)
+    public OrtReference(byte[] model, int threads = 0, bool allowSpinning = true)
     {
         using var options = new Microsoft.ML.OnnxRuntime.SessionOptions
         {
@@ -26,6 +28,10 @@ public sealed class OrtReference : IDisposable
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
+        if (!allowSpinning)
+        {
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        }
         _session = new InferenceSession(model, options);
         InputNames = _session.InputMetadata.Keys.ToArray();
         OutputNames = _session.OutputMetadata.Keys.ToArray();

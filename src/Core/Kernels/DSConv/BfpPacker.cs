@@ -10,7 +10,7 @@ namespace DSConvService.Core.Kernels.DSConv;
 /// <summary>
 /// BFP-quantizes one channel block of one image (DESIGN 2.2) into the padded quad-planar layout of
 /// <see cref="DSConvLayout"/>: u = m + 2^(M−1) bytes, 4 channels per dword, and the column scale
-/// 2^(e−M+2) per pixel (0 for all-zero blocks and padding). 16 pixels at a time with AVX-512; pixels
+/// 2^(e−M+2) per pixel (0 for all-zero blocks and padding). 16 pixels at a time with AVX-512, 8 with AVX2; pixels
 /// with denormal, non-finite or tiny values go through <see cref="BfpReference"/> itself.
 /// </summary>
 public static unsafe class BfpPacker
@@ -23,40 +23,46 @@ public static unsafe class BfpPacker
         uint* planes, float* scales, in PlaneGeometry geo, CpuCapabilities? caps = null)
     {
         caps ??= CpuCapabilities.Current;
-        caps.Census?.Ran(nameof(BfpPacker), caps.Avx512 ? "avx512" : "scalar");
+        var wide = caps.Avx512;
+        var vector = wide || caps.Avx2Fma;
+        caps.Census?.Ran(nameof(BfpPacker), wide ? "avx512" : vector ? "avx2" : "scalar");
         var m = f.MantissaBits;
         var offset = 1 << (m - 1);
         var fill = (uint)offset * 0x01010101u;
         var hw = h * w;
         FillPadding(planes, scales, steps, h, w, geo, fill);
-        if (caps.Avx512)
+        if (!vector)
         {
-            // Row by row, 16 pixels at a time with a masked tail: every vector lands in one row of the plane.
-            var skipRows = geo.RowPhases != -1 && (geo.RowPhases & ((1 << geo.Sh) - 1)) != (1 << geo.Sh) - 1;
-            for (var iy = 0; iy < h; iy++)
+            for (var p = 0; p < hw; p++)
             {
-                // Rows no tap reads (every other row of a 1x1 stride-2 layer) are left unwritten.
-                if (skipRows && !geo.RowUsed(geo.PadTop + iy))
-                {
-                    continue;
-                }
-                for (var ix = 0; ix < w; ix += 16)
-                {
-                    var count = Math.Min(16, w - ix);
-                    if (!PackVector(x, channels, hw, iy, ix, count, w, f, steps, planes, scales, geo))
-                    {
-                        for (var i = 0; i < count; i++)
-                        {
-                            PackPixel(x, channels, hw, iy * w + ix + i, w, f, steps, planes, scales, geo);
-                        }
-                    }
-                }
+                PackPixel(x, channels, hw, p, w, f, steps, planes, scales, geo);
             }
             return;
         }
-        for (var p = 0; p < hw; p++)
+        // Row by row, 16 (AVX-512) or 8 (AVX2) pixels at a time with a masked tail: every vector lands in one row of the plane.
+        var lanes = wide ? 16 : 8;
+        var skipRows = geo.RowPhases != -1 && (geo.RowPhases & ((1 << geo.Sh) - 1)) != (1 << geo.Sh) - 1;
+        for (var iy = 0; iy < h; iy++)
         {
-            PackPixel(x, channels, hw, p, w, f, steps, planes, scales, geo);
+            // Rows no tap reads (every other row of a 1x1 stride-2 layer) are left unwritten.
+            if (skipRows && !geo.RowUsed(geo.PadTop + iy))
+            {
+                continue;
+            }
+            for (var ix = 0; ix < w; ix += lanes)
+            {
+                var count = Math.Min(lanes, w - ix);
+                var packed = wide
+                    ? PackVector(x, channels, hw, iy, ix, count, w, f, steps, planes, scales, geo)
+                    : BfpPackerAvx2.PackVector(x, channels, hw, iy, ix, count, w, f, steps, planes, scales, geo);
+                if (!packed)
+                {
+                    for (var i = 0; i < count; i++)
+                    {
+                        PackPixel(x, channels, hw, iy * w + ix + i, w, f, steps, planes, scales, geo);
+                    }
+                }
+            }
         }
     }
 

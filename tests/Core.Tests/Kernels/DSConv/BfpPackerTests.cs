@@ -1,3 +1,4 @@
+using DSConvService.Core.Hardware;
 using DSConvService.Core.Kernels.DSConv;
 using DSConvService.Core.Kernels.DSConv.Reference;
 using DSConvService.Core.Quantization.Reference;
@@ -5,16 +6,30 @@ using Xunit;
 
 namespace DSConvService.Core.Tests.Kernels.DSConv;
 
-/// <summary>The vectorized BFP packer gives exactly the mantissas and exponents of <see cref="BfpReference"/>.</summary>
+/// <summary>The BFP packer gives exactly the mantissas and exponents of <see cref="BfpReference"/> at every instruction-set level.</summary>
 public unsafe class BfpPackerTests
 {
+    public static TheoryData<string, int, int, int, int, int> Cases()
+    {
+        var data = new TheoryData<string, int, int, int, int, int>();
+        int[][] shapes = [[32, 5, 7, 8, 8], [3, 17, 19, 8, 8], [13, 4, 40, 5, 8], [32, 9, 16, 2, 4], [7, 1, 1, 6, 3], [16, 3, 9, 8, 8]];
+        foreach (var level in new[] { "scalar", "avx2", "avx512" })
+        {
+            if (level == "avx2" && !CpuCapabilities.Hardware.Avx2Fma || level == "avx512" && !CpuCapabilities.Hardware.Avx512)
+            {
+                continue;
+            }
+            foreach (var c in shapes)
+            {
+                data.Add(level, c[0], c[1], c[2], c[3], c[4]);
+            }
+        }
+        return data;
+    }
+
     [Theory]
-    [InlineData(32, 5, 7, 8, 8)]
-    [InlineData(3, 17, 19, 8, 8)]
-    [InlineData(13, 4, 40, 5, 8)]
-    [InlineData(32, 9, 16, 2, 4)]
-    [InlineData(7, 1, 1, 6, 3)]
-    public void Packed_Mantissas_And_Scales_Equal_The_Reference(int channels, int h, int w, int mantissaBits, int exponentBits)
+    [MemberData(nameof(Cases))]
+    public void Packed_Mantissas_And_Scales_Equal_The_Reference(string level, int channels, int h, int w, int mantissaBits, int exponentBits)
     {
         var rng = new Random(channels * h + w);
         var hw = h * w;
@@ -34,7 +49,7 @@ public unsafe class BfpPackerTests
         fixed (float* px = x, ps = scales)
         fixed (uint* pp = planes)
         {
-            BfpPacker.PackBlock(px, channels, h, w, f, steps, pp, ps, geo);
+            BfpPacker.PackBlock(px, channels, h, w, f, steps, pp, ps, geo, CpuCapabilities.Hardware.Capped(level));
         }
         var (m, e) = BfpReference.Quantize(x, 1, channels, h, w, 1, channels, mantissaBits, exponentBits);
         var offset = 1 << (mantissaBits - 1);

@@ -25,7 +25,7 @@ public class ForcedCapabilitiesTests
     /// <summary>Block 4: every layer has tiny blocks and runs on the float path.</summary>
     private static readonly string[] FloatKernels = ["BfpSimulator", "FloatGemm"];
 
-    private static readonly string[] HasAvx2Form = ["MicroKernel", "EpilogueKernel", "BfpSimulator", "DenseKernel", "FloatGemm"];
+    private static readonly string[] HasAvx2Form = ["BfpPacker", "MicroKernel", "EpilogueKernel", "BfpSimulator", "DenseKernel", "FloatGemm"];
 
     public static TheoryData<string, int> Cases()
     {
@@ -72,7 +72,7 @@ public class ForcedCapabilitiesTests
         }
         foreach (var kernel in block == 32 ? IntegerKernels : FloatKernels)
         {
-            // The BFP packers and the tile store have an AVX-512 and a scalar form only.
+            // The dense-row packer and the tile store have an AVX-512 and a scalar form only.
             var expected = level == "scalar" || HasAvx2Form.Contains(kernel) ? level : "scalar";
             Assert.True(census.Levels.TryGetValue(kernel, out var levels) && levels.Contains(expected),
                 $"{kernel} did not run at {expected}: {census}");
