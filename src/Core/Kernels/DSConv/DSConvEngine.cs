@@ -513,9 +513,16 @@ public sealed unsafe class DSConvEngine
             var plane = (float*)ctx.Y + planeOffset;
             var res = ctx.Residual == 0 ? null : (float*)ctx.Residual + planeOffset;
             var row = c + r * TileArgs.Pixels;
+            var gw = layout.GridWidth;
+            if (gw == s.OW)
+            {
+                // No padding columns in the grid: the tile's valid pixels are one run of the plane.
+                var count = Math.Min(TileArgs.Pixels, s.OutPixels - p0);
+                EpilogueKernel.BiasActivate(row, plane + p0, count, bias, Activation, res == null ? null : res + p0, Capabilities);
+                continue;
+            }
             // The tile covers the output grid OH × Wq; keep columns < OW.
             var i = 0;
-            var gw = layout.GridWidth;
             var oy = p0 / gw;
             var ox = p0 - oy * gw;
             while (i < TileArgs.Pixels && oy < s.OH)

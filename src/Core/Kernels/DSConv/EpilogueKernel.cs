@@ -18,23 +18,40 @@ public static unsafe class EpilogueKernel
             BiasActivate512(src, dst, count, bias, act, residual);
             return;
         }
-        var i = 0;
         if (caps.Avx2Fma)
         {
-            var vb = Vector256.Create(bias);
-            for (; i + 8 <= count; i += 8)
-            {
-                var v = Vector256.Load(src + i) + vb;
-                if (residual != null)
-                {
-                    v += Vector256.Load(residual + i);
-                }
-                ActivationVectors.Apply(v, act).Store(dst + i);
-            }
+            BiasActivate256(src, dst, count, bias, act, residual);
+            return;
         }
-        for (; i < count; i++)
+        for (var i = 0; i < count; i++)
         {
             dst[i] = act.Apply(src[i] + bias + (residual == null ? 0f : residual[i]));
+        }
+    }
+
+    /// <summary>8 lanes at a time, the tail with masked loads and stores (as <see cref="BiasActivate512"/>).</summary>
+    private static void BiasActivate256(float* src, float* dst, int count, float bias, in FusedActivation act, float* residual)
+    {
+        var vb = Vector256.Create(bias);
+        var i = 0;
+        for (; i + 8 <= count; i += 8)
+        {
+            var v = Vector256.Load(src + i) + vb;
+            if (residual != null)
+            {
+                v += Vector256.Load(residual + i);
+            }
+            ActivationVectors.Apply(v, act).Store(dst + i);
+        }
+        if (i < count)
+        {
+            var mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count - i)).AsSingle();
+            var v = Avx.MaskLoad(src + i, mask) + vb;
+            if (residual != null)
+            {
+                v += Avx.MaskLoad(residual + i, mask);
+            }
+            Avx.MaskStore(dst + i, mask, ActivationVectors.Apply(v, act));
         }
     }
 
