@@ -13,12 +13,23 @@ public static unsafe class Avx2Kernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(in TileArgs t)
     {
-        Half(t, 0);
-        Half(t, 16);
+        var sink = new BufferSink256(t.C);
+        Half(t, 0, ref sink);
+        Half(t, 16, ref sink);
+    }
+
+    /// <summary>C handed to <paramref name="sink"/> from registers (e.g. <see cref="RunSink256"/>: straight into y).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TSink>(in TileArgs t, ref TSink sink)
+        where TSink : struct, ITileSink256
+    {
+        Half(t, 0, ref sink);
+        Half(t, 16, ref sink);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Half(in TileArgs t, int p0)
+    private static void Half<TSink>(in TileArgs t, int p0, ref TSink sink)
+        where TSink : struct, ITileSink256
     {
         var ones = Vector256.Create((short)1);
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -79,15 +90,7 @@ public static unsafe class Avx2Kernel
             c30 = Epilogue(c30, s30, sc0, corr[3], xi[3]);
             c31 = Epilogue(c31, s31, sc1, corr[3], xi[3]);
         }
-        var c = t.C + p0;
-        c00.Store(c);
-        c01.Store(c + 8);
-        c10.Store(c + 32);
-        c11.Store(c + 40);
-        c20.Store(c + 64);
-        c21.Store(c + 72);
-        c30.Store(c + 96);
-        c31.Store(c + 104);
+        sink.Store(p0, c00, c01, c10, c11, c20, c21, c30, c31);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

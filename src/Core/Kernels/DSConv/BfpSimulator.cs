@@ -9,7 +9,7 @@ namespace DSConvService.Core.Kernels.DSConv;
 
 /// <summary>
 /// x̂ of one channel block written as floats (DESIGN 2.2, the same numbers as <see cref="BfpReference.Simulate"/>):
-/// 16 pixels at a time with AVX-512, special pixels (denormal, non-finite, tiny) through the reference itself.
+/// 16 pixels at a time with AVX-512 (8 with AVX2, <see cref="BfpSimulatorAvx2"/>), special pixels (denormal, non-finite, tiny) through the reference itself.
 /// </summary>
 public static unsafe class BfpSimulator
 {
@@ -45,6 +45,12 @@ public static unsafe class BfpSimulator
                     }
                 }
             }
+            return;
+        }
+        if (caps.Avx2Fma && end - start >= 8 && channels == 1)
+        {
+            caps.Census?.Ran(nameof(BfpSimulator), "avx2");
+            BfpSimulatorAvx2.SimulateSingles(x, dst, start, end, f, &SimulateSingle);
             return;
         }
         if (caps.Avx2Fma && end - start >= 8)
@@ -147,6 +153,9 @@ public static unsafe class BfpSimulator
             (Vector512.ConvertToSingle(q) * scale).Store(dst + p0);
         }
     }
+
+    /// <summary>Value p of a one-channel block through the reference (what the AVX2 single-value loop falls back to).</summary>
+    private static void SimulateSingle(float* x, float* dst, int p, int hw, DSConvFormat f) => SimulatePixel(x, dst, 1, hw, p, f);
 
     private static void SimulatePixel(float* x, float* dst, int channels, int hw, int p, DSConvFormat f)
     {

@@ -442,6 +442,9 @@ public sealed unsafe class DSConvEngine
             }
             return;
         }
+        // AVX2: tiles whose 32 pixels are one run of the output planes are written from the kernel's registers.
+        var runSink = new RunSink256(Activation) { PlaneStride = s.OutPixels };
+        var runTiles = Isa == DSConvIsa.Avx2 && layout.GridWidth == s.OW ? s.OutPixels / TileArgs.Pixels : 0;
         for (var i = 0; i < outer; i++)
         {
             for (var k = 0; k < inner; k++)
@@ -449,6 +452,20 @@ public sealed unsafe class DSConvEngine
                 var tile = tile0 + (tileOuter ? i : k);
                 var panel = panel0 + (tileOuter ? k : i);
                 PointAt(ref args, ctx, w, g, panel, quant, scales, tile);
+                if (tile < runTiles)
+                {
+                    _census?.Ran("MicroKernel", "avx2");
+                    _census?.Ran("Store", "avx2");
+                    var og0 = panel * PackedWeights.Rows;
+                    var o0 = g * s.Og + og0;
+                    var at = ((long)n * s.O + o0) * s.OutPixels + tile * TileArgs.Pixels;
+                    runSink.Planes = (float*)ctx.Y + at;
+                    runSink.Residual = ctx.Residual == 0 ? null : (float*)ctx.Residual + at;
+                    runSink.Bias = (float*)ctx.Bias + o0;
+                    runSink.Rows = Math.Min(PackedWeights.Rows, w.Og - og0);
+                    Avx2Kernel.Run(args, ref runSink);
+                    continue;
+                }
                 RunKernel(args);
                 if (Capabilities.Avx512)
                 {

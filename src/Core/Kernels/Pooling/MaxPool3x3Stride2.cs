@@ -9,7 +9,9 @@ namespace DSConvService.Core.Kernels.Pooling;
 /// pooling after most CNN stems (ResNet's 64×112×112). The general separable path spends more on its
 /// bookkeeping than on this window; here each output row is one vertical max of up to three input rows into a
 /// row buffer (column −1 and everything past the last column hold float.MinValue, so padding never wins), then
-/// 16 outputs at a time: the even and odd columns of two 32-float windows (vpermt2ps) and two maxes.
+/// 16 outputs at a time: the even and odd columns of two 32-float windows (vpermt2ps) and two maxes. Without
+/// AVX-512, 8 outputs at a time with AVX2 (vshufps picks even and odd columns per 128-bit lane, one vpermpd
+/// puts the lanes in order after the maxes).
 /// </summary>
 internal static unsafe class MaxPool3x3Stride2
 {
@@ -17,7 +19,7 @@ internal static unsafe class MaxPool3x3Stride2
     private static readonly Vector512<int> Odd = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
 
     public static bool Applies(in PoolWindow g) =>
-        Avx512F.IsSupported && g.KernelH == 3 && g.KernelW == 3 && g.StrideH == 2 && g.StrideW == 2
+        (Avx512F.IsSupported || Avx2.IsSupported) && g.KernelH == 3 && g.KernelW == 3 && g.StrideH == 2 && g.StrideW == 2
         && g.DilationH == 1 && g.DilationW == 1 && g.PadTop is 0 or 1 && g.PadLeft is 0 or 1;
 
     /// <summary>Floats of the row buffer: column −1, the row, and what the last 16-output block reads past it.</summary>
@@ -40,8 +42,16 @@ internal static unsafe class MaxPool3x3Stride2
                 continue;
             }
             var top = x + (long)(oy * 2 - g.PadTop + first) * w;
-            VerticalMax(top, w, count, row);
-            Horizontal(start, yr, g.OutputW);
+            if (Avx512F.IsSupported)
+            {
+                VerticalMax(top, w, count, row);
+                Horizontal(start, yr, g.OutputW);
+            }
+            else
+            {
+                VerticalMax256(top, w, count, row);
+                Horizontal256(start, yr, g.OutputW);
+            }
         }
     }
 
@@ -84,6 +94,47 @@ internal static unsafe class MaxPool3x3Stride2
             else
             {
                 Avx512F.MaskStore(y + ox, Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(left)).AsSingle(), m);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void VerticalMax256(float* top, int w, int count, float* row)
+    {
+        for (var c = 0; c < w; c += 8)
+        {
+            var left = w - c;
+            var mask = left >= 8 ? Vector256<float>.AllBitsSet : Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(left)).AsSingle();
+            var m = Avx.MaskLoad(top + c, mask);
+            for (var r = 1; r < count; r++)
+            {
+                m = Avx.Max(m, Avx.MaskLoad(top + (long)r * w + c, mask));
+            }
+            Avx.MaskStore(row + c, mask, m);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Horizontal256(float* s, float* y, int n)
+    {
+        for (var ox = 0; ox < n; ox += 8)
+        {
+            var p = s + 2 * ox;
+            var a = Vector256.Load(p);
+            var b = Vector256.Load(p + 8);
+            var c = Vector256.Load(p + 2);
+            var d = Vector256.Load(p + 10);
+            // Per 128-bit lane: even (0x88) and odd (0xDD) columns of a then b; the same lane order for all three.
+            var m = Avx.Max(Avx.Max(Avx.Shuffle(a, b, 0x88), Avx.Shuffle(a, b, 0xDD)), Avx.Shuffle(c, d, 0x88));
+            m = Avx2.Permute4x64(m.AsDouble(), 0xD8).AsSingle();
+            var left = n - ox;
+            if (left >= 8)
+            {
+                m.Store(y + ox);
+            }
+            else
+            {
+                Avx.MaskStore(y + ox, Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(left)).AsSingle(), m);
             }
         }
     }

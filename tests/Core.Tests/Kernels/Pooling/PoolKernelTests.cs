@@ -18,6 +18,7 @@ public class PoolKernelTests
         {
             data.Add(width, 3, 2, 1, 1, false);
             data.Add(width, 3, 2, 1, 1, true);
+            data.Add(width, 3, 2, 0, 1, true);
             data.Add(width, 2, 2, 0, 1, false);
             data.Add(width, 3, 1, 1, 1, false);
         }
