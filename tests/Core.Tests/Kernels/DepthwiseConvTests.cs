@@ -34,6 +34,7 @@ public sealed unsafe class DepthwiseConvTests
             new("5x5/2 pad 2, 15x15 (odd), multiplier 2", 2, 3, 2, 15, 15, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2),
             new("5x5/1 pad 2, 14x14", 1, 6, 1, 14, 14, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2),
             new("3x3/1 dilation 2 pad 2", 1, 2, 1, 13, 19, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2),
+            new("3x3/2 dilation 2 pad 2, 37 wide", 2, 2, 1, 13, 37, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2),
             new("3x3 stride (2,1) asymmetric pads", 2, 3, 1, 11, 10, 3, 3, 2, 1, 1, 1, 0, 1, 1, 0),
             new("3x3/3 dilation (1,2) no pad", 1, 2, 3, 17, 23, 3, 3, 3, 3, 1, 2, 0, 0, 0, 0),
             new("7x1 kernel, pad (3,0)", 1, 3, 1, 9, 17, 7, 1, 1, 1, 1, 1, 3, 0, 3, 0),
