@@ -179,10 +179,14 @@ public sealed unsafe class GemmKernelTests
         foreach (var act in new[]
         {
             FusedActivation.None, FusedActivation.Relu, new FusedActivation(ActivationKind.Clip, -0.5f, 0.7f),
-            new FusedActivation(ActivationKind.LeakyRelu, Alpha: 0.2f),
+            new FusedActivation(ActivationKind.LeakyRelu, Alpha: 0.2f), new FusedActivation(ActivationKind.HardSwish, Alpha: 1f / 6, Beta: 0.5f),
+            new FusedActivation(ActivationKind.Silu),
         })
         {
             CheckGemm(kernel, rng, 19, 70, 33, false, false, false, false, 2, true, act);
+            // Whole tiles only, and K over several blocks (the epilogue after the last one) into an accumulated C.
+            CheckGemm(kernel, rng, 12, 32, 5, false, false, false, false, 1, true, act);
+            CheckGemm(kernel, rng, 13, 41, Sgemm.KC + 45, false, false, true, true, 2, true, act);
         }
     }
 

@@ -442,9 +442,10 @@ public sealed unsafe class DSConvEngine
             }
             return;
         }
-        // AVX2: tiles whose 32 pixels are one run of the output planes are written from the kernel's registers.
+        // AVX2: tiles whose 32 pixels are one run of the output planes are written from the kernel's registers
+        // (unless the activation calls exp, which would spill the kernel's accumulators).
         var runSink = new RunSink256(Activation) { PlaneStride = s.OutPixels };
-        var runTiles = Isa == DSConvIsa.Avx2 && layout.GridWidth == s.OW ? s.OutPixels / TileArgs.Pixels : 0;
+        var runTiles = Isa == DSConvIsa.Avx2 && layout.GridWidth == s.OW && Activation.IsPiecewiseLinear ? s.OutPixels / TileArgs.Pixels : 0;
         for (var i = 0; i < outer; i++)
         {
             for (var k = 0; k < inner; k++)

@@ -50,6 +50,12 @@ public readonly record struct FusedActivation(ActivationKind Kind, float Min = f
         };
     }
 
+    /// <summary>
+    /// True for activations that are a few vector instructions (no exp): a micro-kernel can apply them to its
+    /// accumulators before storing; Sigmoid and SiLU call the vector exp, which would spill every accumulator.
+    /// </summary>
+    public bool IsPiecewiseLinear => Kind is not (ActivationKind.Sigmoid or ActivationKind.Silu);
+
     /// <summary>The activation of one value (the scalar definition the vector paths follow).</summary>
     public float Apply(float v) => Kind switch
     {
