@@ -16,55 +16,18 @@ public sealed unsafe class Avx2MicroKernel : IGemmMicroKernel
 
     public void Run(int kc, float* a, float* b, int width, float* c, int ldc, bool accumulate)
     {
-        var none = default(Epilogue);
         if (width == 16)
         {
-            Kernel6x16(kc, a, b, c, ldc, accumulate, none);
+            Kernel6x16(kc, a, b, c, ldc, accumulate);
         }
         else
         {
-            Kernel6x8(kc, a, b, c, ldc, accumulate, none);
+            Kernel6x8(kc, a, b, c, ldc, accumulate);
         }
-    }
-
-    public bool FusesEpilogue => true;
-
-    public void RunFinal(int kc, float* a, float* b, int width, float* c, int ldc, bool accumulate, float* rowBias, float* colBias, in FusedActivation act)
-    {
-        var epilogue = new Epilogue(true, rowBias, colBias, act);
-        if (width == 16)
-        {
-            Kernel6x16(kc, a, b, c, ldc, accumulate, epilogue);
-        }
-        else
-        {
-            Kernel6x8(kc, a, b, c, ldc, accumulate, epilogue);
-        }
-    }
-
-    /// <summary>What the last K block applies before storing (<see cref="Apply"/>; inactive for the other blocks).</summary>
-    private readonly struct Epilogue(bool active, float* rowBias, float* colBias, FusedActivation activation)
-    {
-        public readonly bool Active = active;
-        public readonly float* RowBias = rowBias;
-        public readonly float* ColBias = colBias;
-        public readonly FusedActivation Activation = activation;
-    }
-
-    /// <summary>act(v + rowBias[r] + colBias[j..j+8]) for row r, columns j.. (the numbers of <see cref="EpilogueRow.Apply"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Apply(Vector256<float> v, in Epilogue e, int r, int j)
-    {
-        v += Vector256.Create(e.RowBias == null ? 0f : e.RowBias[r]);
-        if (e.ColBias != null)
-        {
-            v += Vector256.Load(e.ColBias + j);
-        }
-        return ActivationVectors.Apply(v, e.Activation);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool accumulate, in Epilogue e)
+    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
         if (accumulate)
@@ -122,21 +85,6 @@ public sealed unsafe class Avx2MicroKernel : IGemmMicroKernel
             a += 6;
             b += 16;
         }
-        if (e.Active)
-        {
-            c00 = Apply(c00, e, 0, 0);
-            c01 = Apply(c01, e, 0, 8);
-            c10 = Apply(c10, e, 1, 0);
-            c11 = Apply(c11, e, 1, 8);
-            c20 = Apply(c20, e, 2, 0);
-            c21 = Apply(c21, e, 2, 8);
-            c30 = Apply(c30, e, 3, 0);
-            c31 = Apply(c31, e, 3, 8);
-            c40 = Apply(c40, e, 4, 0);
-            c41 = Apply(c41, e, 4, 8);
-            c50 = Apply(c50, e, 5, 0);
-            c51 = Apply(c51, e, 5, 8);
-        }
         c00.Store(c + 0 * ldc + 0);
         c01.Store(c + 0 * ldc + 8);
         c10.Store(c + 1 * ldc + 0);
@@ -152,7 +100,7 @@ public sealed unsafe class Avx2MicroKernel : IGemmMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x8(int kc, float* a, float* b, float* c, int ldc, bool accumulate, in Epilogue e)
+    private static void Kernel6x8(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
     {
         Vector256<float> c00, c10, c20, c30, c40, c50;
         if (accumulate)
@@ -190,15 +138,6 @@ public sealed unsafe class Avx2MicroKernel : IGemmMicroKernel
             c50 = Fma.MultiplyAdd(a5, b0, c50);
             a += 6;
             b += 8;
-        }
-        if (e.Active)
-        {
-            c00 = Apply(c00, e, 0, 0);
-            c10 = Apply(c10, e, 1, 0);
-            c20 = Apply(c20, e, 2, 0);
-            c30 = Apply(c30, e, 3, 0);
-            c40 = Apply(c40, e, 4, 0);
-            c50 = Apply(c50, e, 5, 0);
         }
         c00.Store(c + 0 * ldc + 0);
         c10.Store(c + 1 * ldc + 0);

@@ -243,9 +243,6 @@ public static unsafe class Sgemm
                 {
                     var kc = Math.Min(KC, k - k0);
                     var acc = accumulate || k0 > 0;
-                    // The last K block of a kernel that applies the epilogue in registers: full tiles get it there,
-                    // edge tiles right after they are written; no pass over the stripe.
-                    var fused = k0 + kc == k && kernel.FusesEpilogue && !epilogue.IsNone && epilogue.Activation.IsPiecewiseLinear;
                     for (var p = p0; p < p1; p++)
                     {
                         var width = PanelWidth(p);
@@ -264,24 +261,14 @@ public static unsafe class Sgemm
                             }
                             else if (rows == mr && valid == width)
                             {
-                                if (fused)
-                                {
-                                    kernel.RunFinal(kc, ap, bp, width, cp, ldc, acc, epilogue.RowBias == null ? null : epilogue.RowBias + row,
-                                        epilogue.ColBias == null ? null : epilogue.ColBias + col, epilogue.Activation);
-                                    continue;
-                                }
                                 kernel.Run(kc, ap, bp, width, cp, ldc, acc);
                             }
                             else
                             {
                                 EdgeTile(kc, ap, bp, width, cp, rows, valid, acc, edge);
                             }
-                            if (fused)
-                            {
-                                epilogue.Apply(c, ldc, row, row + rows, col, col + valid, kernel.Isa == GemmIsa.Avx512);
-                            }
                         }
-                        if (k0 + kc == k && !fused)
+                        if (k0 + kc == k)
                         {
                             // The finished stripe of this panel is still in L1/L2: a later pass over the
                             // whole block would read it back from L3 when the block outgrows L2.
