@@ -134,13 +134,18 @@ public static unsafe class DSConvKernelBench
             [
                 ("Avx2 4-bit", blocks, 8, 16, false, false),
                 ("Avx2 7-bit", blocks, 1, 16, false, false),
+                ("Avx2OneStep 7-bit", blocks, -1, 16, false, false),
+                ("Avx2 6-bit", blocks, 2, 16, false, false),
+                ("Avx2OneStep 6-bit", blocks, -2, 16, false, false),
+                ("Avx2 5-bit", blocks, 4, 16, false, false),
+                ("Avx2OneStep 5-bit", blocks, -4, 16, false, false),
                 ("Avx2 8-bit nibble split", 2 * blocks, 8, 16, true, false),
                 ("Avx2Wide 8-bit", blocks, 1, 32, false, true),
             ];
             foreach (var v in variants)
             {
                 t.KBlocks = v.KBlocks;
-                t.Int16Steps = v.Int16Steps;
+                t.Int16Steps = Math.Abs(v.Int16Steps);
                 t.AOffsets = v.Split ? psplit : pao;
                 t.SOffsets = v.Split ? pssplit : pso;
                 var panelBytes = v.KBlocks * steps * v.QBytes;
@@ -157,6 +162,10 @@ public static unsafe class DSConvKernelBench
                             if (v.Wide)
                             {
                                 Avx2WideKernel.Run(t);
+                            }
+                            else if (v.Int16Steps < 0)
+                            {
+                                Avx2OneStepKernel.Run(t);
                             }
                             else
                             {

@@ -13,6 +13,13 @@ public static unsafe class Avx2Kernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(in TileArgs t)
     {
+        // One or two int16 steps per chunk (7- and 6-bit weights, blocks of ≤ 8 channels): widening every step
+        // costs fewer instructions than the int16 accumulator (kernel bench: 7-bit 1.4x, 6-bit 1.07x faster).
+        if (t.Int16Steps <= 2)
+        {
+            Avx2OneStepKernel.Run(t);
+            return;
+        }
         Half(t, 0);
         Half(t, 16);
     }

@@ -55,6 +55,12 @@ public class DSConvEngineSweepTests
         new(1, 33, 8, 8, 7, 1, 1, 1, 1, 0, 1, 8, 8, 8),
         new(1, 64, 56, 56, 64, 1, 3, 3, 1, 1, 1, 32, 8, 8),
         new(2, 20, 5, 9, 6, 1, 1, 3, 1, 1, 1, 32, 8, 8),
+        // 7- and 6-bit weights with 8-bit mantissas: one and two int16 steps (Avx2OneStepKernel).
+        new(2, 37, 9, 11, 10, 1, 3, 3, 1, 1, 1, 32, 7, 8),
+        new(1, 40, 12, 12, 20, 4, 3, 3, 2, 1, 1, 16, 7, 8),
+        new(3, 70, 7, 9, 9, 1, 3, 3, 2, 1, 2, 64, 6, 8),
+        new(1, 33, 8, 8, 7, 1, 1, 1, 1, 0, 1, 8, 7, 8),
+        new(1, 64, 28, 28, 36, 1, 3, 3, 1, 1, 1, 32, 7, 8),
     ];
 
     public static TheoryData<int, DSConvIsa> CasesTimesKernels()
@@ -145,6 +151,9 @@ public class DSConvEngineSweepTests
     [InlineData(8, -128)]
     [InlineData(8, 127)]
     [InlineData(3, -4)]
+    [InlineData(7, -64)]
+    [InlineData(7, 63)]
+    [InlineData(6, -32)]
     public void Extreme_Values_Stay_Exact_On_Every_Kernel(int bits, int qValue)
     {
         // m = 127 (u = 255) or m = -128 (u = 0) against the extreme weight in every position: with 4-bit

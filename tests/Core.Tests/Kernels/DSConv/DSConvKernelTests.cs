@@ -17,6 +17,9 @@ public unsafe class DSConvKernelTests
     [InlineData(4, 4, 6)]
     [InlineData(2, 8, 7)]
     [InlineData(1, 64, 2)]
+    [InlineData(3, 3, 7)]
+    [InlineData(2, 5, 6)]
+    [InlineData(1, 64, 7)]
     public void Block_Sums_Are_Exactly_The_Integer_Dot_Products(int blocks, int stepsPerBlock, int weightBits)
     {
         var int16Steps = DSConvIsaSupport.Int16Steps(weightBits, 8);
