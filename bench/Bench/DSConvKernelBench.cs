@@ -88,9 +88,9 @@ public static unsafe class DSConvKernelBench
     }
 
     /// <summary>
-    /// The AVX2 kernels per weight width on the same tile, in real MACs per CPU-second: 4 and 7 bits on
-    /// <see cref="Avx2Kernel"/> (int16 steps 8 and 1), 8 bits as the old nibble split (twice the blocks) and on
-    /// <see cref="Avx2WideKernel"/> (int16 weights, one pass).
+    /// The AVX2 kernels per weight width on the same tile, in real MACs per CPU-second, as the engine runs them:
+    /// 4–7 bits on <see cref="Avx2Kernel"/> (int16 steps 8, 4, 2, 1; 6 and 7 bits on <see cref="Avx2OneStepKernel"/>),
+    /// 8 bits on <see cref="Avx2WideKernel"/>, and the nibble split 8-bit weights had before (twice the blocks).
     /// </summary>
     private static void WidthVariants(byte[] a, int blocks, int steps, int panels, int iters)
     {
@@ -133,19 +133,16 @@ public static unsafe class DSConvKernelBench
             (string Name, int KBlocks, int Int16Steps, int QBytes, bool Split, bool Wide)[] variants =
             [
                 ("Avx2 4-bit", blocks, 8, 16, false, false),
-                ("Avx2 7-bit", blocks, 1, 16, false, false),
-                ("Avx2OneStep 7-bit", blocks, -1, 16, false, false),
-                ("Avx2 6-bit", blocks, 2, 16, false, false),
-                ("Avx2OneStep 6-bit", blocks, -2, 16, false, false),
                 ("Avx2 5-bit", blocks, 4, 16, false, false),
-                ("Avx2OneStep 5-bit", blocks, -4, 16, false, false),
+                ("Avx2 6-bit", blocks, 2, 16, false, false),
+                ("Avx2 7-bit", blocks, 1, 16, false, false),
                 ("Avx2 8-bit nibble split", 2 * blocks, 8, 16, true, false),
                 ("Avx2Wide 8-bit", blocks, 1, 32, false, true),
             ];
             foreach (var v in variants)
             {
                 t.KBlocks = v.KBlocks;
-                t.Int16Steps = Math.Abs(v.Int16Steps);
+                t.Int16Steps = v.Int16Steps;
                 t.AOffsets = v.Split ? psplit : pao;
                 t.SOffsets = v.Split ? pssplit : pso;
                 var panelBytes = v.KBlocks * steps * v.QBytes;
@@ -162,10 +159,6 @@ public static unsafe class DSConvKernelBench
                             if (v.Wide)
                             {
                                 Avx2WideKernel.Run(t);
-                            }
-                            else if (v.Int16Steps < 0)
-                            {
-                                Avx2OneStepKernel.Run(t);
                             }
                             else
                             {

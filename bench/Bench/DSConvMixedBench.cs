@@ -1,5 +1,6 @@
 using DSConvService.Core.Execution;
 using DSConvService.Core.Format;
+using DSConvService.Core.Kernels.DSConv;
 using DSConvService.Core.Quantization;
 using DSConvService.Core.Quantization.Artifact;
 using DSConvService.Core.Tensors;
@@ -55,6 +56,7 @@ public static class DSConvMixedBench
             var q = DSConvQuantizer.Quantize(fp32, new QuantizationOptions { Layers = v.Layers, Scale = ScaleRule.Max, BiasCorrection = false });
             return new InferenceSession(q.Quantized, new SessionOptions { Threads = 1 });
         }).ToArray();
+        var loadBefore = SuiteModels.LoadAverage();
         const int rounds = 3;
         var samples = variants.Select(_ => new List<double>()).ToArray();
         for (var r = 0; r < rounds; r++)
@@ -66,6 +68,8 @@ public static class DSConvMixedBench
             }
         }
         var baseline = Median(samples[0]);
+        Console.WriteLine($"CPU: {SuiteModels.CpuModel()}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average before {loadBefore}, after {SuiteModels.LoadAverage()}");
+        Console.WriteLine($"Kernels (8-bit mantissas): 4-bit {Kernel(4)}, 7-bit {Kernel(7)}, 8-bit {Kernel(8)}");
         Console.WriteLine($"ResNet18 batch 1, 1 thread, CPU ms per run (median of {rounds} interleaved rounds of {Math.Max(3, o.Runs / rounds)} runs)");
         Console.WriteLine();
         Console.WriteLine("| variant | CPU ms | vs all 4-bit |");
@@ -76,6 +80,14 @@ public static class DSConvMixedBench
             Console.WriteLine($"| {variants[i].Name} | {ms:F2} | {ms / baseline:F3}x |");
         }
         return 0;
+    }
+
+    private static string Kernel(int bits)
+    {
+        var isa = DSConvIsaSupport.Best(bits, 8);
+        return DSConvIsaSupport.UsesWideWeights(isa, bits, 8) ? $"{isa} (int16 weights, Avx2WideKernel)"
+            : DSConvIsaSupport.NeedsNibbleSplit(isa, bits, 8) ? $"{isa} (nibble split)"
+            : isa.ToString();
     }
 
     // Each DSConv layer's settings as the artifact stores them, by layer name.

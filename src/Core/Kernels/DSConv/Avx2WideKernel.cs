@@ -6,72 +6,85 @@ namespace DSConvService.Core.Kernels.DSConv;
 
 /// <summary>
 /// The AVX2 kernel for weights too wide for int16 accumulation (8-bit weights with 8-bit mantissas, where a
-/// u8·s8 pair of vpmaddubsw can reach 65280): activations zero-extended to int16 (vpmovzxbw), weights packed as
-/// int16 (<see cref="PackedWeights.WideWeights"/>), vpmaddwd straight into int32 block sums. Same products per
-/// MAC as a 7-bit layer on <see cref="Avx2Kernel"/> and one pass over K, where the nibble split made two
-/// (twice the vpmaddubsw, block epilogues and widenings). Exact for every weight and mantissa width.
-/// The 32-pixel tile is done as four passes of 4 rows × 8 pixels (8 int32 accumulators).
+/// u8·s8 pair of vpmaddubsw can reach 65280): C as <see cref="ScalarKernel"/>, with exact int32 block sums.
+/// Each activation dword (4 channels of one pixel) is split into its even and odd bytes as int16 (vpand,
+/// vpsrlw), and vpmaddwd with the int16 weight pairs (q0, q2) and (q1, q3) (<see cref="PackedWeights.WideWeights"/>)
+/// adds u0·q0 + u2·q2 and u1·q1 + u3·q3 into the pixel's int32 lane. One pass over K, where the nibble split made
+/// two (twice the vpmaddubsw, block epilogues and widenings). The 32-pixel tile is done as two halves of 4 rows × 16 pixels.
 /// </summary>
 public static unsafe class Avx2WideKernel
 {
-    // Qword order after vphaddd of (pixels 0–3, pixels 4–7) sums: (0,1), (4,5), (2,3), (6,7); this swaps the
-    // middle qwords (its own inverse).
-    private const byte Middle = 0b11_01_10_00;
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(in TileArgs t)
     {
-        Pass(t, 0);
-        Pass(t, 8);
-        Pass(t, 16);
-        Pass(t, 24);
+        Half(t, 0);
+        Half(t, 16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pass(in TileArgs t, int p0)
+    private static void Half(in TileArgs t, int p0)
     {
-        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
-        var q = (long*)t.Q;
+        var even = Vector256.Create((short)0xFF);
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        var q = (int*)t.Q;
         var aOff = t.AOffsets;
         var steps = t.StepsPerBlock;
         var abase = t.A + 4 * p0;
         for (var kb = 0; kb < t.KBlocks; kb++)
         {
-            Vector256<int> l0 = default, l1 = default, l2 = default, l3 = default;
-            Vector256<int> h0 = default, h1 = default, h2 = default, h3 = default;
+            Vector256<int> s00 = default, s01 = default, s10 = default, s11 = default;
+            Vector256<int> s20 = default, s21 = default, s30 = default, s31 = default;
             for (var i = 0; i < steps; i++)
             {
                 var a = abase + *aOff++;
-                var lo = Avx2.ConvertToVector256Int16(a);
-                var hi = Avx2.ConvertToVector256Int16(a + 16);
-                var w = Vector256.Create(q[0]).AsInt16();
-                l0 += Avx2.MultiplyAddAdjacent(lo, w);
-                h0 += Avx2.MultiplyAddAdjacent(hi, w);
-                w = Vector256.Create(q[1]).AsInt16();
-                l1 += Avx2.MultiplyAddAdjacent(lo, w);
-                h1 += Avx2.MultiplyAddAdjacent(hi, w);
-                w = Vector256.Create(q[2]).AsInt16();
-                l2 += Avx2.MultiplyAddAdjacent(lo, w);
-                h2 += Avx2.MultiplyAddAdjacent(hi, w);
-                w = Vector256.Create(q[3]).AsInt16();
-                l3 += Avx2.MultiplyAddAdjacent(lo, w);
-                h3 += Avx2.MultiplyAddAdjacent(hi, w);
-                q += 4;
+                var a0 = Vector256.Load((short*)a);
+                var a1 = Vector256.Load((short*)(a + 32));
+                var e0 = a0 & even;
+                var o0 = Avx2.ShiftRightLogical(a0, 8);
+                var e1 = a1 & even;
+                var o1 = Avx2.ShiftRightLogical(a1, 8);
+                var we = Vector256.Create(q[0]).AsInt16();
+                var wo = Vector256.Create(q[1]).AsInt16();
+                s00 += Avx2.MultiplyAddAdjacent(e0, we) + Avx2.MultiplyAddAdjacent(o0, wo);
+                s01 += Avx2.MultiplyAddAdjacent(e1, we) + Avx2.MultiplyAddAdjacent(o1, wo);
+                we = Vector256.Create(q[2]).AsInt16();
+                wo = Vector256.Create(q[3]).AsInt16();
+                s10 += Avx2.MultiplyAddAdjacent(e0, we) + Avx2.MultiplyAddAdjacent(o0, wo);
+                s11 += Avx2.MultiplyAddAdjacent(e1, we) + Avx2.MultiplyAddAdjacent(o1, wo);
+                we = Vector256.Create(q[4]).AsInt16();
+                wo = Vector256.Create(q[5]).AsInt16();
+                s20 += Avx2.MultiplyAddAdjacent(e0, we) + Avx2.MultiplyAddAdjacent(o0, wo);
+                s21 += Avx2.MultiplyAddAdjacent(e1, we) + Avx2.MultiplyAddAdjacent(o1, wo);
+                we = Vector256.Create(q[6]).AsInt16();
+                wo = Vector256.Create(q[7]).AsInt16();
+                s30 += Avx2.MultiplyAddAdjacent(e0, we) + Avx2.MultiplyAddAdjacent(o0, wo);
+                s31 += Avx2.MultiplyAddAdjacent(e1, we) + Avx2.MultiplyAddAdjacent(o1, wo);
+                q += 8;
             }
-            // Scales in the order of the sums, so the sums need no permute of their own.
-            var sc = Avx2.Permute4x64(Vector256.Load(t.S + t.SOffsets[kb] + p0).AsDouble(), Middle).AsSingle();
+            var s = t.S + t.SOffsets[kb] + p0;
+            var sc0 = Vector256.Load(s);
+            var sc1 = Vector256.Load(s + 8);
             var xi = t.Xi + kb * 4;
             var corr = t.Correction + kb * 4;
-            c0 = Epilogue(c0, Avx2.HorizontalAdd(l0, h0), sc, corr[0], xi[0]);
-            c1 = Epilogue(c1, Avx2.HorizontalAdd(l1, h1), sc, corr[1], xi[1]);
-            c2 = Epilogue(c2, Avx2.HorizontalAdd(l2, h2), sc, corr[2], xi[2]);
-            c3 = Epilogue(c3, Avx2.HorizontalAdd(l3, h3), sc, corr[3], xi[3]);
+            c00 = Epilogue(c00, s00, sc0, corr[0], xi[0]);
+            c01 = Epilogue(c01, s01, sc1, corr[0], xi[0]);
+            c10 = Epilogue(c10, s10, sc0, corr[1], xi[1]);
+            c11 = Epilogue(c11, s11, sc1, corr[1], xi[1]);
+            c20 = Epilogue(c20, s20, sc0, corr[2], xi[2]);
+            c21 = Epilogue(c21, s21, sc1, corr[2], xi[2]);
+            c30 = Epilogue(c30, s30, sc0, corr[3], xi[3]);
+            c31 = Epilogue(c31, s31, sc1, corr[3], xi[3]);
         }
         var c = t.C + p0;
-        Avx2.Permute4x64(c0.AsDouble(), Middle).AsSingle().Store(c);
-        Avx2.Permute4x64(c1.AsDouble(), Middle).AsSingle().Store(c + 32);
-        Avx2.Permute4x64(c2.AsDouble(), Middle).AsSingle().Store(c + 64);
-        Avx2.Permute4x64(c3.AsDouble(), Middle).AsSingle().Store(c + 96);
+        c00.Store(c);
+        c01.Store(c + 8);
+        c10.Store(c + 32);
+        c11.Store(c + 40);
+        c20.Store(c + 64);
+        c21.Store(c + 72);
+        c30.Store(c + 96);
+        c31.Store(c + 104);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

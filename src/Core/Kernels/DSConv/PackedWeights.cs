@@ -10,11 +10,15 @@ namespace DSConvService.Core.Kernels.DSConv;
 /// ql, qh ∈ [−8, 8]: each block becomes two virtual blocks over the same activations, (ql, ξ) and
 /// (qh, 16ξ), both within the int16 bound of 4-bit weights. Virtual block 2·kb + h reads source block kb.</para>
 /// <para>With <see cref="WideWeights"/> (8-bit weights on <see cref="Avx2WideKernel"/>) every q is stored as an int16
-/// (two bytes, little-endian) in the same order: one qword of 4 weights per (step, row), <see cref="Q"/> twice as long.</para>
+/// (two bytes, little-endian): one qword per (step, row) holding channels (0, 2, 1, 3) of the step (even pair, odd pair),
+/// <see cref="Q"/> twice as long.</para>
 /// </summary>
 public sealed class PackedWeights
 {
     public const int Rows = 4;
+
+    // Where channel i of a step goes among the 4 int16 of a wide (step, row): even pair first, then the odd pair.
+    private static readonly int[] WideLane = [0, 2, 1, 3];
 
     public PackedWeights(DSConvWeights w, int groups, int activationOffset, bool splitNibbles = false, bool wideWeights = false)
     {
@@ -73,6 +77,7 @@ public sealed class PackedWeights
                                 var e = ((panel * KSteps + ks) * Rows + row) * 4 + i % 4;
                                 if (wideWeights)
                                 {
+                                    e = e - i % 4 + WideLane[i % 4];
                                     Q[2 * e] = (sbyte)(q & 0xFF);
                                     Q[2 * e + 1] = (sbyte)(q >> 8);
                                 }

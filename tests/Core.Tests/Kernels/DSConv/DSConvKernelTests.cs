@@ -110,7 +110,8 @@ public unsafe class DSConvKernelTests
             q.AsSpan(ks * 16, 4).Fill(-128);
             q.AsSpan(ks * 16 + 4, 4).Fill(127);
         }
-        var q16 = q.Select(v => (short)v).ToArray();
+        // The wide packing: per (step, row) channels (0, 2, 1, 3).
+        var q16 = q.Select((_, i) => (short)q[i - i % 4 + new[] { 0, 2, 1, 3 }[i % 4]]).ToArray();
         var corr = Enumerable.Range(0, blocks * 4).Select(_ => rng.Next(-50000, 50000)).ToArray();
         var s = Enumerable.Repeat(1f, blocks * 32).ToArray();
         var xi = Enumerable.Repeat(1f, blocks * 4).ToArray();
