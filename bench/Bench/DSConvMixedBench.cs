@@ -1,5 +1,6 @@
 using DSConvService.Core.Execution;
 using DSConvService.Core.Format;
+using DSConvService.Core.Kernels.DSConv;
 using DSConvService.Core.Quantization;
 using DSConvService.Core.Quantization.Artifact;
 using DSConvService.Core.Tensors;
@@ -8,8 +9,8 @@ namespace DSConvService.Bench;
 
 /// <summary>
 /// `dsconv mixed`: ResNet18 with precision per layer against its all-4-bit/block-32 version, on 1 thread by
-/// CPU time of the process (median of the runs, rounds interleaved so load from other processes hits every
-/// variant alike). Each variant's ratio to the all-4-bit time is the cost of its mix (issue 8: ≤ 1.1x).
+/// CPU time of the process (median of the runs, one run of each variant per round so load from other processes
+/// hits every variant alike). Each variant's ratio to the all-4-bit time is the cost of its mix (issue 8: ≤ 1.1x).
 /// </summary>
 public static class DSConvMixedBench
 {
@@ -55,18 +56,31 @@ public static class DSConvMixedBench
             var q = DSConvQuantizer.Quantize(fp32, new QuantizationOptions { Layers = v.Layers, Scale = ScaleRule.Max, BiasCorrection = false });
             return new InferenceSession(q.Quantized, new SessionOptions { Threads = 1 });
         }).ToArray();
-        const int rounds = 3;
+        var loadBefore = SuiteModels.LoadAverage();
+        // Round-robin, one run of each variant per round: a burst of load from other processes hits every
+        // variant alike (rounds of 10 runs per variant let one burst land on one variant on a loaded machine).
+        foreach (var s in sessions)
+        {
+            for (var i = 0; i < o.Warmup; i++)
+            {
+                s.Run(x);
+            }
+        }
+        var rounds = Math.Max(3, o.Runs);
         var samples = variants.Select(_ => new List<double>()).ToArray();
         for (var r = 0; r < rounds; r++)
         {
             for (var i = 0; i < sessions.Length; i++)
             {
-                var s = sessions[i];
-                samples[i].Add(MedianCpuMs(() => s.Run(x), r == 0 ? o.Warmup : 1, Math.Max(3, o.Runs / rounds)));
+                var start = CpuClock.ProcessMs();
+                sessions[i].Run(x);
+                samples[i].Add(CpuClock.ProcessMs() - start);
             }
         }
         var baseline = Median(samples[0]);
-        Console.WriteLine($"ResNet18 batch 1, 1 thread, CPU ms per run (median of {rounds} interleaved rounds of {Math.Max(3, o.Runs / rounds)} runs)");
+        Console.WriteLine($"CPU: {SuiteModels.CpuModel()}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average before {loadBefore}, after {SuiteModels.LoadAverage()}");
+        Console.WriteLine($"Kernels (8-bit mantissas): 4-bit {Kernel(4)}, 7-bit {Kernel(7)}, 8-bit {Kernel(8)}");
+        Console.WriteLine($"ResNet18 batch 1, 1 thread, CPU ms per run (median of {rounds} rounds, one run of each variant per round)");
         Console.WriteLine();
         Console.WriteLine("| variant | CPU ms | vs all 4-bit |");
         Console.WriteLine("| --- | ---: | ---: |");
@@ -75,7 +89,16 @@ public static class DSConvMixedBench
             var ms = Median(samples[i]);
             Console.WriteLine($"| {variants[i].Name} | {ms:F2} | {ms / baseline:F3}x |");
         }
+        MixedLayerCost.Print(o.Runs);
         return 0;
+    }
+
+    private static string Kernel(int bits)
+    {
+        var isa = DSConvIsaSupport.Best(bits, 8);
+        return DSConvIsaSupport.UsesWideWeights(isa, bits, 8) ? $"{isa} (int16 weights, Avx2WideKernel)"
+            : DSConvIsaSupport.NeedsNibbleSplit(isa, bits, 8) ? $"{isa} (nibble split)"
+            : isa.ToString();
     }
 
     // Each DSConv layer's settings as the artifact stores them, by layer name.
@@ -97,23 +120,6 @@ public static class DSConvMixedBench
             }
         }
         return map;
-    }
-
-    // CpuClock, not Process.TotalProcessorTime: the latter ticks too coarsely for runs of tens of ms.
-    private static double MedianCpuMs(Action action, int warmup, int runs)
-    {
-        for (var i = 0; i < warmup; i++)
-        {
-            action();
-        }
-        var times = new List<double>(runs);
-        for (var i = 0; i < runs; i++)
-        {
-            var start = CpuClock.ProcessMs();
-            action();
-            times.Add(CpuClock.ProcessMs() - start);
-        }
-        return Median(times);
     }
 
     private static double Median(List<double> v)

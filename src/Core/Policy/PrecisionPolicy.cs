@@ -39,9 +39,9 @@ public sealed record PolicyOutcome(QuantizationOptions Options, QuantizationResu
 /// predicted cosine meets the target (or, with only a size target, while it fits). The choice is then
 /// quantized for real and measured; the prediction is rescaled by measured / predicted error and the
 /// greedy pass repeated, a few rounds at most. The wide candidate is 7 bits, not 8: both are stored as
-/// INT8, but 7-bit weights times 8-bit activations fit the int16-accumulation kernel in one pass, while
-/// 8-bit weights need two (nibble halves) where the CPU has no 256-bit VNNI — measured 1.14–1.24x the
-/// all-4-bit time on ResNet18 with 8 bits against 1.04–1.08x with 7 (bench `dsconv mixed`). 5 and 6 bits
+/// INT8, but where the CPU has no VNNI 7-bit weights times 8-bit mantissas fit one u8·s8 vpmaddubsw pair
+/// (2·255·64 ≤ 32767), while 8-bit ones need int16×int16 products (Avx2WideKernel; nibble halves on AVX-512):
+/// on a Zen 3, 73 against 54 GMAC/s (4-bit: 86; bench `dsconv kernel`). An explicit 8 stays 8. 5 and 6 bits
 /// are not candidates: they cost the bytes of 7.
 /// </summary>
 public static class PrecisionPolicy
@@ -226,7 +226,7 @@ public static class PrecisionPolicy
         var text = string.Create(c,
             $"Precision policy: sensitivities on {selection.Inputs.Count} {selection.Kind} inputs; {upgraded} of {costs.Count} layers above {Formats[0].WeightBits}-bit / block {Formats[0].BlockSize}; " +
             $"predicted cosine {best.Predicted:F4}, measured {best.Cosine:F4} on the selection inputs, {(double)fp32Bytes / best.Bytes:F2}x smaller than fp32. " +
-            $"Wide layers get {Formats[^1].WeightBits} bits: stored as INT8 like 8 bits, but one pass of the integer kernel instead of two.{aim}");
+            $"Wide layers get {Formats[^1].WeightBits} bits: stored as INT8 like 8 bits, but without VNNI their products fit the u8·s8 multiply that 8-bit ones overflow (faster per MAC).{aim}");
         if (best.Met)
         {
             return text;

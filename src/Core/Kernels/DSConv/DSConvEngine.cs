@@ -64,7 +64,8 @@ public sealed unsafe class DSConvEngine
         isa = LayerPath.Kernel!.Value;
         Isa = isa;
         var split = DSConvIsaSupport.NeedsNibbleSplit(isa, f.WeightBits, f.MantissaBits);
-        _packed = new PackedWeights(weights, groups, 1 << (f.MantissaBits - 1), split);
+        var wide = DSConvIsaSupport.UsesWideWeights(isa, f.WeightBits, f.MantissaBits);
+        _packed = new PackedWeights(weights, groups, 1 << (f.MantissaBits - 1), split, wide);
         _int16Steps = Math.Max(1, DSConvIsaSupport.Int16Steps(split ? 4 : f.WeightBits, f.MantissaBits));
         if (isa == DSConvIsa.Avx512Int16)
         {
@@ -464,7 +465,14 @@ public sealed unsafe class DSConvEngine
                     runSink.Residual = ctx.Residual == 0 ? null : (float*)ctx.Residual + at;
                     runSink.Bias = (float*)ctx.Bias + o0;
                     runSink.Rows = Math.Min(PackedWeights.Rows, w.Og - og0);
-                    Avx2Kernel.Run(args, ref runSink);
+                    if (w.WideWeights)
+                    {
+                        Avx2WideKernel.Run(args, ref runSink);
+                    }
+                    else
+                    {
+                        Avx2Kernel.Run(args, ref runSink);
+                    }
                     continue;
                 }
                 RunKernel(args);
@@ -507,6 +515,9 @@ public sealed unsafe class DSConvEngine
                 break;
             case DSConvIsa.AvxVnni:
                 AvxVnniKernel.Run(args);
+                break;
+            case DSConvIsa.Avx2 when _packed!.WideWeights:
+                Avx2WideKernel.Run(args);
                 break;
             case DSConvIsa.Avx2:
                 Avx2Kernel.Run(args);

@@ -9,7 +9,7 @@ public enum DSConvIsa
     Auto,
     Scalar,
 
-    /// <summary>256-bit vpmaddubsw with int16 accumulation (8-bit weights as two nibbles, see <see cref="PackedWeights"/>); needs AVX2 and FMA.</summary>
+    /// <summary>256-bit vpmaddubsw with int16 accumulation; 8-bit weights with 8-bit mantissas on vpmaddwd (<see cref="Avx2WideKernel"/>); needs AVX2 and FMA.</summary>
     Avx2,
 
     /// <summary>256-bit vpdpbusd (u8·s8 quads into int32): exact for every bit width.</summary>
@@ -51,11 +51,18 @@ public static class DSConvIsaSupport
     }
 
     /// <summary>
-    /// True when an int16-accumulating kernel must run the weights as two 4-bit halves to stay exact
+    /// True when the AVX-512 int16-accumulating kernel must run the weights as two 4-bit halves to stay exact
     /// (8-bit weights with 8-bit mantissas: a u8·s8 pair can reach 65280). Every kernel is exact.
     /// </summary>
     public static bool NeedsNibbleSplit(DSConvIsa isa, int weightBits, int mantissaBits) =>
-        isa is DSConvIsa.Avx2 or DSConvIsa.Avx512Int16 && Int16Steps(weightBits, mantissaBits) == 0;
+        isa is DSConvIsa.Avx512Int16 && Int16Steps(weightBits, mantissaBits) == 0;
+
+    /// <summary>
+    /// True when <see cref="DSConvIsa.Avx2"/> runs the layer on <see cref="Avx2WideKernel"/> (int16 weights,
+    /// vpmaddwd into int32) instead of <see cref="Avx2Kernel"/>: for the widths where not even one int16 step fits.
+    /// </summary>
+    public static bool UsesWideWeights(DSConvIsa isa, int weightBits, int mantissaBits) =>
+        isa is DSConvIsa.Avx2 && Int16Steps(weightBits, mantissaBits) == 0;
 
     /// <summary>
     /// The kernel used for <see cref="DSConvIsa.Auto"/>: AVX-512 int16 accumulation, unless it would have to

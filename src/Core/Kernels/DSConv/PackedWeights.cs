@@ -9,13 +9,23 @@ namespace DSConvService.Core.Kernels.DSConv;
 /// <para>With <see cref="SplitNibbles"/> (8-bit weights on the int16 kernels), q = 16·qh + ql with
 /// ql, qh ∈ [−8, 8]: each block becomes two virtual blocks over the same activations, (ql, ξ) and
 /// (qh, 16ξ), both within the int16 bound of 4-bit weights. Virtual block 2·kb + h reads source block kb.</para>
+/// <para>With <see cref="WideWeights"/> (8-bit weights on <see cref="Avx2WideKernel"/>) every q is stored as an int16
+/// (two bytes, little-endian): one qword per (step, row) holding channels (0, 2, 1, 3) of the step (even pair, odd pair),
+/// <see cref="Q"/> twice as long.</para>
 /// </summary>
 public sealed class PackedWeights
 {
     public const int Rows = 4;
 
-    public PackedWeights(DSConvWeights w, int groups, int activationOffset, bool splitNibbles = false)
+    // Where channel i of a step goes among the 4 int16 of a wide (step, row): even pair first, then the odd pair.
+    private static readonly int[] WideLane = [0, 2, 1, 3];
+
+    public PackedWeights(DSConvWeights w, int groups, int activationOffset, bool splitNibbles = false, bool wideWeights = false)
     {
+        if (splitNibbles && wideWeights)
+        {
+            throw new ArgumentException("Nibble split and int16 weights are two answers to the same overflow; pick one.");
+        }
         var cg = w.Cg;
         Groups = groups;
         Og = w.O / groups;
@@ -26,10 +36,12 @@ public sealed class PackedWeights
         StepsPerBlock = BlockBytes / 4;
         Taps = w.KH * w.KW;
         SplitNibbles = splitNibbles;
+        WideWeights = wideWeights;
+        var width = wideWeights ? 2 : 1;
         SourceBlocks = Taps * Nbg;
         KBlocks = SourceBlocks * (splitNibbles ? 2 : 1);
         KSteps = KBlocks * StepsPerBlock;
-        Q = new sbyte[groups * Panels * KSteps * Rows * 4];
+        Q = new sbyte[groups * Panels * KSteps * Rows * 4 * width];
         Xi = new float[groups * Panels * KBlocks * Rows];
         Correction = new int[groups * Panels * KBlocks * Rows];
         for (var g = 0; g < groups; g++)
@@ -62,7 +74,17 @@ public sealed class PackedWeights
                                     q = h == 0 ? low : (q - low) >> 4;
                                 }
                                 var ks = kb * StepsPerBlock + i / 4;
-                                Q[((panel * KSteps + ks) * Rows + row) * 4 + i % 4] = (sbyte)q;
+                                var e = ((panel * KSteps + ks) * Rows + row) * 4 + i % 4;
+                                if (wideWeights)
+                                {
+                                    e = e - i % 4 + WideLane[i % 4];
+                                    Q[2 * e] = (sbyte)(q & 0xFF);
+                                    Q[2 * e + 1] = (sbyte)(q >> 8);
+                                }
+                                else
+                                {
+                                    Q[e] = (sbyte)q;
+                                }
                                 sum += q;
                             }
                             Xi[(panel * KBlocks + kb) * Rows + row] = h == 0 ? xi : 16f * xi;
@@ -83,6 +105,9 @@ public sealed class PackedWeights
     public int Taps { get; }
     public bool SplitNibbles { get; }
 
+    /// <summary>q stored as int16 (for <see cref="Avx2WideKernel"/>); <see cref="QOffset"/> counts bytes either way.</summary>
+    public bool WideWeights { get; }
+
     /// <summary>Blocks of the real K (taps · blocks per group); <see cref="KBlocks"/> counts virtual ones.</summary>
     public int SourceBlocks { get; }
     public int KBlocks { get; }
@@ -91,6 +116,6 @@ public sealed class PackedWeights
     public float[] Xi { get; }
     public int[] Correction { get; }
 
-    public int QOffset(int g, int panel) => (g * Panels + panel) * KSteps * Rows * 4;
+    public int QOffset(int g, int panel) => (g * Panels + panel) * KSteps * Rows * 4 * (WideWeights ? 2 : 1);
     public int BlockOffset(int g, int panel) => (g * Panels + panel) * KBlocks * Rows;
 }

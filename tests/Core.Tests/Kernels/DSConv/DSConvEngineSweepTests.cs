@@ -48,6 +48,19 @@ public class DSConvEngineSweepTests
         // More than 48 K blocks: the AVX-512 engine cuts K into chunks (partial C tiles per panel).
         new(2, 200, 7, 7, 20, 1, 3, 3, 1, 1, 1, 32, 4, 8),
         new(1, 100, 9, 8, 9, 1, 3, 3, 2, 1, 1, 32, 5, 8),
+        // 8-bit weights with 8-bit mantissas: int16 weights and vpmaddwd on AVX2 (Avx2WideKernel), nibbles on AVX-512.
+        new(2, 37, 9, 11, 10, 1, 3, 3, 1, 1, 1, 32, 8, 8),
+        new(1, 40, 12, 12, 20, 4, 3, 3, 2, 1, 1, 16, 8, 8),
+        new(3, 70, 7, 9, 9, 1, 3, 3, 2, 1, 2, 64, 8, 8),
+        new(1, 33, 8, 8, 7, 1, 1, 1, 1, 0, 1, 8, 8, 8),
+        new(1, 64, 56, 56, 64, 1, 3, 3, 1, 1, 1, 32, 8, 8),
+        new(2, 20, 5, 9, 6, 1, 1, 3, 1, 1, 1, 32, 8, 8),
+        // 7- and 6-bit weights with 8-bit mantissas: one and two int16 steps (Avx2OneStepKernel).
+        new(2, 37, 9, 11, 10, 1, 3, 3, 1, 1, 1, 32, 7, 8),
+        new(1, 40, 12, 12, 20, 4, 3, 3, 2, 1, 1, 16, 7, 8),
+        new(3, 70, 7, 9, 9, 1, 3, 3, 2, 1, 2, 64, 6, 8),
+        new(1, 33, 8, 8, 7, 1, 1, 1, 1, 0, 1, 8, 7, 8),
+        new(1, 64, 28, 28, 36, 1, 3, 3, 1, 1, 1, 32, 7, 8),
     ];
 
     public static TheoryData<int, DSConvIsa> CasesTimesKernels()
@@ -138,10 +151,14 @@ public class DSConvEngineSweepTests
     [InlineData(8, -128)]
     [InlineData(8, 127)]
     [InlineData(3, -4)]
+    [InlineData(7, -64)]
+    [InlineData(7, 63)]
+    [InlineData(6, -32)]
     public void Extreme_Values_Stay_Exact_On_Every_Kernel(int bits, int qValue)
     {
         // m = 127 (u = 255) or m = -128 (u = 0) against the extreme weight in every position: with 4-bit
-        // weights each int16 lane reaches -32640 after 8 steps; 8-bit weights exercise the nibble split.
+        // weights each int16 lane reaches -32640 after 8 steps; 8-bit weights exercise the nibble split (AVX-512)
+        // and the int16 weights of Avx2WideKernel.
         const int c = 64, o = 8;
         var shape = new ConvShape(1, c, 4, 4, o, 1, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4);
         foreach (var mantissaSign in new[] { 1f, -1f })
@@ -158,6 +175,19 @@ public class DSConvEngineSweepTests
                 Assert.True(RandomTensors.RelativeDiff(Tensor.FromFloats([y.Length], y), Tensor.FromFloats([y.Length], expected)) <= Tolerance, $"{isa}");
             }
         }
+    }
+
+    [Theory]
+    [InlineData(8, 8, true)]
+    [InlineData(8, 7, false)]
+    [InlineData(7, 8, false)]
+    [InlineData(4, 8, false)]
+    public void Avx2_Packs_Int16_Weights_Only_Where_No_Int16_Step_Fits(int bits, int mantissaBits, bool wide)
+    {
+        Assert.Equal(wide, DSConvIsaSupport.UsesWideWeights(DSConvIsa.Avx2, bits, mantissaBits));
+        Assert.False(DSConvIsaSupport.NeedsNibbleSplit(DSConvIsa.Avx2, bits, mantissaBits));
+        Assert.Equal(wide, DSConvIsaSupport.NeedsNibbleSplit(DSConvIsa.Avx512Int16, bits, mantissaBits));
+        Assert.False(DSConvIsaSupport.UsesWideWeights(DSConvIsa.Avx512Int16, bits, mantissaBits));
     }
 
     [Fact]

@@ -17,6 +17,9 @@ public unsafe class DSConvKernelTests
     [InlineData(4, 4, 6)]
     [InlineData(2, 8, 7)]
     [InlineData(1, 64, 2)]
+    [InlineData(3, 3, 7)]
+    [InlineData(2, 5, 6)]
+    [InlineData(1, 64, 7)]
     public void Block_Sums_Are_Exactly_The_Integer_Dot_Products(int blocks, int stepsPerBlock, int weightBits)
     {
         var int16Steps = DSConvIsaSupport.Int16Steps(weightBits, 8);
@@ -75,6 +78,75 @@ public unsafe class DSConvKernelTests
                     }
                     Assert.True(expected == (long)c[r * 32 + p], $"{isa}: row {r} pixel {p}: {c[r * 32 + p]} != {expected}");
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Avx2WideKernel"/> on int16 weights (the packing of <see cref="PackedWeights.WideWeights"/>):
+    /// 8-bit weights over the whole range against u up to 255, plus a block of all-extreme products.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 2)]
+    [InlineData(5, 8)]
+    [InlineData(2, 16)]
+    [InlineData(1, 64)]
+    public void Wide_Kernel_Block_Sums_Are_Exactly_The_Integer_Dot_Products(int blocks, int stepsPerBlock)
+    {
+        if (!DSConvIsaSupport.IsSupported(DSConvIsa.Avx2))
+        {
+            return;
+        }
+        var rng = new Random(blocks * 31 + stepsPerBlock);
+        var ksteps = blocks * stepsPerBlock;
+        var a = new byte[ksteps * 128];
+        rng.NextBytes(a);
+        var q = DSConvTestData.RandomQ(rng, ksteps * 16, 8);
+        // The last block: u = 255 against q = -128 everywhere (row 0) and q = 127 (row 1).
+        for (var ks = (blocks - 1) * stepsPerBlock; ks < ksteps; ks++)
+        {
+            a.AsSpan(ks * 128, 128).Fill(255);
+            q.AsSpan(ks * 16, 4).Fill(-128);
+            q.AsSpan(ks * 16 + 4, 4).Fill(127);
+        }
+        // The wide packing: per (step, row) channels (0, 2, 1, 3).
+        var q16 = q.Select((_, i) => (short)q[i - i % 4 + new[] { 0, 2, 1, 3 }[i % 4]]).ToArray();
+        var corr = Enumerable.Range(0, blocks * 4).Select(_ => rng.Next(-50000, 50000)).ToArray();
+        var s = Enumerable.Repeat(1f, blocks * 32).ToArray();
+        var xi = Enumerable.Repeat(1f, blocks * 4).ToArray();
+        var aOff = Enumerable.Range(0, ksteps).Select(k => k * 128).ToArray();
+        var sOff = Enumerable.Range(0, blocks).Select(k => k * 32).ToArray();
+        var c = new float[128];
+        fixed (byte* pa = a)
+        fixed (short* pq = q16)
+        fixed (float* ps = s, pxi = xi, pc = c)
+        fixed (int* pcorr = corr, pao = aOff, pso = sOff)
+        {
+            var t = new TileArgs
+            {
+                A = pa, AOffsets = pao, S = ps, SOffsets = pso, Q = (sbyte*)pq, Xi = pxi, Correction = pcorr,
+                KBlocks = blocks, StepsPerBlock = stepsPerBlock, Int16Steps = 1, C = pc,
+            };
+            Avx2WideKernel.Run(t);
+        }
+        for (var r = 0; r < 4; r++)
+        {
+            for (var p = 0; p < 32; p++)
+            {
+                long expected = 0;
+                for (var ks = 0; ks < ksteps; ks++)
+                {
+                    for (var i = 0; i < 4; i++)
+                    {
+                        expected += a[ks * 128 + p * 4 + i] * q[(ks * 4 + r) * 4 + i];
+                    }
+                }
+                for (var kb = 0; kb < blocks; kb++)
+                {
+                    expected -= corr[kb * 4 + r];
+                }
+                Assert.True(expected == (long)c[r * 32 + p], $"row {r} pixel {p}: {c[r * 32 + p]} != {expected}");
             }
         }
     }
