@@ -75,7 +75,7 @@ public sealed unsafe class FewChannelConvTests
     [MemberData(nameof(CasesTimesActivationsTimesThreads))]
     public void Matches_The_Scalar_Reference(int caseIndex, int activation, int threads)
     {
-        Skip.IfNot(Avx512F.IsSupported, "The direct few-channel convolution needs AVX-512F.");
+        Skip.IfNot(Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported, "The direct few-channel convolution needs AVX-512F or AVX2 with FMA.");
         var k = Cases[caseIndex];
         var act = Activations[activation];
         var rng = new Random(caseIndex * 31 + activation);
@@ -91,7 +91,7 @@ public sealed unsafe class FewChannelConvTests
     [SkippableFact]
     public void One_Thread_Gives_The_Same_Bits_As_Two()
     {
-        Skip.IfNot(Avx512F.IsSupported, "The direct few-channel convolution needs AVX-512F.");
+        Skip.IfNot(Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported, "The direct few-channel convolution needs AVX-512F or AVX2 with FMA.");
         var k = Cases[1];
         var rng = new Random(5);
         var conv = new FewChannelConv(Floats(rng, k.O * k.C * k.KH * k.KW, 0.3f), Floats(rng, k.O, 0.5f), k.O, k.C, k.KH, k.KW, FusedActivation.Relu);
@@ -102,8 +102,9 @@ public sealed unsafe class FewChannelConvTests
     [Fact]
     public void Rule_Takes_One_Group_Of_At_Most_4_Channels_And_256_Taps()
     {
-        Assert.Equal(Avx512F.IsSupported, FewChannelConv.Applies(1, 3, 7, 7));
-        Assert.Equal(Avx512F.IsSupported, FewChannelConv.Applies(1, 4, 8, 8));
+        var vector = Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported;
+        Assert.Equal(vector, FewChannelConv.Applies(1, 3, 7, 7));
+        Assert.Equal(vector, FewChannelConv.Applies(1, 4, 8, 8));
         Assert.False(FewChannelConv.Applies(1, 5, 3, 3));
         Assert.False(FewChannelConv.Applies(1, 4, 9, 9));
         Assert.False(FewChannelConv.Applies(2, 2, 3, 3));

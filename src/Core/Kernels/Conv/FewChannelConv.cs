@@ -11,7 +11,8 @@ namespace DSConvService.Core.Kernels.Conv;
 /// zero outside x. With K = C·KH·KW small, im2col would copy every input value KH·KW times for a GEMM
 /// whose K is short; here the input is copied once into a zero-padded buffer split by column phase (column
 /// px = ix + padL goes to phase px mod sw, index px / sw), so the inputs of one tap for consecutive outputs
-/// are consecutive floats, and <see cref="FewChannelConvKernel"/> runs 8 channels × 32 pixels per tile.
+/// are consecutive floats, and <see cref="FewChannelConvKernel"/> runs 8 channels × 32 pixels per tile
+/// (<see cref="FewChannelConvKernel256"/>: 4 × 16 with AVX2).
 /// Weights are packed once as [block of 8 output channels][tap][8].
 /// </summary>
 public sealed unsafe class FewChannelConv
@@ -34,11 +35,15 @@ public sealed unsafe class FewChannelConv
 
     /// <param name="weights">[O, C, KH, KW] (ONNX layout).</param>
     /// <param name="bias">[O] or null.</param>
-    public FewChannelConv(float[] weights, float[]? bias, int outChannels, int channels, int kh, int kw, FusedActivation activation)
+    /// <param name="caps">What the layer may use (null: <see cref="CpuCapabilities.Current"/>): AVX-512F picks the 8 × 32 tiles.</param>
+    public FewChannelConv(float[] weights, float[]? bias, int outChannels, int channels, int kh, int kw, FusedActivation activation,
+        CpuCapabilities? caps = null)
     {
-        if (!Applies(1, channels, kh, kw))
+        caps ??= CpuCapabilities.Current;
+        Wide = caps.Avx512F;
+        if (!Applies(1, channels, kh, kw, caps))
         {
-            throw new ArgumentException($"A direct few-channel convolution needs AVX-512F, at most {MaxChannels} channels and {MaxTaps} taps.");
+            throw new ArgumentException($"A direct few-channel convolution needs AVX-512F or AVX2, at most {MaxChannels} channels and {MaxTaps} taps.");
         }
         if (weights.Length != (long)outChannels * channels * kh * kw || (bias is not null && bias.Length != outChannels))
         {
@@ -64,12 +69,15 @@ public sealed unsafe class FewChannelConv
     }
 
     /// <summary>
-    /// True when this kernel runs the layer: AVX-512F, one group, at most <see cref="MaxChannels"/> input channels
+    /// True when this kernel runs the layer: AVX-512F or AVX2 with FMA, one group, at most <see cref="MaxChannels"/> input channels
     /// and <see cref="MaxTaps"/> taps. Otherwise the im2col GEMM does.
     /// </summary>
     /// <param name="caps">What the layer may use (null: <see cref="CpuCapabilities.Current"/>).</param>
     public static bool Applies(int groups, int channels, int kh, int kw, CpuCapabilities? caps = null) =>
-        (caps ?? CpuCapabilities.Current).Avx512F && groups == 1 && channels <= MaxChannels && channels * kh * kw <= MaxTaps;
+        ((caps ?? CpuCapabilities.Current) is var c && (c.Avx512F || c.Avx2Fma)) && groups == 1 && channels <= MaxChannels && channels * kh * kw <= MaxTaps;
+
+    /// <summary>True when the layer runs the AVX-512 tiles, false for the AVX2 ones.</summary>
+    public bool Wide { get; }
 
     public int OutChannels { get; }
     public int Channels { get; }
@@ -126,6 +134,7 @@ public sealed unsafe class FewChannelConv
         var packed = _packed;
         var bias = _bias;
         var act = _activation;
+        var wide = Wide;
         CpuParallel.For(batch * g.OutHeight * blocks, threads, (a, b) =>
         {
             fixed (float* pw = packed, pb = bias)
@@ -144,6 +153,19 @@ public sealed unsafe class FewChannelConv
                     var wb = pw + (long)block * taps * Block;
                     var ow = geometry.OutWidth;
                     var ox = 0;
+                    if (!wide)
+                    {
+                        // AVX2: 4 channels × 16 pixels per tile, the block's two channel halves one after the other.
+                        for (; ox < ow; ox += 16)
+                        {
+                            for (var h = 0; h < channels; h += 4)
+                            {
+                                FewChannelConvKernel256.Tile4x16(xr + ox, (int*)table, taps, wb + h, pb + o0 + h, yr + h * plane + ox, plane,
+                                    Math.Min(4, channels - h), Math.Min(16, ow - ox), act);
+                            }
+                        }
+                        continue;
+                    }
                     for (; ox < ow - 16; ox += TileWidth)
                     {
                         FewChannelConvKernel.Tile32(xr + ox, (int*)table, taps, wb, pb + o0, yr + ox, plane, channels, Math.Min(TileWidth, ow - ox), act);

@@ -42,7 +42,7 @@ public sealed unsafe class FloatConvPath
         Depthwise = w.Cg == 1 && groups > 1;
         if (!Depthwise && FewChannelConv.Applies(groups, w.Cg, w.KH, w.KW, _caps))
         {
-            _direct = new FewChannelConv(_weights, w.Bias, w.O, w.Cg, w.KH, w.KW, _activation);
+            _direct = new FewChannelConv(_weights, w.Bias, w.O, w.Cg, w.KH, w.KW, _activation, _caps);
         }
         else if (!Depthwise)
         {
@@ -115,7 +115,7 @@ public sealed unsafe class FloatConvPath
             var g = Geometry(s);
             if (_direct is not null)
             {
-                _caps.Census?.Ran(nameof(FewChannelConv), "avx512");
+                _caps.Census?.Ran(nameof(FewChannelConv), _direct.Wide ? "avx512" : "avx2");
                 _direct.Run(input, s.N, g, py, free, threads);
                 return;
             }
