@@ -129,6 +129,11 @@ public static class OnnxStructureReader
                 unusual |= packedTag != 0;
                 packedTag = tag;
                 packedLength = reader.ReadLength(end);
+                if (packedLength % (tag == FloatDataTag ? 4 : 8) != 0)
+                {
+                    // The generated parser refuses a packed chunk that ends inside an element.
+                    throw WireReader.NotProtobuf();
+                }
                 packedOffset = reader.Position;
                 reader.Skip(packedLength);
             }
@@ -155,12 +160,7 @@ public static class OnnxStructureReader
         {
             return new PendingTensor(proto);
         }
-        var width = packedTag == FloatDataTag ? 4 : 8;
         var type = packedTag == FloatDataTag ? (int)TensorProto.Types.DataType.Float : (int)TensorProto.Types.DataType.Double;
-        if (packedLength % width != 0)
-        {
-            throw WireReader.NotProtobuf();
-        }
         return unusual || proto.DataType != type || proto.FloatData.Count > 0 || proto.DoubleData.Count > 0
             ? new PendingTensor(proto, WholeOffset: start, WholeLength: end - start)
             : new PendingTensor(proto, packedTag, packedOffset, packedLength);

@@ -22,25 +22,27 @@ internal sealed class WireReader(Stream stream)
 
     public static uint Tag(int field, int wireType) => (uint)(field << 3 | wireType);
 
+    // Tags and lengths are 32-bit varints, read as the generated parser reads them: up to 10 bytes, the
+    // bits above 32 dropped (so a file it accepts is accepted here, and one it refuses refused).
     public uint ReadTag(long end)
     {
-        var tag = ReadVarint(end);
-        if (tag == 0 || tag > uint.MaxValue || (tag & 7) > Fixed32)
+        var tag = (uint)ReadVarint(end);
+        if (tag >> 3 == 0 || (tag & 7) > Fixed32)
         {
             throw NotProtobuf();
         }
-        return (uint)tag;
+        return tag;
     }
 
     /// <summary>The length prefix of a length-delimited field; its payload must fit before <paramref name="end"/>.</summary>
     public long ReadLength(long end)
     {
-        var length = ReadVarint(end);
-        if (length > (ulong)(end - Position))
+        var length = (int)(uint)ReadVarint(end);
+        if (length < 0 || length > end - Position)
         {
             throw NotProtobuf();
         }
-        return (long)length;
+        return length;
     }
 
     public ulong ReadVarint(long end)
