@@ -9,8 +9,8 @@ namespace DSConvService.Core.Onnx.Structure;
 /// Reads an ONNX file's structure without its large weights: the main graph's initializers whose
 /// message is larger than the eager limit and whose elements are in raw_data (or packed float_data /
 /// double_data) become deferred tensors (type and shape known, bytes read from the file range on
-/// first use); everything else is parsed by
-/// the generated parsers and converted as <see cref="OnnxReader"/> does, with the same errors.
+/// first use); everything else is parsed by the generated parsers and converted as
+/// <see cref="OnnxReader"/> does, with the same errors.
 /// Only the small tensors shape inference may need as values (Reshape shapes, axes) are held.
 /// </summary>
 public static class OnnxStructureReader
