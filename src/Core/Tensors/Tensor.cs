@@ -9,8 +9,10 @@ namespace DSConvService.Core.Tensors;
 public sealed class Tensor
 {
     private readonly Lazy<Array>? _deferred;
-    private readonly Func<Array>? _load;
     private Array? _data;
+
+    // Kept only until the elements are read, so Clone and Reshaped can stay deferred; then dropped with what it captures.
+    private Func<Array>? _load;
 
     public Tensor(DataType type, int[] shape, Array data)
     {
@@ -38,7 +40,18 @@ public sealed class Tensor
 
     public DataType Type { get; }
     public int[] Shape { get; }
-    public Array Data => _data ??= _deferred!.Value;
+    public Array Data
+    {
+        get
+        {
+            if (_data is null)
+            {
+                _data = _deferred!.Value;
+                _load = null;
+            }
+            return _data;
+        }
+    }
 
     /// <summary>False for a deferred tensor whose elements have not been read yet.</summary>
     public bool IsLoaded => _data is not null || _deferred!.IsValueCreated;
@@ -70,10 +83,10 @@ public sealed class Tensor
     public static Tensor Scalar(long value) => new(DataType.Int64, [], new[] { value });
 
     /// <summary>The same data seen with another shape of equal size (no copy).</summary>
-    public Tensor Reshaped(int[] shape) => IsLoaded ? new(Type, shape, Data) : Deferred(Type, shape, _load!);
+    public Tensor Reshaped(int[] shape) => _load is { } load && !IsLoaded ? Deferred(Type, shape, load) : new(Type, shape, Data);
 
     /// <summary>An independent copy; a deferred tensor not read yet stays deferred (its source does not change).</summary>
-    public Tensor Clone() => IsLoaded ? new(Type, (int[])Shape.Clone(), (Array)Data.Clone()) : Deferred(Type, (int[])Shape.Clone(), _load!);
+    public Tensor Clone() => _load is { } load && !IsLoaded ? Deferred(Type, (int[])Shape.Clone(), load) : new(Type, (int[])Shape.Clone(), (Array)Data.Clone());
 
     /// <summary>Integer elements widened to long, whatever the storage (for shape-like inputs).</summary>
     public long[] ToLongs() => Data switch
