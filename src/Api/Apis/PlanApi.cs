@@ -1,7 +1,7 @@
 using DSConvService.Api.Contracts;
 using DSConvService.Api.Extensions;
 using DSConvService.Core.Imaging;
-using DSConvService.Core.Onnx;
+using DSConvService.Core.Onnx.Structure;
 using DSConvService.Core.Planning;
 using DSConvService.Core.Reports;
 using DSConvService.Worker.Hosting;
@@ -46,15 +46,14 @@ public static class PlanApi
         {
             return TypedResults.Problem(statusCode: 413, title: "Upload too large", detail: $"The model is larger than the limit of {limits.Value.MaxUploadBytes} bytes.");
         }
-        using var buffer = new MemoryStream((int)model.Length);
-        await model.CopyToAsync(buffer, ct);
-        var bytes = buffer.ToArray();
-        var fp32 = OnnxReader.Load(bytes);
+        // Read structurally from a file: the weights are read only where the planner uses them, once.
+        using var saved = await TempFormFile.SaveAsync(model, ct);
+        var fp32 = OnnxStructureReader.Load(saved.Path);
         var options = OptionsResolver.Resolve(OptionsResolver.Parse(form!["options"].FirstOrDefault()), PreprocessingDefaults.FromModel(fp32), ModelTask.Detect(fp32));
         await Planning.WaitAsync(ct);
         try
         {
-            var plan = await Task.Run(() => Planner.Plan(bytes, OptionsResolver.ToQuantization(options), OptionsResolver.ToPreprocessing(options),
+            var plan = await Task.Run(() => Planner.Plan(fp32, model.Length, OptionsResolver.ToQuantization(options), OptionsResolver.ToPreprocessing(options),
                 threads: runner.Value.Threads, ct: ct), ct);
             return TypedResults.Ok(plan);
         }

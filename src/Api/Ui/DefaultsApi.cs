@@ -1,4 +1,5 @@
 using DSConvService.Api.Contracts;
+using DSConvService.Api.Extensions;
 using DSConvService.Worker.Hosting;
 using DSConvService.Worker.Jobs;
 using DSConvService.Worker.Pipeline.Engine;
@@ -38,9 +39,8 @@ public static class DefaultsApi
         {
             return TypedResults.Problem(statusCode: 413, title: "Upload too large", detail: $"The model is larger than the limit of {limits.Value.MaxUploadBytes} bytes.");
         }
-        using var buffer = new MemoryStream((int)model.Length);
-        await model.CopyToAsync(buffer, ct);
-        var info = engine.Inspect(buffer.ToArray());
+        using var saved = await TempFormFile.SaveAsync(model, ct);
+        var info = engine.InspectFile(saved.Path);
         return TypedResults.Ok(OptionsResolver.Resolve(new QuantizeOptions(), info.DefaultPreprocessing, info.Task));
     }
 }

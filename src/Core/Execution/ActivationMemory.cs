@@ -33,7 +33,7 @@ public sealed record ActivationMemory(long PlanBytes, long ScratchBytes, string 
             descs[input.Name] = new TensorDesc(type, shape);
             Add(input.Name, type, shape, "(model input)");
         }
-        var context = new OperatorContext(model);
+        var context = new OperatorContext(model) { ShapesOnly = true };
         foreach (var node in graph.Nodes)
         {
             var inputs = node.Inputs.Select(n => n.Length == 0 ? null : descs.GetValueOrDefault(n)

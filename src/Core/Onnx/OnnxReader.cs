@@ -31,7 +31,13 @@ public static class OnnxReader
 
     public static Model Load(byte[] bytes) => Load(new MemoryStream(bytes, writable: false));
 
-    public static Model FromProto(ModelProto proto)
+    public static Model FromProto(ModelProto proto) => FromProto(proto, null);
+
+    /// <summary>
+    /// The model of <paramref name="proto"/>; <paramref name="initializers"/>, when given, replaces the
+    /// main graph's initializer list (it is enumerated once, where the graph's own list would be converted).
+    /// </summary>
+    internal static Model FromProto(ModelProto proto, IEnumerable<(string Name, Tensor Tensor)>? initializers)
     {
         if (proto.Graph is null || (proto.Graph.Node.Count == 0 && proto.Graph.Output.Count == 0))
         {
@@ -41,7 +47,7 @@ public static class OnnxReader
         {
             throw new InvalidModelException($"ONNX IR version {proto.IrVersion} is too old; IR version 3 or newer is needed.");
         }
-        var model = new Model(ReadGraph(proto.Graph))
+        var model = new Model(ReadGraph(proto.Graph, initializers))
         {
             IrVersion = proto.IrVersion,
             ProducerName = proto.ProducerName,
@@ -64,12 +70,12 @@ public static class OnnxReader
         return model;
     }
 
-    private static G.Graph ReadGraph(GraphProto gp)
+    private static G.Graph ReadGraph(GraphProto gp, IEnumerable<(string Name, Tensor Tensor)>? initializers = null)
     {
         var g = new G.Graph { Name = gp.Name };
-        foreach (var init in gp.Initializer)
+        foreach (var (name, tensor) in initializers ?? gp.Initializer.Select(i => (i.Name, TensorProtoConverter.FromProto(i))))
         {
-            g.Initializers[init.Name] = TensorProtoConverter.FromProto(init);
+            g.Initializers[name] = tensor;
         }
         if (gp.SparseInitializer.Count > 0)
         {

@@ -11,30 +11,7 @@ public static class TensorProtoConverter
 {
     public static Tensor FromProto(TensorProto proto)
     {
-        if (proto.DataLocation == TensorProto.Types.DataLocation.External || proto.ExternalData.Count > 0)
-        {
-            throw new InvalidModelException(
-                $"Tensor '{proto.Name}' is stored as external data. External data is refused because its path could point anywhere on disk; save the model with all tensors inside the .onnx file.");
-        }
-        var type = (DataType)proto.DataType;
-        var shape = new int[proto.Dims.Count];
-        for (var i = 0; i < shape.Length; i++)
-        {
-            if (proto.Dims[i] < 0 || proto.Dims[i] > int.MaxValue)
-            {
-                throw new InvalidModelException($"Tensor '{proto.Name}' has an invalid dimension {proto.Dims[i]}.");
-            }
-            shape[i] = (int)proto.Dims[i];
-        }
-        int n;
-        try
-        {
-            n = ShapeUtil.Size(shape);
-        }
-        catch (ArgumentException)
-        {
-            throw new InvalidModelException($"Tensor '{proto.Name}' is too large.");
-        }
+        var (type, shape, n) = Header(proto);
         var raw = proto.RawData.Span;
         var hasRaw = !proto.RawData.IsEmpty;
         switch (type)
@@ -216,9 +193,76 @@ public static class TensorProtoConverter
                 return new Tensor(type, shape, d);
             }
             default:
-                throw new InvalidModelException($"Tensor '{proto.Name}' has element type {(TensorProto.Types.DataType)proto.DataType}, which is not supported.");
+                throw Unsupported(proto);
         }
     }
+
+    /// <summary>
+    /// The type and shape of a tensor whose raw_data (of <paramref name="rawLength"/> bytes) is not in
+    /// <paramref name="header"/>, refused exactly as <see cref="FromProto"/> would refuse the whole tensor.
+    /// </summary>
+    public static (DataType Type, int[] Shape) Describe(TensorProto header, long rawLength)
+    {
+        var (type, shape, n) = Header(header);
+        long need = type switch
+        {
+            DataType.Float or DataType.Int32 or DataType.UInt32 => n * 4L,
+            DataType.Double or DataType.Int64 or DataType.UInt64 => n * 8L,
+            DataType.Float16 or DataType.BFloat16 or DataType.Int16 or DataType.UInt16 => n * 2L,
+            DataType.Int8 or DataType.UInt8 or DataType.Bool => n,
+            DataType.Int4 or DataType.UInt4 => (n + 1L) / 2,
+            _ => throw Unsupported(header),
+        };
+        if (rawLength != need)
+        {
+            throw Corrupt(header, rawLength, need);
+        }
+        return (type, shape);
+    }
+
+    /// <summary>As <see cref="Describe"/>, for a float or double tensor whose <paramref name="count"/> elements are in float_data or double_data.</summary>
+    public static (DataType Type, int[] Shape) DescribeTyped(TensorProto header, long count)
+    {
+        var (type, shape, n) = Header(header);
+        if (count != n)
+        {
+            throw Corrupt(header, count, n);
+        }
+        return (type, shape);
+    }
+
+    private static (DataType Type, int[] Shape, int Elements) Header(TensorProto proto)
+    {
+        if (proto.DataLocation == TensorProto.Types.DataLocation.External || proto.ExternalData.Count > 0)
+        {
+            throw new InvalidModelException(
+                $"Tensor '{proto.Name}' is stored as external data. External data is refused because its path could point anywhere on disk; save the model with all tensors inside the .onnx file.");
+        }
+        var type = (DataType)proto.DataType;
+        var shape = new int[proto.Dims.Count];
+        for (var i = 0; i < shape.Length; i++)
+        {
+            if (proto.Dims[i] < 0 || proto.Dims[i] > int.MaxValue)
+            {
+                throw new InvalidModelException($"Tensor '{proto.Name}' has an invalid dimension {proto.Dims[i]}.");
+            }
+            shape[i] = (int)proto.Dims[i];
+        }
+        try
+        {
+            return (type, shape, ShapeUtil.Size(shape));
+        }
+        catch (ArgumentException)
+        {
+            throw new InvalidModelException($"Tensor '{proto.Name}' is too large.");
+        }
+    }
+
+    private static InvalidModelException Unsupported(TensorProto proto) =>
+        new($"Tensor '{proto.Name}' has element type {(TensorProto.Types.DataType)proto.DataType}, which is not supported.");
+
+    private static InvalidModelException Corrupt(TensorProto proto, long have, long need) =>
+        new($"Tensor '{proto.Name}' holds {have} data items where its shape needs {need}; the file is corrupt.");
 
     public static TensorProto ToProto(string name, Tensor t)
     {
@@ -309,7 +353,7 @@ public static class TensorProtoConverter
     {
         if (have != need)
         {
-            throw new InvalidModelException($"Tensor '{proto.Name}' holds {have} data items where its shape needs {need}; the file is corrupt.");
+            throw Corrupt(proto, have, need);
         }
     }
 }

@@ -90,22 +90,26 @@ public static class BatchNormFolding
             return false;
         }
         var outChannels = w.Shape[0];
-        var perChannel = w.Length / outChannels;
-        var src = w.Floats;
-        var weights = new float[w.Length];
-        for (var o = 0; o < outChannels; o++)
+        var folded = Folded(w, () =>
         {
-            for (var i = o * perChannel; i < (o + 1) * perChannel; i++)
+            var perChannel = w.Length / outChannels;
+            var src = w.Floats;
+            var weights = new float[w.Length];
+            for (var o = 0; o < outChannels; o++)
             {
-                weights[i] = (float)(src[i] * p.Scale[o]);
+                for (var i = o * perChannel; i < (o + 1) * perChannel; i++)
+                {
+                    weights[i] = (float)(src[i] * p.Scale[o]);
+                }
             }
-        }
+            return weights;
+        });
         var newBias = new float[outChannels];
         for (var o = 0; o < outChannels; o++)
         {
             newBias[o] = (float)((bias?.Floats[o] ?? 0) * p.Scale[o] + p.Shift[o]);
         }
-        SetInput(conv, 1, AddInitializer(graph, wName + "_bnfolded", Tensor.FromFloats((int[])w.Shape.Clone(), weights)));
+        SetInput(conv, 1, AddInitializer(graph, wName + "_bnfolded", folded));
         SetInput(conv, 2, AddInitializer(graph, (conv.Input(2) ?? conv.DisplayName + "_bias") + "_bnfolded", Tensor.FromFloats([outChannels], newBias)));
         return true;
     }
@@ -129,27 +133,35 @@ public static class BatchNormFolding
             return false;
         }
         double betaAttr = gemm.GetFloat("beta", 1f);
-        var src = b.Floats;
-        var weights = new float[src.Length];
-        for (var r = 0; r < k; r++)
+        var folded = Folded(b, () =>
         {
-            for (var j = 0; j < m; j++)
+            var src = b.Floats;
+            var weights = new float[src.Length];
+            for (var r = 0; r < k; r++)
             {
-                var idx = transB ? j * k + r : r * m + j;
-                weights[idx] = (float)(src[idx] * p.Scale[j]);
+                for (var j = 0; j < m; j++)
+                {
+                    var idx = transB ? j * k + r : r * m + j;
+                    weights[idx] = (float)(src[idx] * p.Scale[j]);
+                }
             }
-        }
+            return weights;
+        });
         var newC = new float[m];
         for (var j = 0; j < m; j++)
         {
             var cj = c is null ? 0.0 : c.Floats[c.Length == 1 ? 0 : j];
             newC[j] = (float)(betaAttr * cj * p.Scale[j] + p.Shift[j]);
         }
-        SetInput(gemm, 1, AddInitializer(graph, bName + "_bnfolded", Tensor.FromFloats((int[])b.Shape.Clone(), weights)));
+        SetInput(gemm, 1, AddInitializer(graph, bName + "_bnfolded", folded));
         SetInput(gemm, 2, AddInitializer(graph, (gemm.Input(2) ?? gemm.DisplayName + "_bias") + "_bnfolded", Tensor.FromFloats([m], newC)));
         gemm.Attributes["beta"] = AttributeValue.Of(1f);
         return true;
     }
+
+    /// <summary>The scaled weight; computed when first read if the weight itself is still in the file (a model only checked never reads it).</summary>
+    private static Tensor Folded(Tensor w, Func<float[]> scale) =>
+        w.IsLoaded ? Tensor.FromFloats((int[])w.Shape.Clone(), scale()) : Tensor.Deferred(DataType.Float, (int[])w.Shape.Clone(), scale);
 
     private static bool BroadcastsToRow(Tensor c, int m) =>
         c.Length == 1 || (c.Length == m && c.Shape[^1] == m);

@@ -19,13 +19,20 @@ public static class Planner
         string[]? labels = null, int threads = 0, CancellationToken ct = default)
     {
         options.Validate();
-        var fp32 = OnnxReader.Load(fp32Bytes);
+        return Plan(OnnxReader.Load(fp32Bytes), fp32Bytes.LongLength, options, preprocessing, labels, threads, ct);
+    }
+
+    /// <summary>The plan of a model already read (e.g. structurally, its weights read as they are used); <paramref name="fp32FileBytes"/> is its file's size.</summary>
+    public static ModelPlan Plan(Graph.Model fp32, long fp32FileBytes, QuantizationOptions options, PreprocessingOptions preprocessing,
+        string[]? labels = null, int threads = 0, CancellationToken ct = default)
+    {
+        options.Validate();
         threads = threads > 0 ? threads : Environment.ProcessorCount;
         QuantizationResult result;
         var sensitivity = new Dictionary<string, double>(StringComparer.Ordinal);
         if (options.Target is not null)
         {
-            var outcome = PrecisionPolicy.Choose(fp32, fp32Bytes.LongLength, options with { Adapt = false },
+            var outcome = PrecisionPolicy.Choose(fp32, fp32FileBytes, options with { Adapt = false },
                 SelectionInputs.For(null, preprocessing), null, preprocessing, labels, threads, null, ct);
             result = outcome.Result;
             foreach (var l in outcome.Section.Layers)
@@ -84,7 +91,7 @@ public static class Planner
             Totals = new PlanTotals
             {
                 EstimatedBytes = artifactBytes,
-                CompressionRatio = artifactBytes == 0 ? 0 : (double)fp32Bytes.LongLength / artifactBytes,
+                CompressionRatio = artifactBytes == 0 ? 0 : (double)fp32FileBytes / artifactBytes,
                 BitsPerWeight = result.BitsPerWeight,
             },
             UnsupportedOperators = OperatorRegistry.FindUnsupported(result.Quantized.Graph),

@@ -9,8 +9,13 @@ internal sealed class LayerCandidate
     public required Node Node { get; init; }
     public required bool FullyConnected { get; init; }
 
+    private Lazy<float[]> _weight = null!;
+
     /// <summary>Weight as [O, C, S]: conv [O, Cg, kh·kw]; FC [Nout, K, 1] (alpha folded in, transposed when needed).</summary>
-    public required float[] Weight { get; init; }
+    public float[] Weight => _weight.Value;
+
+    /// <summary>Computes <see cref="Weight"/> on first use: finding the layers of a model must not read its weights.</summary>
+    public required Func<float[]> WeightSource { init => _weight = new Lazy<float[]>(value); }
 
     /// <summary>Shape of Q: [O, Cg, kh, kw] or [Nout, K].</summary>
     public required int[] WeightShape { get; init; }
@@ -75,7 +80,7 @@ internal sealed class LayerCandidate
         {
             Node = n,
             FullyConnected = false,
-            Weight = w.ToFloats(),
+            WeightSource = w.ToFloats,
             WeightShape = (int[])s.Clone(),
             Bias = bias,
             Groups = (int)n.GetInt("group", 1),
@@ -125,7 +130,7 @@ internal sealed class LayerCandidate
         {
             Node = n,
             FullyConnected = true,
-            Weight = ToOutputMajor(b.ToFloats(), k, nOut, transB, alpha),
+            WeightSource = () => ToOutputMajor(b.ToFloats(), k, nOut, transB, alpha),
             WeightShape = [nOut, k],
             Bias = bias,
         };
@@ -148,7 +153,7 @@ internal sealed class LayerCandidate
         {
             Node = n,
             FullyConnected = true,
-            Weight = ToOutputMajor(b.ToFloats(), b.Shape[0], b.Shape[1], transposed: false, alpha: 1f),
+            WeightSource = () => ToOutputMajor(b.ToFloats(), b.Shape[0], b.Shape[1], transposed: false, alpha: 1f),
             WeightShape = [b.Shape[1], b.Shape[0]],
         };
     }

@@ -19,7 +19,8 @@ namespace DSConvService.Worker.Jobs;
 /// </summary>
 public sealed class JobSubmitter(IJobStore jobs, IBlobStore blobs, IQuantizationEngine engine, IOptions<LimitsOptions> limits, TimeProvider clock)
 {
-    // Parsing a model holds it in memory once: one at a time, so parallel uploads do not multiply that.
+    // The check reads the model structurally (large weights stay in the file) but runs shape inference and the
+    // optimizer passes: one at a time, so parallel uploads do not multiply that work.
     private readonly SemaphoreSlim _inspecting = new(1, 1);
 
     /// <summary>Starts a submission: a fresh job id whose uploads are saved one by one.</summary>

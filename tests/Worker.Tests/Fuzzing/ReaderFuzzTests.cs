@@ -1,6 +1,10 @@
 using CsCheck;
 using DSConvService.Core.Datasets;
 using DSConvService.Core.Imaging;
+using DSConvService.Core.Graph;
+using DSConvService.Core.Onnx;
+using DSConvService.Core.Onnx.Structure;
+using DSConvService.Core.Tensors;
 using DSConvService.TestSupport;
 using DSConvService.Worker.Jobs;
 using DSConvService.Worker.Pipeline.Engine;
@@ -30,6 +34,44 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output) : IDisposable
     {
         var engine = new DsconvEngine();
         return Fuzz.RunAsync(output, Mutations.Of(SmallCnn(), SmallCnn(withPool: true)), bytes => engine.Inspect(bytes), 10_000, 256 * MiB, MaxEach);
+    }
+
+    [Fact]
+    public Task The_structural_reader_with_every_tensor_left_in_the_bytes_refuses_mutated_models_only_with_input_errors() =>
+        Fuzz.RunAsync(output, Mutations.Of(SmallCnn(), SmallCnn(withPool: true)), bytes =>
+        {
+            // Eager limit 0: every initializer with raw_data is deferred, then read, so that path meets the mutations too.
+            foreach (var t in OnnxStructureReader.Load(bytes, eagerBytes: 0).Graph.Initializers.Values)
+            {
+                _ = t.Data;
+            }
+        }, 5000, 64 * MiB, MaxEach);
+
+    [Fact]
+    public Task The_structural_reader_agrees_with_the_eager_reader_on_mutated_models() =>
+        Fuzz.RunAsync(output, Mutations.Of(SmallCnn(), SmallCnn(withPool: true)), bytes =>
+        {
+            var eager = Outcome(() => OnnxReader.Load(bytes));
+            foreach (var limit in new[] { 0, OnnxStructureReader.DefaultEagerBytes })
+            {
+                var structural = Outcome(() => OnnxStructureReader.Load(bytes, limit));
+                Assert.True(eager == structural, $"eager: {eager}; structural (eager limit {limit}): {structural}");
+            }
+        }, 10_000, 64 * MiB, MaxEach);
+
+    /// <summary>What a reader made of the bytes: the model's outline or its refusal.</summary>
+    private static string Outcome(Func<Model> read)
+    {
+        try
+        {
+            var m = read();
+            return $"{m.Graph.Nodes.Count} nodes, initializers {string.Join(",", m.Graph.Initializers.Select(i => $"{i.Key}{ShapeUtil.Format(i.Value.Shape)}"))}, " +
+                $"inputs {string.Join(",", m.Graph.Inputs)}, outputs {string.Join(",", m.Graph.Outputs)}, opsets {string.Join(",", m.Opsets)}";
+        }
+        catch (InvalidModelException e)
+        {
+            return e.Message;
+        }
     }
 
     [Fact]

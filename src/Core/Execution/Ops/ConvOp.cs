@@ -18,6 +18,7 @@ public sealed class ConvOp : Operator
     private readonly float[] _weights;
     private readonly float[]? _packed;
     private readonly FewChannelConv? _direct;
+    private readonly bool _usesDirect;
     private readonly long _packedPerGroup;
     private readonly float[]? _bias;
     private readonly int _outChannels;
@@ -72,7 +73,7 @@ public sealed class ConvOp : Operator
             throw Error($"auto_pad '{_autoPad}' is not valid.");
         }
         _activation = FusedActivation.FromNode(node);
-        _weights = w.Floats;
+        _weights = context.ShapesOnly ? [] : w.Floats;
         if (context.Constant(node, 2) is { } b)
         {
             if (b.Length != _outChannels)
@@ -80,9 +81,17 @@ public sealed class ConvOp : Operator
                 throw Error($"the bias has {b.Length} values for {_outChannels} output channels.");
             }
             _bias = GC.AllocateArray<float>(_outChannels, pinned: true);
-            b.ToFloats().CopyTo(_bias, 0);
+            if (!context.ShapesOnly)
+            {
+                b.ToFloats().CopyTo(_bias, 0);
+            }
         }
-        if (!IsDepthwise && !_oneD && FewChannelConv.Applies(_group, _groupChannels, _kernelH, _kernelW))
+        _usesDirect = !IsDepthwise && !_oneD && FewChannelConv.Applies(_group, _groupChannels, _kernelH, _kernelW);
+        if (context.ShapesOnly)
+        {
+            return;
+        }
+        if (_usesDirect)
         {
             // The RGB stem: a direct convolution instead of im2col panels for a GEMM with a short K.
             _direct = new FewChannelConv(_weights, _bias, _outChannels, _groupChannels, _kernelH, _kernelW, _activation);
@@ -124,7 +133,7 @@ public sealed class ConvOp : Operator
         {
             return DepthwiseConv.ScratchFloats(g);
         }
-        if (_direct is not null)
+        if (_usesDirect)
         {
             return FewChannelConv.ScratchFloats(g, x[0]);
         }

@@ -17,6 +17,7 @@ public sealed class GemmOp : Operator
     private readonly bool _transA;
     private readonly bool _transB;
     private readonly float[]? _packedB;
+    private readonly bool _constB;
     private readonly int _constK;
     private readonly int _constN;
     private readonly FusedActivation _activation;
@@ -32,7 +33,8 @@ public sealed class GemmOp : Operator
         {
             _constK = _transB ? b.Shape[1] : b.Shape[0];
             _constN = _transB ? b.Shape[0] : b.Shape[1];
-            _packedB = PackConstantB(b);
+            _constB = true;
+            _packedB = context.ShapesOnly ? null : PackConstantB(b);
         }
     }
 
@@ -49,7 +51,7 @@ public sealed class GemmOp : Operator
     public override long ScratchFloats(TensorDesc?[] inputs)
     {
         var (m, k, n) = Sizes(Required(inputs, 0).Shape, Required(inputs, 1).Shape);
-        return Sgemm.PackedAFloats(_kernel, m, k) + 16 + (_packedB is null ? Sgemm.ScratchFloats(_kernel, n, k) : 0);
+        return Sgemm.PackedAFloats(_kernel, m, k) + 16 + (_constB ? 0 : Sgemm.ScratchFloats(_kernel, n, k));
     }
 
     public override unsafe void Run(Tensor?[] inputs, Tensor[] outputs, RunContext context)
@@ -132,7 +134,7 @@ public sealed class GemmOp : Operator
         {
             throw Error($"inner dimensions differ: A {ShapeUtil.Format(a)}{(_transA ? "ᵀ" : "")} and B {ShapeUtil.Format(b)}{(_transB ? "ᵀ" : "")}.");
         }
-        if (_packedB is not null && (k != _constK || n != _constN))
+        if (_constB && (k != _constK || n != _constN))
         {
             throw Error("B does not match its constant value.");
         }

@@ -23,6 +23,10 @@ public sealed class MatMulOp : Operator
             _constBShape = b.Shape;
             var k = b.Shape[0];
             var n = b.Rank == 2 ? b.Shape[1] : 1;
+            if (context.ShapesOnly)
+            {
+                return;
+            }
             _packedB = GC.AllocateUninitializedArray<float>((int)Sgemm.PackedBFloats(_kernel, n, k), pinned: true);
             unsafe
             {
@@ -40,7 +44,7 @@ public sealed class MatMulOp : Operator
     public override long ScratchFloats(TensorDesc?[] inputs)
     {
         var l = Layout(Required(inputs, 0).Shape, Required(inputs, 1).Shape);
-        return Sgemm.PackedAFloats(_kernel, l.M, l.K) + 16 + (_packedB is null ? Sgemm.ScratchFloats(_kernel, l.N, l.K) : 0);
+        return Sgemm.PackedAFloats(_kernel, l.M, l.K) + 16 + (_constBShape is null ? Sgemm.ScratchFloats(_kernel, l.N, l.K) : 0);
     }
 
     public override unsafe void Run(Tensor?[] inputs, Tensor[] outputs, RunContext context)

@@ -34,7 +34,7 @@ public static class ShapeInference
             var type = runtimeInputs[i].Type == Tensors.DataType.Undefined ? Tensors.DataType.Float : runtimeInputs[i].Type;
             descs[runtimeInputs[i].Name] = new TensorDesc(type, (int[])inputShapes[i].Clone());
         }
-        var context = new OperatorContext(model);
+        var context = new OperatorContext(model) { ShapesOnly = true };
         foreach (var node in graph.Nodes)
         {
             var op = OperatorRegistry.Create(node, context);

@@ -2,7 +2,7 @@ using DSConvService.Core.Execution;
 using DSConvService.Core.Execution.Preparation;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Imaging;
-using DSConvService.Core.Onnx;
+using DSConvService.Core.Onnx.Structure;
 using DSConvService.Core.Passes;
 using DSConvService.Core.Quantization;
 using DSConvService.Core.Quantization.Artifact;
@@ -26,9 +26,10 @@ public sealed class DsconvEngine : IQuantizationEngine
     private static bool IsSupported(Node n) =>
         OperatorRegistry.IsSupported(n) || (n.Domain is "" or "ai.onnx" && QuantizedOps.Contains(n.OpType));
 
-    public ModelInfo Inspect(byte[] model) => Inspect(OnnxReader.Load(model));
+    // The check needs the graph and shapes only: large weights stay in the file (or array), unread.
+    public ModelInfo Inspect(byte[] model) => Inspect(OnnxStructureReader.Load(model));
 
-    public ModelInfo InspectFile(string path) => Inspect(OnnxReader.Load(path));
+    public ModelInfo InspectFile(string path) => Inspect(OnnxStructureReader.Load(path));
 
     private static ModelInfo Inspect(Model m)
     {
@@ -51,7 +52,7 @@ public sealed class DsconvEngine : IQuantizationEngine
                 "this service supports " + string.Join(", ", OperatorRegistry.SupportedOps().Concat(QuantizedOps).Distinct().Order(StringComparer.Ordinal)));
         }
         var memory = ActivationMemory.Estimate(optimized); // also checks every node's shapes
-        var parameters = m.Graph.Initializers.Values.Where(t => t.Data is float[]).Sum(t => (long)t.Length);
+        var parameters = m.Graph.Initializers.Values.Where(t => t.Type.IsFloat()).Sum(t => (long)t.Length);
         return new ModelInfo(inputs[0].Name, shape, ArtifactMetadata.PreprocessingOf(m), parameters, ModelTask.Detect(m), memory)
         {
             QuantizableLayers = DSConvQuantizer.QuantizableLayers(optimized, optimize: false),
