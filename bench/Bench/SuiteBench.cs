@@ -5,6 +5,7 @@ using DSConvService.Core.Kernels.DSConv;
 using DSConvService.Core.Onnx;
 using DSConvService.Core.Quantization;
 using DSConvService.Core.Tensors;
+using DSConvService.Core.Threading;
 
 namespace DSConvService.Bench;
 
@@ -23,6 +24,7 @@ public static class SuiteBench
 {
     private static bool _blocked;
     private static bool _ortSpinning;
+    private static int[]? _spinCompare;
 
     public static int Run(string[] args)
     {
@@ -43,6 +45,11 @@ public static class SuiteBench
                     "interleaved" => false,
                     var v => throw new ArgumentException($"--schedule is interleaved or blocked, not {v}."),
                 };
+            }
+            else if (args[i] == "--spin-compare")
+            {
+                // A/B of the helper threads' spin before sleeping: DSConv timed at both settings in the same rounds.
+                _spinCompare = args[++i].Split(',').Select(int.Parse).ToArray();
             }
             else if (args[i] == "--ort-spinning")
             {
@@ -86,6 +93,16 @@ public static class SuiteBench
             foreach (var batch in o.Batches)
             {
                 var x = entry.Input(batch);
+                if (_spinCompare is { } spins)
+                {
+                    var t = Interleaved(o, spins.SelectMany(sp => new Action[]
+                    {
+                        () => { CpuParallel.SpinMicroseconds = sp; fp32.Run(x); },
+                        () => { CpuParallel.SpinMicroseconds = sp; dsconv.Run(x); },
+                    }).ToArray());
+                    Console.WriteLine($"| {entry.Name} | {batch} | " + string.Join(" | ", spins.Select((sp, k) => $"spin {sp} µs: fp32 {t[2 * k]:F3} DSConv {t[2 * k + 1]:F3}")) + " |");
+                    continue;
+                }
                 var diff = RelativeDiff(fp32.Run(x)[0], ort.Run(x)[0]);
                 var times = Interleaved(o, () => ort.Run(x), () => fp32.Run(x), () => dsconv.Run(x));
                 var (ortMs, oursMs, dsMs) = (times[0], times[1], times[2]);

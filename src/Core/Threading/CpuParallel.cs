@@ -3,6 +3,13 @@ namespace DSConvService.Core.Threading;
 /// <summary>Splits loop ranges over a fixed number of threads (the caller's thread takes part of the work).</summary>
 public static class CpuParallel
 {
+    /// <summary>How long idle helper threads spin before sleeping, in microseconds (benchmarks tune it).</summary>
+    public static int SpinMicroseconds
+    {
+        get => ForkJoinPool.SpinMicroseconds;
+        set => ForkJoinPool.SpinMicroseconds = value;
+    }
+
     /// <summary>Runs body(start, end) over [0, count) in at most <paramref name="threads"/> contiguous chunks.</summary>
     public static void For(int count, int threads, Action<int, int> body)
     {

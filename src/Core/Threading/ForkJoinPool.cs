@@ -24,7 +24,16 @@ internal sealed class ForkJoinPool
     /// How long a helper (and the caller, for the last chunks) spins before sleeping on its event. An inference
     /// runs dozens of short loops back to back; waking a sleeping thread costs tens of microseconds each time.
     /// </summary>
-    private static readonly long SpinTicks = Stopwatch.Frequency / 5000;
+    private static long SpinTicks => Volatile.Read(ref _spinTicks);
+
+    private static long _spinTicks = Stopwatch.Frequency / 5000;
+
+    /// <summary>The spin before sleeping, in microseconds (200 by default; a knob for benchmarks).</summary>
+    public static int SpinMicroseconds
+    {
+        get => (int)(SpinTicks * 1_000_000 / Stopwatch.Frequency);
+        set => Volatile.Write(ref _spinTicks, Stopwatch.Frequency * Math.Max(0, value) / 1_000_000);
+    }
 
     private ForkJoinPool(int helpers)
     {
