@@ -33,6 +33,8 @@ public sealed unsafe class DepthwiseConvTests
             new("3x3/1 pad 1, 7x7, batch 3", 3, 5, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
             new("5x5/2 pad 2, 15x15 (odd), multiplier 2", 2, 3, 2, 15, 15, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2),
             new("5x5/1 pad 2, 14x14", 1, 6, 1, 14, 14, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2),
+            new("5x5/1 pad 2, 9x30 (four vectors, the last partial)", 2, 3, 1, 9, 30, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2),
+            new("5x5/1 pad 2, 6x43 (four vectors, then one)", 1, 2, 1, 6, 43, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2),
             new("3x3/1 dilation 2 pad 2", 1, 2, 1, 13, 19, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2),
             new("3x3/2 dilation 2 pad 2, 37 wide", 2, 2, 1, 13, 37, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2),
             new("3x3 stride (2,1) asymmetric pads", 2, 3, 1, 11, 10, 3, 3, 2, 1, 1, 1, 0, 1, 1, 0),

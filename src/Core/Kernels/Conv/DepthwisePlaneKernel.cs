@@ -28,7 +28,47 @@ internal static unsafe class DepthwisePlaneKernel
         {
             var row = s + (long)oy * pitch;
             var yr = y + (long)oy * ow;
-            for (var ox = 0; ox < ow; ox += 8)
+            var planeLeft = (oh - oy) * ow;
+            var ox = 0;
+            // 32 outputs at a time: four independent FMA chains share each weight broadcast (one chain over all
+            // taps, 25 for 5x5, would wait on the FMA latency at every tap).
+            for (; ox + 24 < ow; ox += 32)
+            {
+                var a0 = vb;
+                var a1 = vb;
+                var a2 = vb;
+                var a3 = vb;
+                var p = row + ox;
+                for (var t = 0; t < taps; t++)
+                {
+                    var wt = Vector256.Create(w[t]);
+                    var q = p + offsets[t];
+                    a0 = Vector256.FusedMultiplyAdd(wt, Vector256.Load(q), a0);
+                    a1 = Vector256.FusedMultiplyAdd(wt, Vector256.Load(q + 8), a1);
+                    a2 = Vector256.FusedMultiplyAdd(wt, Vector256.Load(q + 16), a2);
+                    a3 = Vector256.FusedMultiplyAdd(wt, Vector256.Load(q + 24), a3);
+                }
+                Activate(a0, act).Store(yr + ox);
+                Activate(a1, act).Store(yr + ox + 8);
+                Activate(a2, act).Store(yr + ox + 16);
+                Store(Activate(a3, act), yr + ox + 24, ow - ox - 24, planeLeft - ox - 24);
+            }
+            for (; ox + 8 < ow; ox += 16)
+            {
+                var a0 = vb;
+                var a1 = vb;
+                var p = row + ox;
+                for (var t = 0; t < taps; t++)
+                {
+                    var wt = Vector256.Create(w[t]);
+                    var q = p + offsets[t];
+                    a0 = Vector256.FusedMultiplyAdd(wt, Vector256.Load(q), a0);
+                    a1 = Vector256.FusedMultiplyAdd(wt, Vector256.Load(q + 8), a1);
+                }
+                Activate(a0, act).Store(yr + ox);
+                Store(Activate(a1, act), yr + ox + 8, ow - ox - 8, planeLeft - ox - 8);
+            }
+            for (; ox < ow; ox += 8)
             {
                 var acc = vb;
                 for (var t = 0; t < taps; t++)
