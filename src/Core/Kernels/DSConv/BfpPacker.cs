@@ -19,9 +19,16 @@ public static unsafe class BfpPacker
     /// <param name="channels">Real channels in the block (the rest of the padded block gets m = 0).</param>
     /// <param name="planes">Step-0 plane of the block (steps are <see cref="PlaneGeometry.PlaneLength"/> dwords apart).</param>
     /// <param name="caps">What the layer may use (null: <see cref="CpuCapabilities.Current"/>).</param>
+    /// <param name="rowStart">First input row packed; rows [rowStart, rowEnd) of one block may be packed on different
+    /// threads (the padding is written by the range that starts at row 0; it shares no entry with the rows).</param>
+    /// <param name="rowEnd">End of the rows packed (−1: h).</param>
     public static void PackBlock(float* x, int channels, int h, int w, DSConvFormat f, int steps,
-        uint* planes, float* scales, in PlaneGeometry geo, CpuCapabilities? caps = null)
+        uint* planes, float* scales, in PlaneGeometry geo, CpuCapabilities? caps = null, int rowStart = 0, int rowEnd = -1)
     {
+        if (rowEnd < 0)
+        {
+            rowEnd = h;
+        }
         caps ??= CpuCapabilities.Current;
         var wide = caps.Avx512;
         var vector = wide || caps.Avx2Fma;
@@ -30,10 +37,13 @@ public static unsafe class BfpPacker
         var offset = 1 << (m - 1);
         var fill = (uint)offset * 0x01010101u;
         var hw = h * w;
-        FillPadding(planes, scales, steps, h, w, geo, fill);
+        if (rowStart == 0)
+        {
+            FillPadding(planes, scales, steps, h, w, geo, fill);
+        }
         if (!vector)
         {
-            for (var p = 0; p < hw; p++)
+            for (var p = rowStart * w; p < rowEnd * w; p++)
             {
                 PackPixel(x, channels, hw, p, w, f, steps, planes, scales, geo);
             }
@@ -42,7 +52,7 @@ public static unsafe class BfpPacker
         // Row by row, 16 (AVX-512) or 8 (AVX2) pixels at a time with a masked tail: every vector lands in one row of the plane.
         var lanes = wide ? 16 : 8;
         var skipRows = geo.RowPhases != -1 && (geo.RowPhases & ((1 << geo.Sh) - 1)) != (1 << geo.Sh) - 1;
-        for (var iy = 0; iy < h; iy++)
+        for (var iy = rowStart; iy < rowEnd; iy++)
         {
             // Rows no tap reads (every other row of a 1x1 stride-2 layer) are left unwritten.
             if (skipRows && !geo.RowUsed(geo.PadTop + iy))

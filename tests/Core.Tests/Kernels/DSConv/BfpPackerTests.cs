@@ -65,4 +65,41 @@ public unsafe class BfpPackerTests
             Assert.Equal(nonZero ? MathF.ScaleB(1f, e[p] - mantissaBits + 2) : 0f, scales[p]);
         }
     }
+
+    [Theory]
+    [InlineData("scalar")]
+    [InlineData("avx2")]
+    [InlineData("avx512")]
+    public void Row_Ranges_Pack_What_The_Whole_Block_Packs(string level)
+    {
+        if (level == "avx2" && !CpuCapabilities.Hardware.Avx2Fma || level == "avx512" && !CpuCapabilities.Hardware.Avx512)
+        {
+            return;
+        }
+        const int channels = 13, h = 11, w = 21;
+        var rng = new Random(7);
+        var x = DSConvTestData.Activations(rng, channels * h * w, h * w);
+        var f = new DSConvFormat(32, 4, 8, 8, false);
+        var steps = (channels + 3) / 4;
+        // One padded row and column on every side, as a 3x3 layer with pad 1 has.
+        var (hp, wp) = (h + 2, w + 2);
+        var geo = new PlaneGeometry(1, 1, hp, wp, hp, wp, hp * wp, hp * wp, 1, 1);
+        var caps = CpuCapabilities.Hardware.Capped(level);
+        var wholePlanes = new uint[steps * hp * wp];
+        var wholeScales = new float[hp * wp];
+        var rangePlanes = new uint[steps * hp * wp];
+        var rangeScales = new float[hp * wp];
+        fixed (float* px = x, pws = wholeScales, prs = rangeScales)
+        fixed (uint* pwp = wholePlanes, prp = rangePlanes)
+        {
+            BfpPacker.PackBlock(px, channels, h, w, f, steps, pwp, pws, geo, caps);
+            // Ranges in reverse order: the padding (range 0) is written last.
+            foreach (var (r0, r1) in new[] { (7, 11), (3, 7), (0, 3) })
+            {
+                BfpPacker.PackBlock(px, channels, h, w, f, steps, prp, prs, geo, caps, r0, r1);
+            }
+        }
+        Assert.Equal(wholePlanes, rangePlanes);
+        Assert.Equal(wholeScales, rangeScales);
+    }
 }
