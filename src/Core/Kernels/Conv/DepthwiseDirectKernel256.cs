@@ -8,7 +8,7 @@ namespace DSConvService.Core.Kernels.Conv;
 /// <summary>
 /// The AVX2 form of <see cref="DepthwiseDirectKernel"/> for machines without AVX-512: 8 outputs of a row per
 /// vector, every tap one masked load (vmaskmovps: lanes outside the input row read as zero without touching
-/// memory), stride 2 as two loads whose even lanes vshufps + vpermpd keep.
+/// memory), stride 2 as two loads whose even lanes <see cref="EvenLanes256"/> keeps.
 /// </summary>
 internal static unsafe class DepthwiseDirectKernel256
 {
@@ -70,7 +70,7 @@ internal static unsafe class DepthwiseDirectKernel256
                         {
                             var lo = interior ? Vector256.Load(p) : Avx.MaskLoad(p, masks[2 * kx]);
                             var hi = interior ? Vector256.Load(p + Lanes) : Avx.MaskLoad(p + Lanes, masks[2 * kx + 1]);
-                            v = Even(lo, hi);
+                            v = EvenLanes256.Of(lo, hi);
                         }
                         else
                         {
@@ -216,7 +216,7 @@ internal static unsafe class DepthwiseDirectKernel256
     private readonly struct Stride2Taps : ITaps
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<float> Load(float* p, int kx) => Even(Vector256.Load(p), Vector256.Load(p + Lanes));
+        public Vector256<float> Load(float* p, int kx) => EvenLanes256.Of(Vector256.Load(p), Vector256.Load(p + Lanes));
     }
 
     private readonly struct MaskedTaps(Vector256<float> m0, Vector256<float> m1, Vector256<float> m2) : ITaps
@@ -230,11 +230,6 @@ internal static unsafe class DepthwiseDirectKernel256
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public Vector256<float> Load(float* p, int kx) =>
-            Even(Avx.MaskLoad(p, kx == 0 ? m0 : kx == 1 ? m1 : m2), Avx.MaskLoad(p + Lanes, kx == 0 ? h0 : kx == 1 ? h1 : h2));
+            EvenLanes256.Of(Avx.MaskLoad(p, kx == 0 ? m0 : kx == 1 ? m1 : m2), Avx.MaskLoad(p + Lanes, kx == 0 ? h0 : kx == 1 ? h1 : h2));
     }
-
-    /// <summary>The even lanes of lo:hi in order (vshufps per 128-bit lane, then vpermpd).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Even(Vector256<float> lo, Vector256<float> hi) =>
-        Avx2.Permute4x64(Avx.Shuffle(lo, hi, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
 }

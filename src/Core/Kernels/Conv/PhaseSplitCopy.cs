@@ -51,10 +51,8 @@ internal static unsafe class PhaseSplitCopy
             {
                 for (; j + 8 <= hi && 2 * j + shift + 16 <= g.Width; j += 8)
                 {
-                    // Even lanes of 16 floats: shuffle within 128-bit halves, then put the 64-bit pairs in order.
                     var s = src + 2 * j + shift;
-                    var pairs = Avx.Shuffle(Vector256.Load(s), Vector256.Load(s + 8), 0b10_00_10_00);
-                    Avx2.Permute4x64(pairs.AsDouble(), 0b11_01_10_00).AsSingle().Store(d + j);
+                    EvenLanes256.Of(Vector256.Load(s), Vector256.Load(s + 8)).Store(d + j);
                 }
             }
             for (; j < hi; j++)

@@ -87,20 +87,15 @@ public static unsafe class Avx2Kernel
             var sc1 = Vector256.Load(s + 8);
             var xi = t.Xi + kb * 4;
             var corr = t.Correction + kb * 4;
-            c00 = Epilogue(c00, s00, sc0, corr[0], xi[0]);
-            c01 = Epilogue(c01, s01, sc1, corr[0], xi[0]);
-            c10 = Epilogue(c10, s10, sc0, corr[1], xi[1]);
-            c11 = Epilogue(c11, s11, sc1, corr[1], xi[1]);
-            c20 = Epilogue(c20, s20, sc0, corr[2], xi[2]);
-            c21 = Epilogue(c21, s21, sc1, corr[2], xi[2]);
-            c30 = Epilogue(c30, s30, sc0, corr[3], xi[3]);
-            c31 = Epilogue(c31, s31, sc1, corr[3], xi[3]);
+            c00 = BlockEpilogue256.Apply(c00, s00, sc0, corr[0], xi[0]);
+            c01 = BlockEpilogue256.Apply(c01, s01, sc1, corr[0], xi[0]);
+            c10 = BlockEpilogue256.Apply(c10, s10, sc0, corr[1], xi[1]);
+            c11 = BlockEpilogue256.Apply(c11, s11, sc1, corr[1], xi[1]);
+            c20 = BlockEpilogue256.Apply(c20, s20, sc0, corr[2], xi[2]);
+            c21 = BlockEpilogue256.Apply(c21, s21, sc1, corr[2], xi[2]);
+            c30 = BlockEpilogue256.Apply(c30, s30, sc0, corr[3], xi[3]);
+            c31 = BlockEpilogue256.Apply(c31, s31, sc1, corr[3], xi[3]);
         }
         sink.Store(p0, c00, c01, c10, c11, c20, c21, c30, c31);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    // The engine runs this kernel only with AVX2 and FMA (DSConvIsaSupport).
-    private static Vector256<float> Epilogue(Vector256<float> c, Vector256<int> sum, Vector256<float> scale, int corr, float xi) =>
-        Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum - Vector256.Create(corr)) * scale, Vector256.Create(xi), c);
 }
