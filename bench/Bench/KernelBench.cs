@@ -70,12 +70,63 @@ public static unsafe class KernelBench
                 Console.WriteLine($"driver {k0.Isa} M={m} N={n} K={k}: {flops / ms / 1e6:F0} GFLOP/CPU-s, B pre-packed: {flops / msPre / 1e6:F0}");
             }
         }
+        EpilogueAB();
         ConvGemm("first conv 7x7/2", new ConvGeometry(3, 224, 224, 7, 7, 2, 2, 1, 1, 3, 3, 112, 112), 64);
         ConvGemm("stage 1 3x3/1", new ConvGeometry(64, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, 56, 56), 64);
         Im2Col("7x7/2 3ch 224", new ConvGeometry(3, 224, 224, 7, 7, 2, 2, 1, 1, 3, 3, 112, 112));
         Im2Col("3x3/1 64ch 56", new ConvGeometry(64, 56, 56, 3, 3, 1, 1, 1, 1, 1, 1, 56, 56));
         Im2Col("3x3/2 64ch 56", new ConvGeometry(64, 56, 56, 3, 3, 2, 2, 1, 1, 1, 1, 28, 28));
         return 0;
+    }
+
+    /// <summary>
+    /// Bias + Clip(0, 6) on MobileNet-like pointwise shapes and two ResNet18 ones: applied to the micro-kernel's
+    /// accumulators against a pass over each finished stripe (1 thread, B packed at run time, best CPU time of
+    /// 5, the two forms alternated).
+    /// </summary>
+    private static void EpilogueAB()
+    {
+        var k0 = GemmKernels.Default;
+        foreach (var (m, n, k) in new[] { (96, 12544, 16), (144, 3136, 24), (24, 3136, 144), (192, 784, 32), (384, 196, 64), (960, 49, 160), (64, 12544, 147), (64, 3136, 576) })
+        {
+            var packedA = new float[Sgemm.PackedAFloats(k0, m, k)];
+            var bsrc = new float[k * n];
+            var bias = new float[m];
+            var scratch = new float[Sgemm.ScratchFloats(k0, n, k)];
+            var c = new float[m * n];
+            for (var i = 0; i < bsrc.Length; i++)
+            {
+                bsrc[i] = (i % 7) * 0.1f - 0.3f;
+            }
+            fixed (float* pa = packedA, pb = bsrc, ps = scratch, pc = c, pbias = bias)
+            {
+                var pa2 = pa;
+                var pb2 = pb;
+                var ps2 = Sgemm.Align64(ps);
+                var pc2 = pc;
+                var epilogue = new GemmEpilogue(pbias, null, new FusedActivation(ActivationKind.Clip, 0f, 6f));
+                var reps = (int)Math.Max(3, 2e8 / (2.0 * m * n * k));
+                double Time(bool fuse)
+                {
+                    Sgemm.FuseEpilogue = fuse;
+                    return CpuMs(() =>
+                    {
+                        for (var r = 0; r < reps; r++)
+                        {
+                            Sgemm.Multiply(k0, pa2, new MatrixPanelSource(pb2, k, n, 1), ps2, m, n, k, pc2, n, false, epilogue, 1);
+                        }
+                    }) / reps;
+                }
+                double fused = double.MaxValue, stripe = double.MaxValue;
+                for (var round = 0; round < 3; round++)
+                {
+                    fused = Math.Min(fused, Time(true));
+                    stripe = Math.Min(stripe, Time(false));
+                }
+                Sgemm.FuseEpilogue = true;
+                Console.WriteLine($"epilogue {k0.Isa} M={m} N={n} K={k}: in registers {fused:F3} ms, stripe pass {stripe:F3} ms ({stripe / fused:F2}x)");
+            }
+        }
     }
 
     /// <summary>One conv as the operator runs it (im2col panels + GEMM, 1 thread) vs the same GEMM with B packed beforehand.</summary>

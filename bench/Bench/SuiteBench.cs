@@ -2,6 +2,7 @@ using System.Diagnostics;
 using DSConvService.Core.Evaluation;
 using DSConvService.Core.Execution;
 using DSConvService.Core.Kernels.DSConv;
+using DSConvService.Core.Kernels.Gemm;
 using DSConvService.Core.Onnx;
 using DSConvService.Core.Quantization;
 using DSConvService.Core.Tensors;
@@ -18,13 +19,17 @@ namespace DSConvService.Bench;
 /// after each run and slow down whichever engine runs next. `--schedule blocked` times each engine in its own
 /// block of runs instead (then ONNX Runtime keeps its default spinning unless `--ort-spinning off`), which is the
 /// check that the interleaved figures do not flatter us. Options: --runs N (≥ 20), --warmup N, --threads T,
-/// --batches 1,8, --models a,b (names without .onnx), --schedule interleaved|blocked, --ort-spinning on|off.
+/// --batches 1,8, --models a,b (names without .onnx), --schedule interleaved|blocked, --ort-spinning on|off;
+/// A/B checks: --spin-compare 200,2000 (helper threads' spin), --buffer-compare (the plan's buffer reuse on and off),
+/// --epilogue-compare (fp32 GEMM epilogue in registers or in a pass over the stripe).
 /// </summary>
 public static class SuiteBench
 {
     private static bool _blocked;
     private static bool _ortSpinning;
     private static int[]? _spinCompare;
+    private static bool _bufferCompare;
+    private static bool _epilogueCompare;
 
     public static int Run(string[] args)
     {
@@ -50,6 +55,16 @@ public static class SuiteBench
             {
                 // A/B of the helper threads' spin before sleeping: DSConv timed at both settings in the same rounds.
                 _spinCompare = args[++i].Split(',').Select(int.Parse).ToArray();
+            }
+            else if (args[i] == "--buffer-compare")
+            {
+                // A/B of the plan's buffer reuse: both engines with and without it in the same rounds.
+                _bufferCompare = true;
+            }
+            else if (args[i] == "--epilogue-compare")
+            {
+                // A/B of the fp32 GEMM epilogue in the micro-kernel's registers against the stripe pass.
+                _epilogueCompare = true;
             }
             else if (args[i] == "--ort-spinning")
             {
@@ -103,6 +118,22 @@ public static class SuiteBench
                     Console.WriteLine($"| {entry.Name} | {batch} | " + string.Join(" | ", spins.Select((sp, k) => $"spin {sp} µs: fp32 {t[2 * k]:F3} DSConv {t[2 * k + 1]:F3}")) + " |");
                     continue;
                 }
+                if (_epilogueCompare)
+                {
+                    var t = Interleaved(o, () => { Sgemm.FuseEpilogue = true; fp32.Run(x); }, () => { Sgemm.FuseEpilogue = false; fp32.Run(x); },
+                        () => { Sgemm.FuseEpilogue = true; dsconv.Run(x); }, () => { Sgemm.FuseEpilogue = false; dsconv.Run(x); });
+                    Sgemm.FuseEpilogue = true;
+                    Console.WriteLine($"| {entry.Name} | {batch} | fp32 fused {t[0]:F3} stripe {t[1]:F3} ({t[1] / t[0]:F2}x) | DSConv fused {t[2]:F3} stripe {t[3]:F3} ({t[3] / t[2]:F2}x) |");
+                    continue;
+                }
+                if (_bufferCompare)
+                {
+                    var fp32Own = new InferenceSession(entry.Model, new SessionOptions { Threads = o.Threads, ReuseBuffers = false });
+                    var dsconvOwn = new InferenceSession(quantized, new SessionOptions { Threads = o.Threads, ReuseBuffers = false });
+                    var t = Interleaved(o, () => fp32.Run(x), () => fp32Own.Run(x), () => dsconv.Run(x), () => dsconvOwn.Run(x));
+                    Console.WriteLine($"| {entry.Name} | {batch} | fp32 reused {t[0]:F3} own {t[1]:F3} ({t[1] / t[0]:F2}x) | DSConv reused {t[2]:F3} own {t[3]:F3} ({t[3] / t[2]:F2}x) |");
+                    continue;
+                }
                 var diff = RelativeDiff(fp32.Run(x)[0], ort.Run(x)[0]);
                 var times = Interleaved(o, () => ort.Run(x), () => fp32.Run(x), () => dsconv.Run(x));
                 var (ortMs, oursMs, dsMs) = (times[0], times[1], times[2]);
@@ -112,6 +143,10 @@ public static class SuiteBench
                 speedups[batch].Add(ortMs / dsMs);
                 Console.WriteLine($"| {entry.Name} | {batch} | {ortMs:F3} | {oursMs:F3} | {oursMs / ortMs:F2} | {dsMs:F3} | {ortMs / dsMs:F2}x | {diff:E1} |");
             }
+        }
+        if (_spinCompare is not null || _bufferCompare || _epilogueCompare)
+        {
+            return 0;
         }
         Console.WriteLine();
         foreach (var batch in o.Batches)

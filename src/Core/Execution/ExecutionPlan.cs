@@ -15,6 +15,8 @@ public sealed class ExecutionPlan
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private readonly RunContext _context;
+    private readonly bool _poison;
+    private readonly HashSet<Tensor> _constantOuts = new(ReferenceEqualityComparer.Instance);
 
     // Run-time view of _values: one slot per value, so a run looks nothing up by name and allocates nothing.
     private readonly Dictionary<string, int> _slotOf = new(StringComparer.Ordinal);
@@ -27,12 +29,14 @@ public sealed class ExecutionPlan
     /// <param name="IsView">The outputs are views of the input (a shape change): nothing to run, only afterNode to call.</param>
     private sealed record Step(Operator Op, int[] InputSlots, Tensor?[] Args, Tensor[] Outputs, bool IsView);
 
-    internal ExecutionPlan(Graph.Graph graph, Operator[] ops, IReadOnlyList<int[]> inputShapes, int threads)
+    internal ExecutionPlan(Graph.Graph graph, Operator[] ops, IReadOnlyList<int[]> inputShapes, int threads, bool reuseBuffers = true, bool poisonOutputs = false)
     {
         _inputNames = graph.RuntimeInputs.Select(i => i.Name).ToArray();
         _outputNames = graph.Outputs.Select(o => o.Name).ToArray();
         InputShapes = inputShapes.Select(s => (int[])s.Clone()).ToArray();
         var descs = new Dictionary<string, TensorDesc>(StringComparer.Ordinal);
+        ReusesBuffers = reuseBuffers;
+        _poison = poisonOutputs;
         _values = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, t) in graph.Initializers)
         {
@@ -47,8 +51,15 @@ public sealed class ExecutionPlan
         }
         var steps = new List<Step>(ops.Length);
         long scratch = 0;
-        foreach (var op in ops)
+        var lastRead = LastReads(ops, _outputNames);
+        var pool = reuseBuffers ? new BufferPool() : null;
+        long ownElements = 0;
+        // A pooled buffer and the views of it share one array: it goes back to the pool after the last read of any of them.
+        var rootOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        var releaseAfter = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var index = 0; index < ops.Length; index++)
         {
+            var op = ops[index];
             var node = op.Node;
             var inDescs = node.Inputs.Select(n => n.Length == 0 ? null : descs.GetValueOrDefault(n)
                 ?? throw new InvalidModelException($"Node {node} reads '{n}', which is not computed before it.")).ToArray();
@@ -61,9 +72,38 @@ public sealed class ExecutionPlan
             for (var k = 0; k < outs.Length; k++)
             {
                 var d = k < outDescs.Length ? outDescs[k] : throw new InvalidModelException($"Node {node} produces fewer outputs than the graph uses.");
-                outs[k] = d.Constant ?? view?.Reshaped(d.Shape) ?? Tensor.Zeros(d.Type, d.Shape);
-                descs[node.Outputs[k]] = d;
-                _values[node.Outputs[k]] = outs[k];
+                var name = node.Outputs[k];
+                if (d.Constant is not null)
+                {
+                    outs[k] = d.Constant;
+                    _constantOuts.Add(d.Constant);
+                }
+                else if (view is not null)
+                {
+                    outs[k] = view.Reshaped(d.Shape);
+                    if (rootOf.TryGetValue(node.Inputs[0], out var root))
+                    {
+                        rootOf[name] = root;
+                        releaseAfter[root] = Math.Max(releaseAfter[root], lastRead.GetValueOrDefault(name, index));
+                    }
+                }
+                else if (pool is not null)
+                {
+                    outs[k] = pool.Take(d.Type, d.Shape);
+                    rootOf[name] = name;
+                    releaseAfter[name] = lastRead.GetValueOrDefault(name, index);
+                }
+                else
+                {
+                    outs[k] = Tensor.Zeros(d.Type, d.Shape);
+                    ownElements += outs[k].Length;
+                }
+                descs[name] = d;
+                _values[name] = outs[k];
+            }
+            if (pool is not null)
+            {
+                Release(pool, node.Inputs.Concat(node.Outputs), index, rootOf, releaseAfter);
             }
             // A node whose outputs are all known from shapes alone (Shape, or shape arithmetic on it) needs no run.
             if (outDescs.Take(outs.Length).All(d => d.IsConstant))
@@ -80,6 +120,7 @@ public sealed class ExecutionPlan
             }
         }
         _steps = steps.ToArray();
+        ValueElements = pool?.AllocatedElements ?? ownElements;
         _inputSlots = _inputNames.Select(Slot).ToArray();
         _outputSlots = _outputNames.Select(Slot).ToArray();
         _slots = new Tensor?[_slotOf.Count];
@@ -98,6 +139,12 @@ public sealed class ExecutionPlan
     }
 
     public int[][] InputShapes { get; }
+
+    /// <summary>Values share buffers once their last reader has run (see <see cref="BufferPool"/>).</summary>
+    public bool ReusesBuffers { get; }
+
+    /// <summary>Elements of the buffers this plan allocated for computed values (constants and views excluded).</summary>
+    public long ValueElements { get; }
     public IReadOnlyList<TensorDesc> OutputDescs { get; }
 
     /// <summary>Inferred type and shape of every value of the graph for this plan's input shapes.</summary>
@@ -128,6 +175,10 @@ public sealed class ExecutionPlan
             }
             if (!step.IsView)
             {
+                if (_poison)
+                {
+                    Poison(step.Outputs);
+                }
                 step.Op.Run(args, step.Outputs, _context);
             }
             afterNode?.Invoke(step.Op.Node, step.Outputs);
@@ -137,6 +188,63 @@ public sealed class ExecutionPlan
             _results[i] = _slots[_outputSlots[i]]!;
         }
         return _results;
+    }
+
+    /// <summary>The index of the last operator reading each value; graph outputs are read after the last one.</summary>
+    private static Dictionary<string, int> LastReads(Operator[] ops, string[] outputs)
+    {
+        var last = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < ops.Length; i++)
+        {
+            foreach (var name in ops[i].Node.Inputs)
+            {
+                if (name.Length > 0)
+                {
+                    last[name] = i;
+                }
+            }
+        }
+        foreach (var o in outputs)
+        {
+            last[o] = int.MaxValue;
+        }
+        return last;
+    }
+
+    private void Release(BufferPool pool, IEnumerable<string> names, int index,
+        Dictionary<string, string> rootOf, Dictionary<string, int> releaseAfter)
+    {
+        foreach (var name in names)
+        {
+            if (name.Length > 0 && rootOf.TryGetValue(name, out var root) && releaseAfter.TryGetValue(root, out var after) && after <= index)
+            {
+                releaseAfter.Remove(root);
+                pool.Return(_values[root]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every output is filled with garbage before its operator runs, so an operator that leaves part of its
+    /// output unwritten (relying on zeros or on the last run) gives wrong results in tests. Buffer reuse
+    /// makes that a correctness rule: a pooled buffer holds another value's data.
+    /// </summary>
+    private void Poison(Tensor[] outputs)
+    {
+        foreach (var o in outputs)
+        {
+            if (_constantOuts.Contains(o))
+            {
+                continue;
+            }
+            switch (o.Data)
+            {
+                case float[] f: Array.Fill(f, float.NaN); break;
+                case long[] l: Array.Fill(l, long.MinValue + 7); break;
+                case sbyte[] sb: Array.Fill(sb, (sbyte)-77); break;
+                case byte[] b: Array.Fill(b, (byte)201); break;
+            }
+        }
     }
 
     private int Slot(string name)

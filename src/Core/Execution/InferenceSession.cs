@@ -80,7 +80,7 @@ public sealed class InferenceSession
 
     /// <summary>Builds (or reuses) the plan for these input shapes, e.g. to read inferred shapes.</summary>
     public ExecutionPlan Plan(IReadOnlyList<int[]> inputShapes) =>
-        new(Model.Graph, _ops, inputShapes, Options.Threads);
+        new(Model.Graph, _ops, inputShapes, Options.Threads, Options.ReuseBuffers, Options.PoisonOutputs);
 
     private static Tensor[] CopyOut(IReadOnlyList<Tensor> outputs)
     {

@@ -7,4 +7,13 @@ public sealed class SessionOptions
 
     /// <summary>Run the graph passes (constant folding, BN folding, fusion) when the session is created.</summary>
     public bool Optimize { get; init; } = true;
+
+    /// <summary>
+    /// Values share buffers once their last reader has run (the default). Off gives every value its own
+    /// buffer, which only a benchmark comparing the two needs.
+    /// </summary>
+    public bool ReuseBuffers { get; init; } = true;
+
+    /// <summary>Tests only: outputs filled with garbage before each operator runs (see <see cref="ExecutionPlan"/>).</summary>
+    internal bool PoisonOutputs { get; init; }
 }

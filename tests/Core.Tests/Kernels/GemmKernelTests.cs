@@ -174,7 +174,14 @@ public sealed unsafe class GemmKernelTests
     [Fact]
     public void EpilogueAppliesBiasAndEachActivation()
     {
-        var kernel = GemmKernels.Default;
+        foreach (var isa in GemmKernels.Supported())
+        {
+            CheckEpilogues(GemmKernels.Get(isa));
+        }
+    }
+
+    private static void CheckEpilogues(IGemmMicroKernel kernel)
+    {
         var rng = new Random(4);
         foreach (var act in new[]
         {
@@ -187,11 +194,15 @@ public sealed unsafe class GemmKernelTests
             // Whole tiles only, and K over several blocks (the epilogue after the last one) into an accumulated C.
             CheckGemm(kernel, rng, 12, 32, 5, false, false, false, false, 1, true, act);
             CheckGemm(kernel, rng, 13, 41, Sgemm.KC + 45, false, false, true, true, 2, true, act);
+            // Row bias only (a convolution's): the form the AVX2 kernel applies to its accumulators, edge tiles after them.
+            CheckGemm(kernel, rng, 12, 32, 5, false, false, false, false, 1, true, act, withColBias: false);
+            CheckGemm(kernel, rng, 19, 70, 33, false, false, false, false, 2, true, act, withColBias: false);
+            CheckGemm(kernel, rng, 13, 41, Sgemm.KC + 45, false, false, true, true, 2, true, act, withColBias: false);
         }
     }
 
     private static void CheckGemm(IGemmMicroKernel kernel, Random rng, int m, int n, int k, bool transA, bool transB,
-        bool prepackB, bool accumulate, int threads, bool withEpilogue, FusedActivation? activation = null)
+        bool prepackB, bool accumulate, int threads, bool withEpilogue, FusedActivation? activation = null, bool withColBias = true)
     {
         var act = activation ?? (withEpilogue ? FusedActivation.Relu : FusedActivation.None);
         var a = Random(rng, m * k);
@@ -206,7 +217,7 @@ public sealed unsafe class GemmKernelTests
         {
             // transA: A is stored [K, M]; transB: B is stored [N, K].
             Sgemm.PackA(kernel, pa, transA ? 1 : k, transA ? m : 1, m, k, 1f, ppa);
-            var epilogue = withEpilogue ? new GemmEpilogue(prb, pcb, act) : new GemmEpilogue(null, null, act);
+            var epilogue = withEpilogue ? new GemmEpilogue(prb, withColBias ? pcb : null, act) : new GemmEpilogue(null, null, act);
             var bRow = transB ? 1 : n;
             var bCol = transB ? k : 1;
             var scratch = Sgemm.Align64(ppb);
@@ -233,7 +244,7 @@ public sealed unsafe class GemmKernelTests
                 }
                 if (withEpilogue)
                 {
-                    sum += rowBias[i] + (double)colBias[j];
+                    sum += rowBias[i] + (withColBias ? (double)colBias[j] : 0);
                 }
                 var expected = act.Apply((float)sum);
                 Assert.True(Math.Abs(c[i * n + j] - expected) <= Tolerance * (1 + Math.Sqrt(k)),

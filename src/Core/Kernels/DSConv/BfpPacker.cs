@@ -170,7 +170,7 @@ public static unsafe class BfpPacker
         var maxAbs = Vector512<float>.Zero;
         for (var c = 0; c < channels; c++)
         {
-            maxAbs = Vector512.Max(maxAbs, Vector512.Abs(Load(x + (long)c * hw + p0, full, mask)));
+            maxAbs = Vector512.MaxNative(maxAbs, Vector512.Abs(Load(x + (long)c * hw + p0, full, mask)));
         }
         var bits = maxAbs.AsInt32();
         var field = (bits >>> 23) & Vector512.Create(0xFF);

@@ -83,7 +83,7 @@ public static unsafe class BfpSimulator
         var maxAbs = Vector512<float>.Zero;
         for (var c = 0; c < channels; c++)
         {
-            maxAbs = Vector512.Max(maxAbs, Vector512.Abs(Vector512.Load(x + (long)c * hw + p0)));
+            maxAbs = Vector512.MaxNative(maxAbs, Vector512.Abs(Vector512.Load(x + (long)c * hw + p0)));
         }
         var bits = maxAbs.AsInt32();
         var field = (bits >>> 23) & Vector512.Create(0xFF);

@@ -18,7 +18,7 @@ internal static unsafe class BfpSimulatorAvx2
         var maxAbs = Vector256<float>.Zero;
         for (var c = 0; c < channels; c++)
         {
-            maxAbs = Vector256.Max(maxAbs, Vector256.Abs(Vector256.Load(x + (long)c * hw + p0)));
+            maxAbs = Vector256.MaxNative(maxAbs, Vector256.Abs(Vector256.Load(x + (long)c * hw + p0)));
         }
         var bits = maxAbs.AsInt32();
         var field = (bits >>> 23) & Vector256.Create(0xFF);

@@ -14,20 +14,46 @@ public sealed unsafe class Avx2MicroKernel : IGemmMicroKernel
     public int NR => 16;
     public int NRStep => 8;
 
-    public void Run(int kc, float* a, float* b, int width, float* c, int ldc, bool accumulate)
+    public void Run(int kc, float* a, float* b, int width, float* c, int ldc, bool accumulate) =>
+        Run(kc, a, b, width, c, ldc, accumulate, default(NoTileFinal256));
+
+    public bool FusesEpilogue => true;
+
+    public void RunFinal(int kc, float* a, float* b, int width, float* c, int ldc, bool accumulate, float* rowBias, in FusedActivation act)
+    {
+        switch (act.Kind)
+        {
+            case ActivationKind.None:
+                Run(kc, a, b, width, c, ldc, accumulate, new RowBiasTileFinal256<IdentityActivation256>(rowBias, default));
+                break;
+            case ActivationKind.Relu:
+                Run(kc, a, b, width, c, ldc, accumulate, new RowBiasTileFinal256<ReluActivation256>(rowBias, default));
+                break;
+            case ActivationKind.Clip:
+                Run(kc, a, b, width, c, ldc, accumulate, new RowBiasTileFinal256<ClipActivation256>(rowBias, new(act.Min, act.Max)));
+                break;
+            default:
+                Run(kc, a, b, width, c, ldc, accumulate, new RowBiasTileFinal256<OtherActivation256>(rowBias, new(act)));
+                break;
+        }
+    }
+
+    private static void Run<TFinal>(int kc, float* a, float* b, int width, float* c, int ldc, bool accumulate, TFinal final)
+        where TFinal : struct, ITileFinal256
     {
         if (width == 16)
         {
-            Kernel6x16(kc, a, b, c, ldc, accumulate);
+            Kernel6x16(kc, a, b, c, ldc, accumulate, final);
         }
         else
         {
-            Kernel6x8(kc, a, b, c, ldc, accumulate);
+            Kernel6x8(kc, a, b, c, ldc, accumulate, final);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    private static void Kernel6x16<TFinal>(int kc, float* a, float* b, float* c, int ldc, bool accumulate, TFinal final)
+        where TFinal : struct, ITileFinal256
     {
         Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
         if (accumulate)
@@ -85,6 +111,21 @@ public sealed unsafe class Avx2MicroKernel : IGemmMicroKernel
             a += 6;
             b += 16;
         }
+        if (TFinal.Active)
+        {
+            c00 = final.Apply(c00, 0);
+            c01 = final.Apply(c01, 0);
+            c10 = final.Apply(c10, 1);
+            c11 = final.Apply(c11, 1);
+            c20 = final.Apply(c20, 2);
+            c21 = final.Apply(c21, 2);
+            c30 = final.Apply(c30, 3);
+            c31 = final.Apply(c31, 3);
+            c40 = final.Apply(c40, 4);
+            c41 = final.Apply(c41, 4);
+            c50 = final.Apply(c50, 5);
+            c51 = final.Apply(c51, 5);
+        }
         c00.Store(c + 0 * ldc + 0);
         c01.Store(c + 0 * ldc + 8);
         c10.Store(c + 1 * ldc + 0);
@@ -100,7 +141,8 @@ public sealed unsafe class Avx2MicroKernel : IGemmMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel6x8(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    private static void Kernel6x8<TFinal>(int kc, float* a, float* b, float* c, int ldc, bool accumulate, TFinal final)
+        where TFinal : struct, ITileFinal256
     {
         Vector256<float> c00, c10, c20, c30, c40, c50;
         if (accumulate)
@@ -138,6 +180,15 @@ public sealed unsafe class Avx2MicroKernel : IGemmMicroKernel
             c50 = Fma.MultiplyAdd(a5, b0, c50);
             a += 6;
             b += 8;
+        }
+        if (TFinal.Active)
+        {
+            c00 = final.Apply(c00, 0);
+            c10 = final.Apply(c10, 1);
+            c20 = final.Apply(c20, 2);
+            c30 = final.Apply(c30, 3);
+            c40 = final.Apply(c40, 4);
+            c50 = final.Apply(c50, 5);
         }
         c00.Store(c + 0 * ldc + 0);
         c10.Store(c + 1 * ldc + 0);

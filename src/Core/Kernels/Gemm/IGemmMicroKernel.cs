@@ -31,4 +31,20 @@ public unsafe interface IGemmMicroKernel
     /// <see cref="Run"/>'s result, cheaper than a full panel when only a few columns are real (e.g. 49 = 48 + 1 pixels).
     /// </summary>
     void RunNarrow(int kc, float* a, float* b, int width, int rows, int cols, float* c, int ldc, bool accumulate);
+
+    /// <summary>True when <see cref="RunFinal"/> applies the epilogue to the accumulators (no second pass over C).</summary>
+    bool FusesEpilogue => false;
+
+    /// <summary>
+    /// <see cref="Run"/> for the last K block of a full MR × width tile, then c = act(c + rowBias[r]) (rowBias may be
+    /// null) before the one store. Only piecewise-linear activations: an exp would spill the accumulators.
+    /// </summary>
+    void RunFinal(int kc, float* a, float* b, int width, float* c, int ldc, bool accumulate, float* rowBias, in FusedActivation act)
+    {
+        Run(kc, a, b, width, c, ldc, accumulate);
+        for (var r = 0; r < MR; r++)
+        {
+            EpilogueRow.Apply(c + (long)r * ldc, width, rowBias == null ? 0f : rowBias[r], null, act, Isa == GemmIsa.Avx512);
+        }
+    }
 }

@@ -28,6 +28,9 @@ public static unsafe class Sgemm
     /// <summary>Below this many multiply-adds the GEMM runs on the calling thread only.</summary>
     private const long ParallelThreshold = 1 << 16;
 
+    /// <summary>Off sends every epilogue through the stripe pass; only an A/B benchmark sets it.</summary>
+    internal static bool FuseEpilogue { get; set; } = true;
+
     public static int RoundUp(int n, int step) => (n + step - 1) / step * step;
 
     /// <summary>Floats of a packed A (rows padded to a multiple of MR).</summary>
@@ -243,6 +246,10 @@ public static unsafe class Sgemm
                 {
                     var kc = Math.Min(KC, k - k0);
                     var acc = accumulate || k0 > 0;
+                    // The last K block of a kernel that applies the epilogue to its accumulators: full tiles get it
+                    // there, edge tiles right after they are written; no pass over the stripe.
+                    var fused = k0 + kc == k && FuseEpilogue && kernel.FusesEpilogue && !epilogue.IsNone && epilogue.ColBias == null
+                        && epilogue.Activation.IsPiecewiseLinear;
                     for (var p = p0; p < p1; p++)
                     {
                         var width = PanelWidth(p);
@@ -261,14 +268,23 @@ public static unsafe class Sgemm
                             }
                             else if (rows == mr && valid == width)
                             {
+                                if (fused)
+                                {
+                                    kernel.RunFinal(kc, ap, bp, width, cp, ldc, acc, epilogue.RowBias == null ? null : epilogue.RowBias + row, epilogue.Activation);
+                                    continue;
+                                }
                                 kernel.Run(kc, ap, bp, width, cp, ldc, acc);
                             }
                             else
                             {
                                 EdgeTile(kc, ap, bp, width, cp, rows, valid, acc, edge);
                             }
+                            if (fused)
+                            {
+                                epilogue.Apply(c, ldc, row, row + rows, col, col + valid, kernel.Isa == GemmIsa.Avx512);
+                            }
                         }
-                        if (k0 + kc == k)
+                        if (k0 + kc == k && !fused)
                         {
                             // The finished stripe of this panel is still in L1/L2: a later pass over the
                             // whole block would read it back from L3 when the block outgrows L2.
