@@ -13,6 +13,13 @@ public static unsafe class KernelBench
 {
     public static int Run(string[] args)
     {
+        if (args.Length >= 2 && args[0] == "--shape")
+        {
+            // One GEMM shape M,N,K (bias + Clip(0,6) epilogue) in a loop for a few seconds: something for perf to record.
+            var mnk = args[1].Split(',').Select(int.Parse).ToArray();
+            Loop(mnk[0], mnk[1], mnk[2]);
+            return 0;
+        }
         foreach (var isa in GemmKernels.Supported())
         {
             var kernel = GemmKernels.Get(isa);
@@ -106,9 +113,10 @@ public static unsafe class KernelBench
                 var pc2 = pc;
                 var epilogue = new GemmEpilogue(pbias, null, new FusedActivation(ActivationKind.Clip, 0f, 6f));
                 var reps = (int)Math.Max(3, 2e8 / (2.0 * m * n * k));
-                double Time(bool fuse)
+                double Time(bool fuse, int groupBytes = 16 << 10)
                 {
                     Sgemm.FuseEpilogue = fuse;
+                    Sgemm.PanelGroupBytes = groupBytes;
                     return CpuMs(() =>
                     {
                         for (var r = 0; r < reps; r++)
@@ -117,15 +125,40 @@ public static unsafe class KernelBench
                         }
                     }) / reps;
                 }
-                double fused = double.MaxValue, stripe = double.MaxValue;
+                double fused = double.MaxValue, stripe = double.MaxValue, single = double.MaxValue;
                 for (var round = 0; round < 3; round++)
                 {
                     fused = Math.Min(fused, Time(true));
                     stripe = Math.Min(stripe, Time(false));
+                    single = Math.Min(single, Time(true, 0));
                 }
                 Sgemm.FuseEpilogue = true;
-                Console.WriteLine($"epilogue {k0.Isa} M={m} N={n} K={k}: in registers {fused:F3} ms, stripe pass {stripe:F3} ms ({stripe / fused:F2}x)");
+                Sgemm.PanelGroupBytes = 16 << 10;
+                Console.WriteLine($"epilogue {k0.Isa} M={m} N={n} K={k}: in registers {fused:F3} ms, stripe pass {stripe:F3} ms ({stripe / fused:F2}x), "
+                    + $"one panel per row block {single:F3} ms ({single / fused:F2}x)");
             }
+        }
+    }
+
+    private static void Loop(int m, int n, int k)
+    {
+        var k0 = GemmKernels.Default;
+        var packedA = new float[Sgemm.PackedAFloats(k0, m, k)];
+        var bsrc = new float[k * n];
+        var bias = new float[m];
+        var scratch = new float[Sgemm.ScratchFloats(k0, n, k)];
+        var c = new float[m * n];
+        fixed (float* pa = packedA, pb = bsrc, ps = scratch, pc = c, pbias = bias)
+        {
+            var epilogue = new GemmEpilogue(pbias, null, new FusedActivation(ActivationKind.Clip, 0f, 6f));
+            var watch = Stopwatch.StartNew();
+            var calls = 0;
+            while (watch.Elapsed.TotalSeconds < 4)
+            {
+                Sgemm.Multiply(k0, pa, new MatrixPanelSource(pb, k, n, 1), Sgemm.Align64(ps), m, n, k, pc, n, false, epilogue, 1);
+                calls++;
+            }
+            Console.WriteLine($"M={m} N={n} K={k}: {watch.Elapsed.TotalMilliseconds / calls:F3} ms per call (wall)");
         }
     }
 

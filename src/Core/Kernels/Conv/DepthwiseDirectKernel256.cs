@@ -114,13 +114,19 @@ internal static unsafe class DepthwiseDirectKernel256
             var yc = y + ox0;
             if (interior)
             {
+                // The rows whose three input rows all exist run the tight loop (no dilation, full chunks only).
+                var (lo, hi) = full && d == 1 && g.DilationH == 1 ? InsideRows(g) : (0, 0);
                 if (stride2)
                 {
-                    Chunk(x, yc, colBase, g, weights, bias, act, outMask, full, new Stride2Taps());
+                    Chunk(x, yc, colBase, g, weights, bias, act, outMask, full, new Stride2Taps(), 0, lo);
+                    DepthwiseRows3x3Avx2.Run(x + colBase, g.Width, g.StrideH, 2, g.PadTop, w, bias, yc, g.OutWidth, lo, hi, act);
+                    Chunk(x, yc, colBase, g, weights, bias, act, outMask, full, new Stride2Taps(), hi, g.OutHeight);
                 }
                 else
                 {
-                    Chunk(x, yc, colBase, g, weights, bias, act, outMask, full, new PlainTaps());
+                    Chunk(x, yc, colBase, g, weights, bias, act, outMask, full, new PlainTaps(), 0, lo);
+                    DepthwiseRows3x3Avx2.Run(x + colBase, g.Width, g.StrideH, g.StrideW, g.PadTop, w, bias, yc, g.OutWidth, lo, hi, act);
+                    Chunk(x, yc, colBase, g, weights, bias, act, outMask, full, new PlainTaps(), hi, g.OutHeight);
                 }
                 continue;
             }
@@ -134,24 +140,33 @@ internal static unsafe class DepthwiseDirectKernel256
                 var h0 = Vector256.LessThan((lanes + eight + Vector256.Create(colBase)).AsUInt32(), width).AsSingle();
                 var h1 = Vector256.LessThan((lanes + eight + Vector256.Create(colBase + d)).AsUInt32(), width).AsSingle();
                 var h2 = Vector256.LessThan((lanes + eight + Vector256.Create(colBase + 2 * d)).AsUInt32(), width).AsSingle();
-                Chunk(x, yc, colBase, g, weights, bias, act, outMask, full, new MaskedStride2Taps(m0, m1, m2, h0, h1, h2));
+                Chunk(x, yc, colBase, g, weights, bias, act, outMask, full, new MaskedStride2Taps(m0, m1, m2, h0, h1, h2), 0, g.OutHeight);
             }
             else
             {
-                Chunk(x, yc, colBase, g, weights, bias, act, outMask, full, new MaskedTaps(m0, m1, m2));
+                Chunk(x, yc, colBase, g, weights, bias, act, outMask, full, new MaskedTaps(m0, m1, m2), 0, g.OutHeight);
             }
         }
     }
 
-    /// <summary>One 8-output column chunk of every output row; <typeparamref name="TTaps"/> loads tap kx of a row.</summary>
+    /// <summary>Output rows [lo, hi) whose three input rows all lie inside the input (lo = hi when there are none).</summary>
+    private static (int Lo, int Hi) InsideRows(in ConvGeometry g)
+    {
+        var lo = (g.PadTop + g.StrideH - 1) / g.StrideH;
+        var last = g.Height - 3 + g.PadTop;
+        var hi = last < 0 ? 0 : Math.Min(g.OutHeight, last / g.StrideH + 1);
+        return lo < hi ? (lo, hi) : (0, 0);
+    }
+
+    /// <summary>One 8-output column chunk of output rows [oy0, oy1); <typeparamref name="TTaps"/> loads tap kx of a row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Chunk<TTaps>(float* x, float* y, int colBase, in ConvGeometry g, in Weights3x3 w, float bias, FusedActivation act,
-        Vector256<float> outMask, bool full, TTaps taps)
+        Vector256<float> outMask, bool full, TTaps taps, int oy0, int oy1)
         where TTaps : struct, ITaps
     {
         var vb = Vector256.Create(bias);
         var d = g.DilationW;
-        for (var oy = 0; oy < g.OutHeight; oy++)
+        for (var oy = oy0; oy < oy1; oy++)
         {
             var iy = oy * g.StrideH - g.PadTop;
             var acc = vb;

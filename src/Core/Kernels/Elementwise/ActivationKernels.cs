@@ -46,7 +46,7 @@ public static class ActivationKernels
             for (; i <= x.Length - Vector512<float>.Count; i += Vector512<float>.Count)
             {
                 var v = Vector512.Create(x.Slice(i, Vector512<float>.Count));
-                (Vector512<float>.One / (Vector512<float>.One + VectorExp.Exp(-v))).CopyTo(y.Slice(i, Vector512<float>.Count));
+                Gemm.ActivationVectors.Reciprocal(Vector512<float>.One + VectorExp.Exp(-v)).CopyTo(y.Slice(i, Vector512<float>.Count));
             }
         }
         else if (Vector256.IsHardwareAccelerated)
@@ -54,7 +54,7 @@ public static class ActivationKernels
             for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
             {
                 var v = Vector256.Create(x.Slice(i, Vector256<float>.Count));
-                (Vector256<float>.One / (Vector256<float>.One + VectorExp.Exp(-v))).CopyTo(y.Slice(i, Vector256<float>.Count));
+                Gemm.ActivationVectors.Reciprocal(Vector256<float>.One + VectorExp.Exp(-v)).CopyTo(y.Slice(i, Vector256<float>.Count));
             }
         }
         for (; i < x.Length; i++)

@@ -39,7 +39,7 @@ public static class VectorExp
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(C4));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(C5));
         p = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
-        var scale = (Vector512.ConvertToInt32(n) + Vector512.Create(127)) << 23;
+        var scale = (Vector512.ConvertToInt32Native(n) + Vector512.Create(127)) << 23;
         return p * scale.AsSingle();
     }
 
@@ -56,7 +56,7 @@ public static class VectorExp
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C4));
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C5));
         p = Vector256.FusedMultiplyAdd(p, r * r, r + Vector256<float>.One);
-        var scale = (Vector256.ConvertToInt32(n) + Vector256.Create(127)) << 23;
+        var scale = (Vector256.ConvertToInt32Native(n) + Vector256.Create(127)) << 23;
         return p * scale.AsSingle();
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using DSConvService.Core.Kernels.Elementwise;
 
 namespace DSConvService.Core.Kernels.Gemm;
@@ -23,9 +24,9 @@ public static class ActivationVectors
             case ActivationKind.LeakyRelu:
                 return Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<float>.Zero), v * Vector512.Create(act.Alpha), v);
             case ActivationKind.Sigmoid:
-                return Vector512<float>.One / (Vector512<float>.One + VectorExp.Exp(-v));
+                return Reciprocal(Vector512<float>.One + VectorExp.Exp(-v));
             case ActivationKind.Silu:
-                return v / (Vector512<float>.One + VectorExp.Exp(-v));
+                return v * Reciprocal(Vector512<float>.One + VectorExp.Exp(-v));
             case ActivationKind.HardSigmoid:
                 return Gate(v, act);
             case ActivationKind.HardSwish:
@@ -47,9 +48,9 @@ public static class ActivationVectors
             case ActivationKind.LeakyRelu:
                 return Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256<float>.Zero), v * Vector256.Create(act.Alpha), v);
             case ActivationKind.Sigmoid:
-                return Vector256<float>.One / (Vector256<float>.One + VectorExp.Exp(-v));
+                return Reciprocal(Vector256<float>.One + VectorExp.Exp(-v));
             case ActivationKind.Silu:
-                return v / (Vector256<float>.One + VectorExp.Exp(-v));
+                return v * Reciprocal(Vector256<float>.One + VectorExp.Exp(-v));
             case ActivationKind.HardSigmoid:
                 return Gate(v, act);
             case ActivationKind.HardSwish:
@@ -57,6 +58,32 @@ public static class ActivationVectors
             default:
                 return v;
         }
+    }
+
+    /// <summary>
+    /// 1 / d for the sigmoid's d = 1 + e^−v ≥ 1: the hardware estimate and one Newton step (about 23 bits, within
+    /// the exp's own error), instead of a division, which alone cost about as much as the rest of a SiLU on Zen 3.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> Reciprocal(Vector512<float> d)
+    {
+        if (!Avx512F.IsSupported)
+        {
+            return Vector512<float>.One / d;
+        }
+        var r = Avx512F.Reciprocal14(d);
+        return Vector512.FusedMultiplyAdd(r, Vector512.FusedMultiplyAdd(-d, r, Vector512<float>.One), r);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Reciprocal(Vector256<float> d)
+    {
+        if (!Avx.IsSupported)
+        {
+            return Vector256<float>.One / d;
+        }
+        var r = Avx.Reciprocal(d);
+        return Vector256.FusedMultiplyAdd(r, Vector256.FusedMultiplyAdd(-d, r, Vector256<float>.One), r);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

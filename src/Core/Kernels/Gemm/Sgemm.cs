@@ -31,6 +31,9 @@ public static unsafe class Sgemm
     /// <summary>Off sends every epilogue through the stripe pass; only an A/B benchmark sets it.</summary>
     internal static bool FuseEpilogue { get; set; } = true;
 
+    /// <summary>B bytes of the panels one row block runs over before the next (see Compute); a benchmark may change it.</summary>
+    internal static int PanelGroupBytes { get; set; } = 16 << 10;
+
     public static int RoundUp(int n, int step) => (n + step - 1) / step * step;
 
     /// <summary>Floats of a packed A (rows padded to a multiple of MR).</summary>
@@ -250,45 +253,54 @@ public static unsafe class Sgemm
                     // there, edge tiles right after they are written; no pass over the stripe.
                     var fused = k0 + kc == k && FuseEpilogue && kernel.FusesEpilogue && !epilogue.IsNone && epilogue.ColBias == null
                         && epilogue.Activation.IsPiecewiseLinear;
-                    for (var p = p0; p < p1; p++)
+                    // Panels in groups whose B stays in L1: each row block runs over the whole group, so C is written
+                    // in runs of the group's width per row instead of one tile wide (a small-K GEMM is bound by its
+                    // stores, and 6-row tiles one panel wide touch as many pages as C has rows).
+                    var group = Math.Max(1, PanelGroupBytes / (kc * nr * sizeof(float)));
+                    for (var g0 = p0; g0 < p1; g0 += group)
                     {
-                        var width = PanelWidth(p);
-                        var col = p * nr;
-                        var valid = Math.Min(width, n - col);
-                        var bp = panels + (long)p * nr * k + (long)k0 * width;
+                        var g1 = Math.Min(g0 + group, p1);
                         for (var rb = mb; rb < mbEnd; rb++)
                         {
                             var row = rb * mr;
                             var ap = a + PanelOffsetA(mr, mp, k, row, k0, kc);
-                            var cp = c + (long)row * ldc + col;
                             var rows = Math.Min(mr, m - row);
-                            if (valid <= kernel.NarrowCols)
+                            for (var p = g0; p < g1; p++)
                             {
-                                kernel.RunNarrow(kc, ap, bp, width, rows, valid, cp, ldc, acc);
-                            }
-                            else if (rows == mr && valid == width)
-                            {
+                                var width = PanelWidth(p);
+                                var col = p * nr;
+                                var valid = Math.Min(width, n - col);
+                                var bp = panels + (long)p * nr * k + (long)k0 * width;
+                                var cp = c + (long)row * ldc + col;
+                                if (valid <= kernel.NarrowCols)
+                                {
+                                    kernel.RunNarrow(kc, ap, bp, width, rows, valid, cp, ldc, acc);
+                                }
+                                else if (rows == mr && valid == width)
+                                {
+                                    if (fused)
+                                    {
+                                        kernel.RunFinal(kc, ap, bp, width, cp, ldc, acc, epilogue.RowBias == null ? null : epilogue.RowBias + row, epilogue.Activation);
+                                        continue;
+                                    }
+                                    kernel.Run(kc, ap, bp, width, cp, ldc, acc);
+                                }
+                                else
+                                {
+                                    EdgeTile(kc, ap, bp, width, cp, rows, valid, acc, edge);
+                                }
                                 if (fused)
                                 {
-                                    kernel.RunFinal(kc, ap, bp, width, cp, ldc, acc, epilogue.RowBias == null ? null : epilogue.RowBias + row, epilogue.Activation);
-                                    continue;
+                                    epilogue.Apply(c, ldc, row, row + rows, col, col + valid, kernel.Isa == GemmIsa.Avx512);
                                 }
-                                kernel.Run(kc, ap, bp, width, cp, ldc, acc);
-                            }
-                            else
-                            {
-                                EdgeTile(kc, ap, bp, width, cp, rows, valid, acc, edge);
-                            }
-                            if (fused)
-                            {
-                                epilogue.Apply(c, ldc, row, row + rows, col, col + valid, kernel.Isa == GemmIsa.Avx512);
                             }
                         }
                         if (k0 + kc == k && !fused)
                         {
-                            // The finished stripe of this panel is still in L1/L2: a later pass over the
+                            // The finished stripe of this group is still in L1/L2: a later pass over the
                             // whole block would read it back from L3 when the block outgrows L2.
-                            epilogue.Apply(c, ldc, mb * mr, Math.Min(mbEnd * mr, m), col, col + valid, kernel.Isa == GemmIsa.Avx512);
+                            var col0 = g0 * nr;
+                            epilogue.Apply(c, ldc, mb * mr, Math.Min(mbEnd * mr, m), col0, Math.Min(g1 * nr, n), kernel.Isa == GemmIsa.Avx512);
                         }
                     }
                 }
