@@ -43,6 +43,10 @@ public sealed unsafe class DepthwiseConvTests
             new("1x1 kernel stride 2", 1, 3, 1, 9, 9, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0),
             new("3x3 1x1 map", 2, 4, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
             new("large pads", 1, 2, 1, 4, 5, 3, 3, 1, 1, 1, 1, 3, 4, 2, 3),
+            // No pad and one-sided pads: the interior rows and columns of the AVX2 tight loop start at the edge.
+            new("3x3/1 no pad, 20x21", 2, 3, 1, 20, 21, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0),
+            new("3x3/2 no pad, 21x40", 1, 3, 1, 21, 40, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0),
+            new("3x3/2 pads bottom-right only, 18x35", 1, 2, 1, 18, 35, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1),
         };
         foreach (var w in new[] { 1, 2, 5, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 33 })
         {
