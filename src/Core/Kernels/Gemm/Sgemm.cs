@@ -239,6 +239,7 @@ public static unsafe class Sgemm
             var mr = kernel.MR;
             var nr = kernel.NR;
             var edge = stackalloc float[mr * nr];
+            var avx2 = kernel as Avx2MicroKernel;
             var mcBlocks = Math.Max(1, MC / mr);
             var mp = RowBlocks * mr;
             for (var mb = rb0; mb < rb1; mb = mb / mcBlocks * mcBlocks + mcBlocks)
@@ -278,12 +279,27 @@ public static unsafe class Sgemm
                                 }
                                 else if (rows == mr && valid == width)
                                 {
-                                    if (fused)
+                                    var rowBias = epilogue.RowBias == null ? null : epilogue.RowBias + row;
+                                    // The sealed AVX2 kernel called directly: an interface call per tile is a dispatch stub
+                                    // per tile, 5 % of a small-K pointwise convolution.
+                                    if (avx2 is not null)
                                     {
-                                        kernel.RunFinal(kc, ap, bp, width, cp, ldc, acc, epilogue.RowBias == null ? null : epilogue.RowBias + row, epilogue.Activation);
+                                        if (fused)
+                                        {
+                                            avx2.RunFinal(kc, ap, bp, width, cp, ldc, acc, rowBias, epilogue.Activation);
+                                            continue;
+                                        }
+                                        avx2.Run(kc, ap, bp, width, cp, ldc, acc);
+                                    }
+                                    else if (fused)
+                                    {
+                                        kernel.RunFinal(kc, ap, bp, width, cp, ldc, acc, rowBias, epilogue.Activation);
                                         continue;
                                     }
-                                    kernel.Run(kc, ap, bp, width, cp, ldc, acc);
+                                    else
+                                    {
+                                        kernel.Run(kc, ap, bp, width, cp, ldc, acc);
+                                    }
                                 }
                                 else
                                 {
