@@ -28,7 +28,10 @@ internal static unsafe class DepthwiseDirectKernel256
         var width = Vector256.Create((uint)g.Width);
         var vb = Vector256.Create(bias);
         var stride2 = g.StrideW == 2;
-        for (var ox0 = 0; ox0 < g.OutWidth; ox0 += Lanes)
+        // Chunks right to left: a partial chunk's full-width store spills into the next rows' first lanes, which
+        // their own chunk writes later (a masked store, vmaskmovps, is microcoded on AMD); only a store that would
+        // pass the plane's end is masked.
+        for (var ox0 = (g.OutWidth - 1) / Lanes * Lanes; ox0 >= 0; ox0 -= Lanes)
         {
             // Which lanes of each tap column read inside the row: the same for every output row.
             for (var kx = 0; kx < kw; kx++)
@@ -82,7 +85,7 @@ internal static unsafe class DepthwiseDirectKernel256
                 }
                 var dst = y + (long)oy * g.OutWidth + ox0;
                 var result = ActivationVectors.Apply(acc, act);
-                if (full)
+                if (full || (g.OutHeight - oy) * g.OutWidth - ox0 >= Lanes)
                 {
                     result.Store(dst);
                 }
@@ -105,7 +108,10 @@ internal static unsafe class DepthwiseDirectKernel256
         var width = Vector256.Create((uint)g.Width);
         var stride2 = g.StrideW == 2;
         var d = g.DilationW;
-        for (var ox0 = 0; ox0 < g.OutWidth; ox0 += Lanes)
+        // Chunks right to left: a partial chunk's full-width store spills into the next rows' first lanes, which
+        // their own chunk writes later (a masked store, vmaskmovps, is microcoded on AMD); only a store that would
+        // pass the plane's end is masked.
+        for (var ox0 = (g.OutWidth - 1) / Lanes * Lanes; ox0 >= 0; ox0 -= Lanes)
         {
             var colBase = ox0 * g.StrideW - g.PadLeft;
             var outMask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(g.OutWidth - ox0)).AsSingle();
@@ -166,6 +172,7 @@ internal static unsafe class DepthwiseDirectKernel256
     {
         var vb = Vector256.Create(bias);
         var d = g.DilationW;
+        var ox0 = (colBase + g.PadLeft) / g.StrideW;
         for (var oy = oy0; oy < oy1; oy++)
         {
             var iy = oy * g.StrideH - g.PadTop;
@@ -198,7 +205,7 @@ internal static unsafe class DepthwiseDirectKernel256
             }
             var result = ActivationVectors.Apply(acc + acc1 + acc2, act);
             var dst = y + (long)oy * g.OutWidth;
-            if (full)
+            if (full || (g.OutHeight - oy) * g.OutWidth - ox0 >= Lanes)
             {
                 result.Store(dst);
             }
