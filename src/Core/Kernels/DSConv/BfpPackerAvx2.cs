@@ -100,6 +100,13 @@ internal static unsafe class BfpPackerAvx2
         {
             // Stride 2 along x: the even and the odd pixels are contiguous runs of two phases.
             var d = Avx2.PermuteVar8x32(v, EvenOdd.AsUInt32());
+            if (count == 8)
+            {
+                // Plain stores where they fit: masked ones (vmaskmovps) are microcoded on AMD.
+                d.GetLower().Store(plane + dst);
+                d.GetUpper().Store(plane + dstOdd);
+                return;
+            }
             var lanes = Vector128<int>.Indices;
             Avx2.MaskStore(plane + dst, Vector128.LessThan(lanes, Vector128.Create((count + 1) / 2)).AsUInt32(), d.GetLower());
             Avx2.MaskStore(plane + dstOdd, Vector128.LessThan(lanes, Vector128.Create(count / 2)).AsUInt32(), d.GetUpper());
