@@ -37,6 +37,15 @@ public static class OnnxStructureReader
     /// <summary><paramref name="open"/> gives a seekable stream of the file, now and whenever a deferred tensor is read.</summary>
     public static OnnxStructure Read(Func<Stream> open, int eagerBytes = DefaultEagerBytes)
     {
+        var (proto, tensors) = Walk(open, eagerBytes);
+        var deferred = new List<InitializerLocation>();
+        var model = OnnxReader.FromProto(proto, Convert(tensors, deferred, open));
+        return new OnnxStructure(model, deferred);
+    }
+
+    /// <summary>The model without its main-graph initializers (parsed), and those initializers as read.</summary>
+    internal static (ModelProto Proto, List<PendingTensor> Tensors) Walk(Func<Stream> open, int eagerBytes)
+    {
         var tensors = new List<PendingTensor>();
         var modelRest = new MemoryStream();
         var graphRest = new MemoryStream();
@@ -73,9 +82,7 @@ public static class OnnxStructureReader
         {
             throw WireReader.NotProtobuf(e);
         }
-        var deferred = new List<InitializerLocation>();
-        var model = OnnxReader.FromProto(proto, Convert(tensors, deferred, open));
-        return new OnnxStructure(model, deferred);
+        return (proto, tensors);
     }
 
     /// <summary>
@@ -83,7 +90,7 @@ public static class OnnxStructureReader
     /// (<see cref="DataTag"/>: raw_data, or packed float_data / double_data); or, for layouts too unusual
     /// to defer, only the place of the whole message, parsed eagerly when it is converted.
     /// </summary>
-    private sealed record PendingTensor(TensorProto Proto, uint DataTag = 0, long DataOffset = -1, long DataLength = 0, long WholeOffset = -1, long WholeLength = 0)
+    internal sealed record PendingTensor(TensorProto Proto, uint DataTag = 0, long DataOffset = -1, long DataLength = 0, long WholeOffset = -1, long WholeLength = 0)
     {
         public bool IsDeferred => DataOffset >= 0;
         public bool IsWhole => WholeOffset >= 0;
@@ -214,7 +221,7 @@ public static class OnnxStructureReader
         return TensorProtoConverter.FromProto(full).Data;
     }
 
-    private static TensorProto ParseWhole(Func<Stream> open, PendingTensor p)
+    internal static TensorProto ParseWhole(Func<Stream> open, PendingTensor p)
     {
         var bytes = ReadRange(open, p.WholeOffset, p.WholeLength, p.Proto.Name);
         try
