@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using DSConvService.Core.Evaluation;
-using DSConvService.Core.Onnx;
+using DSConvService.Core.Onnx.Structure;
 using DSConvService.Core.Quantization;
 using DSConvService.Core.Quantization.Artifact;
 using DSConvService.Core.Policy;
@@ -36,13 +36,15 @@ public static class QuantizationRun
         var stage = options.Adapt ? "quantizing and adapting" : "quantizing";
         var progress = request.Progress;
         progress?.Report(new RunProgress(stage, 0));
-        var fp32 = OnnxReader.Load(request.Fp32Model);
+        // Structural: every weight above 64 KiB stays in the file until the layer that uses it is quantized.
+        var fp32 = OnnxStructureReader.Load(request.Fp32ModelPath);
+        var fp32Bytes = new FileInfo(request.Fp32ModelPath).Length;
         QuantizationResult result;
         PolicyOutcome? policy = null;
         if (options.Target is not null)
         {
             // The policy sees the selection inputs only (calibration or synthetic), never the evaluation or fidelity images.
-            policy = PrecisionPolicy.Choose(fp32, request.Fp32Model.LongLength, options,
+            policy = PrecisionPolicy.Choose(fp32, fp32Bytes, options,
                 SelectionInputs.For(request.Calibration, request.Preprocessing), options.Adapt ? request.Calibration : null,
                 request.Preprocessing, request.Labels?.ToArray(), threads, Slice(progress, "choosing precision per layer", 0, 0.4), ct);
             result = policy.Result;
@@ -71,7 +73,9 @@ public static class QuantizationRun
             : (SyntheticInputs.Create(request.Preprocessing, settings.SyntheticSamples), "synthetic");
         var labels = request.Evaluation?.Labels;
         var evaluateClock = Stopwatch.StartNew();
-        var evaluation = ModelEvaluator.Evaluate(request.Fp32Model, served, inputs, labels, new EvaluationOptions
+        using var reference = Fp32Reference.FromFile(request.Fp32ModelPath,
+            request.ScratchPrefix ?? Path.Combine(Path.GetTempPath(), $"dsconv-run-{Guid.NewGuid():N}"), ct);
+        var evaluation = ModelEvaluator.Evaluate(reference, served, inputs, labels, new EvaluationOptions
         {
             Threads = threads,
             MeasureLatency = settings.LatencyRuns > 0,
@@ -80,13 +84,13 @@ public static class QuantizationRun
         ModelEvaluator.ApplyTo(evaluation, result);
         if (options.Adapt && evaluation.Accuracy is not null)
         {
-            notes.Add(WithoutAdaptation(request, fp32, options, inputs, labels!, threads, Slice(progress, "evaluating without adaptation", 0.95, 1.0), ct));
+            notes.Add(WithoutAdaptation(request, reference, fp32, options, inputs, labels!, threads, Slice(progress, "evaluating without adaptation", 0.95, 1.0), ct));
         }
         evaluateClock.Stop();
 
         var report = new QuantizationReport
         {
-            Model = result.ModelSection(request.Fp32Model.LongLength, artifact.LongLength),
+            Model = result.ModelSection(fp32Bytes, artifact.LongLength),
             Accuracy = evaluation.Accuracy,
             Fidelity = evaluation.Fidelity,
             Latency = evaluation.Latency,
@@ -101,12 +105,12 @@ public static class QuantizationRun
     }
 
     /// <summary>DESIGN 2.4 asks for accuracy with and without adaptation: the data-free quantization, evaluated on the same images.</summary>
-    private static string WithoutAdaptation(RunRequest request, Graph.Model fp32, QuantizationOptions options, IReadOnlyList<Tensors.Tensor> inputs,
+    private static string WithoutAdaptation(RunRequest request, Fp32Reference reference, Graph.Model fp32, QuantizationOptions options, IReadOnlyList<Tensors.Tensor> inputs,
         IReadOnlyList<int> labels, int threads, IProgress<double>? progress, CancellationToken ct)
     {
         var dataFree = DSConvQuantizer.Quantize(fp32, options with { Adapt = false }, null, null, ct);
         var served = DSConvArtifact.Load(dataFree.ToArtifactBytes(request.Preprocessing, request.Labels?.ToArray())).Model;
-        var result = ModelEvaluator.Evaluate(request.Fp32Model, served, inputs, labels,
+        var result = ModelEvaluator.Evaluate(reference, served, inputs, labels,
             new EvaluationOptions { Threads = threads, MeasureLatency = false, LayerSamples = 0 }, ct, progress);
         var a = result.Accuracy!;
         return FormattableString.Invariant(
