@@ -32,13 +32,67 @@ public static class QuantizationRun
             options = options with { Adapt = false };
         }
 
-        var quantizeClock = Stopwatch.StartNew();
-        var stage = options.Adapt ? "quantizing and adapting" : "quantizing";
         var progress = request.Progress;
-        progress?.Report(new RunProgress(stage, 0));
+        var quantizeClock = Stopwatch.StartNew();
         // Structural: every weight above 64 KiB stays in the file until the layer that uses it is quantized.
         var fp32 = OnnxStructureReader.Load(request.Fp32ModelPath);
         var fp32Bytes = new FileInfo(request.Fp32ModelPath).Length;
+        var quantized = Quantize(request, fp32, fp32Bytes, options, threads, ct);
+        options = quantized.Options;
+        var artifact = quantized.Artifact;
+        quantizeClock.Stop();
+        ct.ThrowIfCancellationRequested();
+
+        // Evaluated as it will be served: the artifact read back, on the integer kernels.
+        var served = DSConvArtifact.Load(artifact).Model;
+        var (inputs, source) = request.Evaluation is { } e ? (e.Inputs, "evaluation")
+            : request.Fidelity is { Count: > 0 } f ? (f, "fidelity")
+            : request.Calibration is { Count: > 0 } c ? (c, "calibration")
+            : (SyntheticInputs.Create(request.Preprocessing, settings.SyntheticSamples), "synthetic");
+        var labels = request.Evaluation?.Labels;
+        var evaluateClock = Stopwatch.StartNew();
+        using var reference = Fp32Reference.FromFile(request.Fp32ModelPath,
+            request.ScratchPrefix ?? Path.Combine(Path.GetTempPath(), $"dsconv-run-{Guid.NewGuid():N}"), ct);
+        var evaluation = ModelEvaluator.Evaluate(reference, served, inputs, labels, new EvaluationOptions
+        {
+            Threads = threads,
+            MeasureLatency = settings.LatencyRuns > 0,
+            LatencyRuns = Math.Max(1, settings.LatencyRuns),
+        }, ct, Slice(progress, "evaluating", 0.4, options.Adapt && labels is not null ? 0.95 : 1.0));
+        if (options.Adapt && evaluation.Accuracy is not null)
+        {
+            notes.Add(WithoutAdaptation(request, reference, fp32, options, inputs, labels!, threads, Slice(progress, "evaluating without adaptation", 0.95, 1.0), ct));
+        }
+        evaluateClock.Stop();
+
+        var report = new QuantizationReport
+        {
+            Model = quantized.Model,
+            Accuracy = evaluation.Accuracy,
+            Fidelity = evaluation.Fidelity,
+            Latency = evaluation.Latency,
+            Layers = quantized.Layers.Select(l => l with { OutputSqnrDb = evaluation.LayerOutputSqnrDb.TryGetValue(l.Name, out var sqnr) ? sqnr : null }).ToList(),
+            Policy = quantized.Policy,
+            Quantization = quantized.Method,
+            Timings = new TimingsSection { QuantizeSeconds = quantizeClock.Elapsed.TotalSeconds, EvaluateSeconds = evaluateClock.Elapsed.TotalSeconds },
+            FidelityInputs = source,
+            Notes = [.. quantized.Notes, .. evaluation.Notes, .. notes],
+        };
+        return new RunOutcome(artifact, report);
+    }
+
+    /// <summary>
+    /// What the report needs of the quantization, and the artifact. The quantizer's own model (its int8 codes, as
+    /// large as the artifact read back) is not kept: the evaluation runs the served model, and the report only these.
+    /// </summary>
+    private sealed record QuantizedRun(byte[] Artifact, QuantizationOptions Options, ModelSection Model, IReadOnlyList<LayerSection> Layers,
+        QuantizationMethodSection Method, PolicySection? Policy, IReadOnlyList<string> Notes);
+
+    private static QuantizedRun Quantize(RunRequest request, Graph.Model fp32, long fp32Bytes, QuantizationOptions options, int threads, CancellationToken ct)
+    {
+        var stage = options.Adapt ? "quantizing and adapting" : "quantizing";
+        var progress = request.Progress;
+        progress?.Report(new RunProgress(stage, 0));
         QuantizationResult result;
         PolicyOutcome? policy = null;
         if (options.Target is not null)
@@ -62,46 +116,8 @@ public static class QuantizationRun
                 }), ct);
         }
         var artifact = result.ToArtifactBytes(request.Preprocessing, request.Labels?.ToArray());
-        quantizeClock.Stop();
-        ct.ThrowIfCancellationRequested();
-
-        // Evaluated as it will be served: the artifact read back, on the integer kernels.
-        var served = DSConvArtifact.Load(artifact).Model;
-        var (inputs, source) = request.Evaluation is { } e ? (e.Inputs, "evaluation")
-            : request.Fidelity is { Count: > 0 } f ? (f, "fidelity")
-            : request.Calibration is { Count: > 0 } c ? (c, "calibration")
-            : (SyntheticInputs.Create(request.Preprocessing, settings.SyntheticSamples), "synthetic");
-        var labels = request.Evaluation?.Labels;
-        var evaluateClock = Stopwatch.StartNew();
-        using var reference = Fp32Reference.FromFile(request.Fp32ModelPath,
-            request.ScratchPrefix ?? Path.Combine(Path.GetTempPath(), $"dsconv-run-{Guid.NewGuid():N}"), ct);
-        var evaluation = ModelEvaluator.Evaluate(reference, served, inputs, labels, new EvaluationOptions
-        {
-            Threads = threads,
-            MeasureLatency = settings.LatencyRuns > 0,
-            LatencyRuns = Math.Max(1, settings.LatencyRuns),
-        }, ct, Slice(progress, "evaluating", 0.4, options.Adapt && labels is not null ? 0.95 : 1.0));
-        ModelEvaluator.ApplyTo(evaluation, result);
-        if (options.Adapt && evaluation.Accuracy is not null)
-        {
-            notes.Add(WithoutAdaptation(request, reference, fp32, options, inputs, labels!, threads, Slice(progress, "evaluating without adaptation", 0.95, 1.0), ct));
-        }
-        evaluateClock.Stop();
-
-        var report = new QuantizationReport
-        {
-            Model = result.ModelSection(fp32Bytes, artifact.LongLength),
-            Accuracy = evaluation.Accuracy,
-            Fidelity = evaluation.Fidelity,
-            Latency = evaluation.Latency,
-            Layers = result.Layers,
-            Policy = policy?.Section,
-            Quantization = result.MethodSection,
-            Timings = new TimingsSection { QuantizeSeconds = quantizeClock.Elapsed.TotalSeconds, EvaluateSeconds = evaluateClock.Elapsed.TotalSeconds },
-            FidelityInputs = source,
-            Notes = [.. result.Notes, .. policy?.Notes ?? [], .. evaluation.Notes, .. notes],
-        };
-        return new RunOutcome(artifact, report);
+        return new QuantizedRun(artifact, options, result.ModelSection(fp32Bytes, artifact.LongLength), result.Layers, result.MethodSection,
+            policy?.Section, [.. result.Notes, .. policy?.Notes ?? []]);
     }
 
     /// <summary>DESIGN 2.4 asks for accuracy with and without adaptation: the data-free quantization, evaluated on the same images.</summary>

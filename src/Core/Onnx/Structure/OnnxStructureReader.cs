@@ -203,7 +203,15 @@ public static class OnnxStructureReader
 
     private static Array ReadDeferred(Func<Stream> open, PendingTensor p)
     {
-        var bytes = ReadRange(open, p.DataOffset, p.DataLength, p.Proto.Name);
+        if (p.DataTag == RawDataTag && p.Proto.DataType == (int)TensorProto.Types.DataType.Float && BitConverter.IsLittleEndian)
+        {
+            // Little-endian floats are the elements' own bytes: read into the array itself, not through a byte copy.
+            var floats = GC.AllocateUninitializedArray<float>((int)(p.DataLength / 4));
+            ReadRange(open, p.DataOffset, System.Runtime.InteropServices.MemoryMarshal.AsBytes(floats.AsSpan()), p.Proto.Name);
+            return floats;
+        }
+        var bytes = GC.AllocateUninitializedArray<byte>((int)p.DataLength);
+        ReadRange(open, p.DataOffset, bytes, p.Proto.Name);
         var full = p.Proto.Clone();
         if (p.DataTag == RawDataTag)
         {
@@ -223,7 +231,8 @@ public static class OnnxStructureReader
 
     internal static TensorProto ParseWhole(Func<Stream> open, PendingTensor p)
     {
-        var bytes = ReadRange(open, p.WholeOffset, p.WholeLength, p.Proto.Name);
+        var bytes = GC.AllocateUninitializedArray<byte>((int)p.WholeLength);
+        ReadRange(open, p.WholeOffset, bytes, p.Proto.Name);
         try
         {
             return TensorProto.Parser.ParseFrom(bytes);
@@ -234,9 +243,8 @@ public static class OnnxStructureReader
         }
     }
 
-    private static byte[] ReadRange(Func<Stream> open, long offset, long length, string tensor)
+    private static void ReadRange(Func<Stream> open, long offset, Span<byte> bytes, string tensor)
     {
-        var bytes = GC.AllocateUninitializedArray<byte>((int)length);
         using var stream = open();
         stream.Position = offset;
         try
@@ -247,6 +255,5 @@ public static class OnnxStructureReader
         {
             throw new InvalidModelException($"Tensor '{tensor}' could not be read: the model file is shorter than when it was checked.", e);
         }
-        return bytes;
     }
 }
