@@ -82,7 +82,11 @@ public static class DSConvQuantizer
             }
             var layer = Replace(quantized, c, qw, layerOptions, bias);
             layer.BiasCorrected = !ReferenceEquals(bias, c.Bias);
-            layer.WeightSqnrDb = Metrics.SqnrDb(c.Weight, qw.Effective());
+            if (fitWeights)
+            {
+                // The skeleton's placeholder codes say nothing of the weight: it reads no weight at all.
+                layer.WeightSqnrDb = Metrics.SqnrDb(c.Weight, qw.Effective());
+            }
             c.ReleaseWeight();
             layers.Add(layer);
         }

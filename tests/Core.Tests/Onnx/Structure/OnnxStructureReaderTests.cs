@@ -95,6 +95,12 @@ public sealed class OnnxStructureReaderTests(ITestOutputHelper output) : IDispos
         Assert.False(tensor.IsLoaded);
         Assert.All(result.FloatModel.Graph.Initializers.Where(t => t.Value.Length * 4 > OnnxStructureReader.DefaultEagerBytes), t => Assert.False(t.Value.IsLoaded, t.Key));
         Assert.Equal(OnnxWriter.ToBytes(reference.Quantized), OnnxWriter.ToBytes(result.Quantized));
+
+        // The plan's skeleton (placeholder codes, shapes from inference) reads no weight at all.
+        var planned = OnnxStructureReader.Read(path);
+        var skeleton = DSConvQuantizer.Skeleton(planned.Model, new QuantizationOptions());
+        skeleton.ToArtifactBytes();
+        Assert.All(planned.Deferred, d => Assert.False(planned.Model.Graph.Initializers[d.Name].IsLoaded, d.Name));
     }
 
     [Fact]
