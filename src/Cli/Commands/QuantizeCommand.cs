@@ -128,7 +128,7 @@ public static class QuantizeCommand
         {
             outcome = QuantizationRun.Execute(new RunRequest
             {
-                Fp32Model = file.Bytes,
+                Fp32ModelPath = file.Path,
                 Options = r.Options,
                 Preprocessing = preprocessing,
                 Labels = labels,

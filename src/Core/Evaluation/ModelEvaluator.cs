@@ -9,6 +9,7 @@ using DSConvService.Core.Quantization;
 using DSConvService.Core.Quantization.Simulation;
 using DSConvService.Core.Reports;
 using DSConvService.Core.Tensors;
+using GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel;
 
 namespace DSConvService.Core.Evaluation;
 
@@ -49,6 +50,13 @@ public static class ModelEvaluator
     public static EvaluationResult Evaluate(byte[] fp32Onnx, Model quantized, IReadOnlyList<Tensor> inputs,
         IReadOnlyList<int>? labels = null, EvaluationOptions? options = null, CancellationToken ct = default, IProgress<double>? progress = null)
     {
+        using var reference = Fp32Reference.FromBytes(fp32Onnx);
+        return Evaluate(reference, quantized, inputs, labels, options, ct, progress);
+    }
+
+    public static EvaluationResult Evaluate(Fp32Reference fp32, Model quantized, IReadOnlyList<Tensor> inputs,
+        IReadOnlyList<int>? labels = null, EvaluationOptions? options = null, CancellationToken ct = default, IProgress<double>? progress = null)
+    {
         options ??= new EvaluationOptions();
         if (inputs.Count == 0)
         {
@@ -63,8 +71,12 @@ public static class ModelEvaluator
             notes.Add("Quantized outputs were computed by the float simulation of the DSConv network (integer operators not available).");
         }
 
+        if (fp32.Optimization != GraphOptimizationLevel.ORT_ENABLE_ALL)
+        {
+            notes.Add(fp32.OptimizationNote);
+        }
         var reference = new List<Tensor>(inputs.Count);
-        using (var ort = new OrtReference(fp32Onnx, options.Threads))
+        using (var ort = fp32.Open(options.Threads, optimization: fp32.Optimization))
         {
             // Stacked into batches when the model's batch dimension is free (same results, far fewer calls).
             var batch = ort.InputShape(0) is { Length: > 0 } s && s[0] < 0 && inputs.All(t => t.Shape[0] == 1 && t.Shape.AsSpan().SequenceEqual(inputs[0].Shape)) ? 64 : 1;
@@ -92,9 +104,9 @@ public static class ModelEvaluator
         }
         var fidelity = OutputComparison.Fidelity(reference, outputs);
         var accuracy = labels is null ? null : OutputComparison.Accuracy(reference, outputs, labels);
-        var layerSqnr = LayerSqnr(fp32Onnx, quantized, runModel, inputs.Take(options.LayerSamples).ToList(), options, notes, ct);
+        var layerSqnr = LayerSqnr(fp32, quantized, runModel, inputs.Take(options.LayerSamples).ToList(), options, notes, ct);
         progress?.Report(0.9);
-        var latency = options.MeasureLatency && integer ? Latency(fp32Onnx, quantized, inputs[0], options, ct) : null;
+        var latency = options.MeasureLatency && integer ? Latency(fp32, quantized, inputs[0], options, ct) : null;
         progress?.Report(1);
         if (options.MeasureLatency && !integer)
         {
@@ -121,7 +133,9 @@ public static class ModelEvaluator
         }
     }
 
-    private static Dictionary<string, double> LayerSqnr(byte[] fp32Onnx, Model quantized, Model runModel, List<Tensor> inputs,
+    // The fp32 side of each layer comes from ONNX Runtime with the layer outputs added as model outputs, so the
+    // fp32 weights stay mapped from the file (our engine would load every one of them).
+    private static Dictionary<string, double> LayerSqnr(Fp32Reference fp32, Model quantized, Model runModel, List<Tensor> inputs,
         EvaluationOptions options, List<string> notes, CancellationToken ct)
     {
         var result = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -131,16 +145,15 @@ public static class ModelEvaluator
         }
         try
         {
-            var floatModel = GraphOptimizer.Optimize(OnnxReader.Load(fp32Onnx), fuseActivations: false);
-            var floatValues = new HashSet<string>(floatModel.Graph.Nodes.SelectMany(n => n.Outputs), StringComparer.Ordinal);
             var layers = quantized.Graph.Nodes.Where(DSConvNodes.IsDSConv)
                 .Select(n => (Name: n.DisplayName, Value: n.Outputs[0]))
-                .Where(l => floatValues.Contains(l.Value))
+                .Where(l => fp32.NodeOutputs.Contains(l.Value))
                 .ToList();
             var names = layers.Select(l => l.Value).ToList();
             var signal = new double[layers.Count];
             var noise = new double[layers.Count];
-            using var fp = NetworkRunner.Create(floatModel, names, options.Threads);
+            using var fp = fp32.Open(options.Threads, names, fp32.Optimization);
+            var index = names.Select(n => fp.OutputNames.ToList().IndexOf(n)).ToArray();
             using var q = NetworkRunner.Create(runModel, names, options.Threads);
             foreach (var x in inputs)
             {
@@ -149,7 +162,7 @@ public static class ModelEvaluator
                 var b = q.Run(x);
                 for (var i = 0; i < layers.Count; i++)
                 {
-                    var r = a[names[i]].Floats;
+                    var r = a[index[i]].Floats;
                     var t = b[names[i]].Floats;
                     for (var k = 0; k < r.Length; k++)
                     {
@@ -171,9 +184,9 @@ public static class ModelEvaluator
         return result;
     }
 
-    private static LatencySection Latency(byte[] fp32Onnx, Model quantized, Tensor input, EvaluationOptions options, CancellationToken ct)
+    private static LatencySection Latency(Fp32Reference fp32, Model quantized, Tensor input, EvaluationOptions options, CancellationToken ct)
     {
-        using var ort = new OrtReference(fp32Onnx, options.Threads);
+        using var ort = fp32.Open(options.Threads, optimization: fp32.Optimization);
         var engine = new InferenceSession(quantized, new SessionOptions { Threads = options.Threads });
         var ortMs = LatencyTimer.MedianMs(() => ort.Run(input), options.LatencyRuns, ct: ct);
         var ourMs = LatencyTimer.MedianMs(() => engine.Run(input), options.LatencyRuns, ct: ct);

@@ -15,26 +15,37 @@ public sealed class OrtReference : IDisposable
 {
     private readonly InferenceSession _session;
 
-    public OrtReference(string modelPath, int threads = 0, bool allowSpinning = true) : this(File.ReadAllBytes(modelPath), threads, allowSpinning)
+    /// <summary>Opens the file itself, so external data beside it (see <see cref="Structure.ExternalDataCopy"/>) is found and mapped.</summary>
+    public OrtReference(string modelPath, int threads = 0, bool allowSpinning = true, GraphOptimizationLevel optimization = GraphOptimizationLevel.ORT_ENABLE_ALL)
     {
+        using var options = Options(threads, allowSpinning, optimization);
+        _session = new InferenceSession(modelPath, options);
+        InputNames = _session.InputMetadata.Keys.ToArray();
+        OutputNames = _session.OutputMetadata.Keys.ToArray();
     }
 
-    public OrtReference(byte[] model, int threads = 0, bool allowSpinning = true)
+    public OrtReference(byte[] model, int threads = 0, bool allowSpinning = true, GraphOptimizationLevel optimization = GraphOptimizationLevel.ORT_ENABLE_ALL)
     {
-        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions
+        using var options = Options(threads, allowSpinning, optimization);
+        _session = new InferenceSession(model, options);
+        InputNames = _session.InputMetadata.Keys.ToArray();
+        OutputNames = _session.OutputMetadata.Keys.ToArray();
+    }
+
+    private static Microsoft.ML.OnnxRuntime.SessionOptions Options(int threads, bool allowSpinning, GraphOptimizationLevel optimization)
+    {
+        var options = new Microsoft.ML.OnnxRuntime.SessionOptions
         {
             IntraOpNumThreads = threads > 0 ? threads : Environment.ProcessorCount,
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            GraphOptimizationLevel = optimization,
         };
         if (!allowSpinning)
         {
             options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         }
-        _session = new InferenceSession(model, options);
-        InputNames = _session.InputMetadata.Keys.ToArray();
-        OutputNames = _session.OutputMetadata.Keys.ToArray();
+        return options;
     }
 
     public IReadOnlyList<string> InputNames { get; }

@@ -93,7 +93,7 @@ public static class BatchNormFolding
         var folded = Folded(w, () =>
         {
             var perChannel = w.Length / outChannels;
-            var src = w.Floats;
+            var src = w.ToFloatsUncached(); // read from the file again if w is deferred: the folded tensor must not keep the unfolded one loaded
             var weights = new float[w.Length];
             for (var o = 0; o < outChannels; o++)
             {
@@ -135,7 +135,7 @@ public static class BatchNormFolding
         double betaAttr = gemm.GetFloat("beta", 1f);
         var folded = Folded(b, () =>
         {
-            var src = b.Floats;
+            var src = b.ToFloatsUncached();
             var weights = new float[src.Length];
             for (var r = 0; r < k; r++)
             {

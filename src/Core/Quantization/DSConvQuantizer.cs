@@ -82,16 +82,17 @@ public static class DSConvQuantizer
             }
             var layer = Replace(quantized, c, qw, layerOptions, bias);
             layer.BiasCorrected = !ReferenceEquals(bias, c.Bias);
+            if (fitWeights)
+            {
+                // The skeleton's placeholder codes say nothing of the weight: it reads no weight at all.
+                layer.WeightSqnrDb = Metrics.SqnrDb(c.Weight, qw.Effective());
+            }
+            c.ReleaseWeight();
             layers.Add(layer);
         }
         progress?.Report(new QuantizationProgress("quantize", candidates.Count, candidates.Count));
         quantized.Opsets[DSConvNodes.Domain] = 1;
         g.RemoveUnused();
-
-        foreach (var layer in layers)
-        {
-            layer.WeightSqnrDb = Metrics.SqnrDb(layer.Source.Weight, layer.Weight.Effective());
-        }
         FillMacs(floatModel, layers, notes);
         notes.AddRange(StorageNotes(layers));
         if (layers.Count > 0)
@@ -276,7 +277,9 @@ public static class DSConvQuantizer
         return ranks;
     }
 
-    // MACs need output sizes: one run of the fp32 model on a zero input of the declared shape (unknown dims = 1).
+    // MACs need output sizes for the declared input shape (unknown dims = 1): inferred without reading any
+    // weight (a run of the fp32 model would load all of them), else from one run on a zero input when an
+    // operator's shapes cannot be inferred (a model only ONNX Runtime runs).
     private static void FillMacs(Model floatModel, List<QuantizedLayer> layers, List<string> notes)
     {
         if (layers.Count == 0)
@@ -287,12 +290,11 @@ public static class DSConvQuantizer
         {
             var input = floatModel.Graph.RuntimeInputs.Single();
             var shape = (input.Shape ?? throw new InvalidModelException("input shape unknown")).Select(d => d > 0 ? d : 1).ToArray();
-            using var runner = NetworkRunner.Create(floatModel, layers.SelectMany(l => new[] { l.Node.Inputs[0], l.Node.Outputs[0] }));
-            var values = runner.Run(Tensor.Zeros(DataType.Float, shape));
+            var values = LayerShapes(floatModel, layers, shape);
             foreach (var l in layers)
             {
-                var y = values[l.Node.Outputs[0]].Shape;
-                l.InputShape = values.TryGetValue(l.Node.Inputs[0], out var x) ? x.Shape : null;
+                var y = values[l.Node.Outputs[0]];
+                l.InputShape = values.TryGetValue(l.Node.Inputs[0], out var x) ? x : null;
                 l.OutputShape = y;
                 long positions = l.Source.FullyConnected ? y[0] : (long)y[0] * y[2] * y[3];
                 l.Macs = positions * l.Weight.O * l.Weight.Cg * l.Weight.Spatial;
@@ -301,6 +303,20 @@ public static class DSConvQuantizer
         catch (Exception e) when (e is not OperationCanceledException)
         {
             notes.Add($"MACs per layer could not be computed: {e.Message}");
+        }
+    }
+
+    private static Dictionary<string, int[]> LayerShapes(Model floatModel, List<QuantizedLayer> layers, int[] inputShape)
+    {
+        try
+        {
+            var descs = ShapeInference.Run(ModelCloner.Clone(floatModel), [inputShape]);
+            return descs.ToDictionary(d => d.Key, d => d.Value.Shape, StringComparer.Ordinal);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            using var runner = NetworkRunner.Create(floatModel, layers.SelectMany(l => new[] { l.Node.Inputs[0], l.Node.Outputs[0] }));
+            return runner.Run(Tensor.Zeros(DataType.Float, inputShape)).ToDictionary(v => v.Key, v => v.Value.Shape, StringComparer.Ordinal);
         }
     }
 

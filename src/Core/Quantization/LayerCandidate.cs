@@ -9,13 +9,33 @@ internal sealed class LayerCandidate
     public required Node Node { get; init; }
     public required bool FullyConnected { get; init; }
 
+    private readonly Func<float[]> _source = null!;
     private Lazy<float[]> _weight = null!;
 
     /// <summary>Weight as [O, C, S]: conv [O, Cg, kh·kw]; FC [Nout, K, 1] (alpha folded in, transposed when needed).</summary>
     public float[] Weight => _weight.Value;
 
     /// <summary>Computes <see cref="Weight"/> on first use: finding the layers of a model must not read its weights.</summary>
-    public required Func<float[]> WeightSource { init => _weight = new Lazy<float[]>(value); }
+    public required Func<float[]> WeightSource
+    {
+        init
+        {
+            _source = value;
+            _weight = new Lazy<float[]>(value);
+        }
+    }
+
+    /// <summary>
+    /// Forgets the weight read so far; the next use of <see cref="Weight"/> reads it again from the model (the file,
+    /// for a deferred tensor). The quantizer calls it when a layer is done, so only one layer's fp32 weight is alive at a time.
+    /// </summary>
+    public void ReleaseWeight()
+    {
+        if (_weight.IsValueCreated)
+        {
+            _weight = new Lazy<float[]>(_source);
+        }
+    }
 
     /// <summary>Shape of Q: [O, Cg, kh, kw] or [Nout, K].</summary>
     public required int[] WeightShape { get; init; }
@@ -80,7 +100,7 @@ internal sealed class LayerCandidate
         {
             Node = n,
             FullyConnected = false,
-            WeightSource = w.ToFloats,
+            WeightSource = w.ToFloatsUncached,
             WeightShape = (int[])s.Clone(),
             Bias = bias,
             Groups = (int)n.GetInt("group", 1),
@@ -130,7 +150,7 @@ internal sealed class LayerCandidate
         {
             Node = n,
             FullyConnected = true,
-            WeightSource = () => ToOutputMajor(b.ToFloats(), k, nOut, transB, alpha),
+            WeightSource = () => ToOutputMajor(b.ToFloatsUncached(), k, nOut, transB, alpha),
             WeightShape = [nOut, k],
             Bias = bias,
         };
@@ -153,7 +173,7 @@ internal sealed class LayerCandidate
         {
             Node = n,
             FullyConnected = true,
-            WeightSource = () => ToOutputMajor(b.ToFloats(), b.Shape[0], b.Shape[1], transposed: false, alpha: 1f),
+            WeightSource = () => ToOutputMajor(b.ToFloatsUncached(), b.Shape[0], b.Shape[1], transposed: false, alpha: 1f),
             WeightShape = [b.Shape[1], b.Shape[0]],
         };
     }

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using DSConvService.Core.Evaluation;
-using DSConvService.Core.Onnx;
+using DSConvService.Core.Onnx.Structure;
 using DSConvService.Core.Quantization;
 using DSConvService.Core.Quantization.Artifact;
 using DSConvService.Core.Policy;
@@ -32,17 +32,73 @@ public static class QuantizationRun
             options = options with { Adapt = false };
         }
 
+        var progress = request.Progress;
         var quantizeClock = Stopwatch.StartNew();
+        // Structural: every weight above 64 KiB stays in the file until the layer that uses it is quantized.
+        var fp32 = OnnxStructureReader.Load(request.Fp32ModelPath);
+        var fp32Bytes = new FileInfo(request.Fp32ModelPath).Length;
+        var quantized = Quantize(request, fp32, fp32Bytes, options, threads, ct);
+        options = quantized.Options;
+        var artifact = quantized.Artifact;
+        quantizeClock.Stop();
+        ct.ThrowIfCancellationRequested();
+
+        // Evaluated as it will be served: the artifact read back, on the integer kernels.
+        var served = DSConvArtifact.Load(artifact).Model;
+        var (inputs, source) = request.Evaluation is { } e ? (e.Inputs, "evaluation")
+            : request.Fidelity is { Count: > 0 } f ? (f, "fidelity")
+            : request.Calibration is { Count: > 0 } c ? (c, "calibration")
+            : (SyntheticInputs.Create(request.Preprocessing, settings.SyntheticSamples), "synthetic");
+        var labels = request.Evaluation?.Labels;
+        var evaluateClock = Stopwatch.StartNew();
+        using var reference = Fp32Reference.FromFile(request.Fp32ModelPath,
+            request.ScratchPrefix ?? Path.Combine(Path.GetTempPath(), $"dsconv-run-{Guid.NewGuid():N}"), ct);
+        var evaluation = ModelEvaluator.Evaluate(reference, served, inputs, labels, new EvaluationOptions
+        {
+            Threads = threads,
+            MeasureLatency = settings.LatencyRuns > 0,
+            LatencyRuns = Math.Max(1, settings.LatencyRuns),
+        }, ct, Slice(progress, "evaluating", 0.4, options.Adapt && labels is not null ? 0.95 : 1.0));
+        if (options.Adapt && evaluation.Accuracy is not null)
+        {
+            notes.Add(WithoutAdaptation(request, reference, fp32, options, inputs, labels!, threads, Slice(progress, "evaluating without adaptation", 0.95, 1.0), ct));
+        }
+        evaluateClock.Stop();
+
+        var report = new QuantizationReport
+        {
+            Model = quantized.Model,
+            Accuracy = evaluation.Accuracy,
+            Fidelity = evaluation.Fidelity,
+            Latency = evaluation.Latency,
+            Layers = quantized.Layers.Select(l => l with { OutputSqnrDb = evaluation.LayerOutputSqnrDb.TryGetValue(l.Name, out var sqnr) ? sqnr : null }).ToList(),
+            Policy = quantized.Policy,
+            Quantization = quantized.Method,
+            Timings = new TimingsSection { QuantizeSeconds = quantizeClock.Elapsed.TotalSeconds, EvaluateSeconds = evaluateClock.Elapsed.TotalSeconds },
+            FidelityInputs = source,
+            Notes = [.. quantized.Notes, .. evaluation.Notes, .. notes],
+        };
+        return new RunOutcome(artifact, report);
+    }
+
+    /// <summary>
+    /// What the report needs of the quantization, and the artifact. The quantizer's own model (its int8 codes, as
+    /// large as the artifact read back) is not kept: the evaluation runs the served model, and the report only these.
+    /// </summary>
+    private sealed record QuantizedRun(byte[] Artifact, QuantizationOptions Options, ModelSection Model, IReadOnlyList<LayerSection> Layers,
+        QuantizationMethodSection Method, PolicySection? Policy, IReadOnlyList<string> Notes);
+
+    private static QuantizedRun Quantize(RunRequest request, Graph.Model fp32, long fp32Bytes, QuantizationOptions options, int threads, CancellationToken ct)
+    {
         var stage = options.Adapt ? "quantizing and adapting" : "quantizing";
         var progress = request.Progress;
         progress?.Report(new RunProgress(stage, 0));
-        var fp32 = OnnxReader.Load(request.Fp32Model);
         QuantizationResult result;
         PolicyOutcome? policy = null;
         if (options.Target is not null)
         {
             // The policy sees the selection inputs only (calibration or synthetic), never the evaluation or fidelity images.
-            policy = PrecisionPolicy.Choose(fp32, request.Fp32Model.LongLength, options,
+            policy = PrecisionPolicy.Choose(fp32, fp32Bytes, options,
                 SelectionInputs.For(request.Calibration, request.Preprocessing), options.Adapt ? request.Calibration : null,
                 request.Preprocessing, request.Labels?.ToArray(), threads, Slice(progress, "choosing precision per layer", 0, 0.4), ct);
             result = policy.Result;
@@ -60,53 +116,17 @@ public static class QuantizationRun
                 }), ct);
         }
         var artifact = result.ToArtifactBytes(request.Preprocessing, request.Labels?.ToArray());
-        quantizeClock.Stop();
-        ct.ThrowIfCancellationRequested();
-
-        // Evaluated as it will be served: the artifact read back, on the integer kernels.
-        var served = DSConvArtifact.Load(artifact).Model;
-        var (inputs, source) = request.Evaluation is { } e ? (e.Inputs, "evaluation")
-            : request.Fidelity is { Count: > 0 } f ? (f, "fidelity")
-            : request.Calibration is { Count: > 0 } c ? (c, "calibration")
-            : (SyntheticInputs.Create(request.Preprocessing, settings.SyntheticSamples), "synthetic");
-        var labels = request.Evaluation?.Labels;
-        var evaluateClock = Stopwatch.StartNew();
-        var evaluation = ModelEvaluator.Evaluate(request.Fp32Model, served, inputs, labels, new EvaluationOptions
-        {
-            Threads = threads,
-            MeasureLatency = settings.LatencyRuns > 0,
-            LatencyRuns = Math.Max(1, settings.LatencyRuns),
-        }, ct, Slice(progress, "evaluating", 0.4, options.Adapt && labels is not null ? 0.95 : 1.0));
-        ModelEvaluator.ApplyTo(evaluation, result);
-        if (options.Adapt && evaluation.Accuracy is not null)
-        {
-            notes.Add(WithoutAdaptation(request, fp32, options, inputs, labels!, threads, Slice(progress, "evaluating without adaptation", 0.95, 1.0), ct));
-        }
-        evaluateClock.Stop();
-
-        var report = new QuantizationReport
-        {
-            Model = result.ModelSection(request.Fp32Model.LongLength, artifact.LongLength),
-            Accuracy = evaluation.Accuracy,
-            Fidelity = evaluation.Fidelity,
-            Latency = evaluation.Latency,
-            Layers = result.Layers,
-            Policy = policy?.Section,
-            Quantization = result.MethodSection,
-            Timings = new TimingsSection { QuantizeSeconds = quantizeClock.Elapsed.TotalSeconds, EvaluateSeconds = evaluateClock.Elapsed.TotalSeconds },
-            FidelityInputs = source,
-            Notes = [.. result.Notes, .. policy?.Notes ?? [], .. evaluation.Notes, .. notes],
-        };
-        return new RunOutcome(artifact, report);
+        return new QuantizedRun(artifact, options, result.ModelSection(fp32Bytes, artifact.LongLength), result.Layers, result.MethodSection,
+            policy?.Section, [.. result.Notes, .. policy?.Notes ?? []]);
     }
 
     /// <summary>DESIGN 2.4 asks for accuracy with and without adaptation: the data-free quantization, evaluated on the same images.</summary>
-    private static string WithoutAdaptation(RunRequest request, Graph.Model fp32, QuantizationOptions options, IReadOnlyList<Tensors.Tensor> inputs,
+    private static string WithoutAdaptation(RunRequest request, Fp32Reference reference, Graph.Model fp32, QuantizationOptions options, IReadOnlyList<Tensors.Tensor> inputs,
         IReadOnlyList<int> labels, int threads, IProgress<double>? progress, CancellationToken ct)
     {
         var dataFree = DSConvQuantizer.Quantize(fp32, options with { Adapt = false }, null, null, ct);
         var served = DSConvArtifact.Load(dataFree.ToArtifactBytes(request.Preprocessing, request.Labels?.ToArray())).Model;
-        var result = ModelEvaluator.Evaluate(request.Fp32Model, served, inputs, labels,
+        var result = ModelEvaluator.Evaluate(reference, served, inputs, labels,
             new EvaluationOptions { Threads = threads, MeasureLatency = false, LayerSamples = 0 }, ct, progress);
         var a = result.Accuracy!;
         return FormattableString.Invariant(

@@ -12,8 +12,17 @@ namespace DSConvService.Core.Runs;
 /// </summary>
 public sealed record RunRequest
 {
-    /// <summary>The fp32 ONNX file as uploaded (ONNX Runtime runs it as the reference).</summary>
-    public required byte[] Fp32Model { get; init; }
+    /// <summary>
+    /// Path of the fp32 ONNX file as uploaded. It is read structurally (large weights stay in the file and are read
+    /// layer by layer) and must stay in place for the whole run; ONNX Runtime runs a copy of it as the reference.
+    /// </summary>
+    public required string Fp32ModelPath { get; init; }
+
+    /// <summary>
+    /// Where the run's scratch files go, as a path prefix (files "{prefix}-…tmp"; the ONNX Runtime copy of the
+    /// model, about its size); deleted when the run ends. Null: the system temp folder.
+    /// </summary>
+    public string? ScratchPrefix { get; init; }
     public QuantizationOptions Options { get; init; } = new();
     public required PreprocessingOptions Preprocessing { get; init; }
 

@@ -53,6 +53,16 @@ public sealed class Tensor
         }
     }
 
+    /// <summary>
+    /// The elements without keeping them: a deferred tensor not read yet reads them from its source again on
+    /// every call and stays deferred, so a caller that needs a large weight once (quantizing one layer) does not
+    /// keep it alive for the model's lifetime. A loaded tensor returns <see cref="Data"/>.
+    /// </summary>
+    public Array ReadUncached() => _data is null && _load is { } load && !_deferred!.IsValueCreated ? Checked(load()) : Data;
+
+    /// <summary><see cref="ToFloats"/> of <see cref="ReadUncached"/>.</summary>
+    public float[] ToFloatsUncached() => AsFloats(ReadUncached());
+
     /// <summary>False for a deferred tensor whose elements have not been read yet.</summary>
     public bool IsLoaded => _data is not null || _deferred!.IsValueCreated;
 
@@ -99,7 +109,9 @@ public sealed class Tensor
     };
 
     /// <summary>Elements as float, whatever the storage.</summary>
-    public float[] ToFloats() => Data switch
+    public float[] ToFloats() => AsFloats(Data);
+
+    private static float[] AsFloats(Array data) => data switch
     {
         float[] f => f,
         long[] l => Array.ConvertAll(l, v => (float)v),

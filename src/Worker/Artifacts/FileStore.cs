@@ -125,6 +125,12 @@ public sealed class FileStore
             var option = root == _root ? SearchOption.TopDirectoryOnly : SearchOption.AllDirectories;
             foreach (var file in Directory.EnumerateFiles(root, "*" + TempSuffix, option))
             {
+                // A running process of this machine uses its spool files for as long as a job runs (the model a
+                // run reads its weights from, ONNX Runtime's copy of it) and deletes them itself.
+                if (IsLiveSpool(Path.GetDirectoryName(file)!))
+                {
+                    continue;
+                }
                 try
                 {
                     if (nowUtc - File.GetLastWriteTimeUtc(file) >= age)
@@ -184,6 +190,18 @@ public sealed class FileStore
             }
         }
         return deleted;
+    }
+
+    private bool IsLiveSpool(string folder)
+    {
+        if (!string.Equals(Path.GetDirectoryName(folder), SpoolRoot, StringComparison.Ordinal))
+        {
+            return false;
+        }
+        var name = Path.GetFileName(folder);
+        var prefix = Environment.MachineName + "-";
+        return name.StartsWith(prefix, StringComparison.Ordinal) && int.TryParse(name[prefix.Length..], out var pid)
+            && (pid == Environment.ProcessId || IsRunning(pid));
     }
 
     private static bool IsRunning(int pid)

@@ -4,6 +4,7 @@ using DSConvService.Core.Imaging;
 using DSConvService.Core.Reports;
 using DSConvService.Core.Runs;
 using DSConvService.Core.Tensors;
+using DSConvService.Worker.Artifacts;
 using DSConvService.Worker.Blobs;
 using DSConvService.Worker.Hosting;
 using DSConvService.Worker.Jobs;
@@ -22,6 +23,7 @@ namespace DSConvService.Worker.Pipeline;
 public sealed class QuantizationPipeline(
     IQuantizationEngine engine,
     IBlobStore blobs,
+    FileStore files,
     IOptions<LimitsOptions> limits,
     IOptions<JobRunnerOptions> runner,
     ILogger<QuantizationPipeline> logger)
@@ -32,12 +34,10 @@ public sealed class QuantizationPipeline(
     {
         var settings = runner.Value;
         progress.Report("validating", 0);
-        byte[] modelBytes;
-        using (var model = await blobs.OpenLocalAsync(job.Id, BlobKind.Model, ct))
-        {
-            modelBytes = await File.ReadAllBytesAsync(model.Path, ct);
-        }
-        engine.Inspect(modelBytes);
+        // The model stays a file for the whole run (a postgres blob is spooled under the data folder until disposed):
+        // the run reads its weights layer by layer from it, so no copy of the whole model is held in memory.
+        using var model = await blobs.OpenLocalAsync(job.Id, BlobKind.Model, ct);
+        engine.InspectFile(model.Path);
         var options = JsonSerializer.Deserialize<QuantizeOptions>(job.OptionsJson, OptionsResolver.Json)
             ?? throw new InvalidOperationException("The job has no options.");
         var preprocessing = OptionsResolver.ToPreprocessing(options);
@@ -68,7 +68,8 @@ public sealed class QuantizationPipeline(
 
         var outcome = await engine.RunAsync(new RunRequest
         {
-            Fp32Model = modelBytes,
+            Fp32ModelPath = model.Path,
+            ScratchPrefix = Path.ChangeExtension(files.NewSpoolPath($"{job.Id}-reference"), null),
             Options = OptionsResolver.ToQuantization(options),
             Preprocessing = preprocessing,
             Labels = labels,

@@ -20,7 +20,7 @@ public sealed class PrecisionPolicyTests
     private static RunOutcome Run(string model, QuantizationTarget target, IReadOnlyList<Tensor>? fidelity = null) =>
         QuantizationRun.Execute(new RunRequest
         {
-            Fp32Model = File.ReadAllBytes(TestData.SharedFile(model)),
+            Fp32ModelPath = TestData.SharedFile(model),
             Options = new QuantizationOptions { Target = target },
             Preprocessing = Mnist,
             Fidelity = fidelity,

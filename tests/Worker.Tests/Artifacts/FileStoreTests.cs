@@ -79,6 +79,27 @@ public sealed class FileStoreTests : IDisposable
         Assert.True(Directory.Exists(otherHost)); // another machine's processes cannot be checked from here
     }
 
+    [Fact]
+    public void The_stale_temp_sweep_keeps_the_spool_files_of_running_processes_however_old()
+    {
+        // A run reads its model's weights from its spool file (and ONNX Runtime its copy) for as long as the job runs.
+        var store = new FileStore(_dir.Path);
+        var mine = store.NewSpoolPath("job1-model");
+        File.WriteAllBytes(mine, [1]);
+        var otherHost = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(mine)!)!, "another-host-1", "x.tmp");
+        Directory.CreateDirectory(Path.GetDirectoryName(otherHost)!);
+        File.WriteAllBytes(otherHost, [2]);
+        var interrupted = Path.Combine(store.TempRoot, "write.tmp");
+        File.WriteAllBytes(interrupted, [3]);
+
+        var removed = store.DeleteStaleTempFiles(TimeSpan.Zero, DateTime.UtcNow.AddHours(1));
+
+        Assert.Equal(2, removed);
+        Assert.True(File.Exists(mine));
+        Assert.False(File.Exists(otherHost));
+        Assert.False(File.Exists(interrupted));
+    }
+
     /// <summary>The id of a process that has ended.</summary>
     private static int DeadPid()
     {

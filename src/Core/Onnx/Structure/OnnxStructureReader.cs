@@ -37,6 +37,15 @@ public static class OnnxStructureReader
     /// <summary><paramref name="open"/> gives a seekable stream of the file, now and whenever a deferred tensor is read.</summary>
     public static OnnxStructure Read(Func<Stream> open, int eagerBytes = DefaultEagerBytes)
     {
+        var (proto, tensors) = Walk(open, eagerBytes);
+        var deferred = new List<InitializerLocation>();
+        var model = OnnxReader.FromProto(proto, Convert(tensors, deferred, open));
+        return new OnnxStructure(model, deferred);
+    }
+
+    /// <summary>The model without its main-graph initializers (parsed), and those initializers as read.</summary>
+    internal static (ModelProto Proto, List<PendingTensor> Tensors) Walk(Func<Stream> open, int eagerBytes)
+    {
         var tensors = new List<PendingTensor>();
         var modelRest = new MemoryStream();
         var graphRest = new MemoryStream();
@@ -73,9 +82,7 @@ public static class OnnxStructureReader
         {
             throw WireReader.NotProtobuf(e);
         }
-        var deferred = new List<InitializerLocation>();
-        var model = OnnxReader.FromProto(proto, Convert(tensors, deferred, open));
-        return new OnnxStructure(model, deferred);
+        return (proto, tensors);
     }
 
     /// <summary>
@@ -83,7 +90,7 @@ public static class OnnxStructureReader
     /// (<see cref="DataTag"/>: raw_data, or packed float_data / double_data); or, for layouts too unusual
     /// to defer, only the place of the whole message, parsed eagerly when it is converted.
     /// </summary>
-    private sealed record PendingTensor(TensorProto Proto, uint DataTag = 0, long DataOffset = -1, long DataLength = 0, long WholeOffset = -1, long WholeLength = 0)
+    internal sealed record PendingTensor(TensorProto Proto, uint DataTag = 0, long DataOffset = -1, long DataLength = 0, long WholeOffset = -1, long WholeLength = 0)
     {
         public bool IsDeferred => DataOffset >= 0;
         public bool IsWhole => WholeOffset >= 0;
@@ -196,7 +203,15 @@ public static class OnnxStructureReader
 
     private static Array ReadDeferred(Func<Stream> open, PendingTensor p)
     {
-        var bytes = ReadRange(open, p.DataOffset, p.DataLength, p.Proto.Name);
+        if (p.DataTag == RawDataTag && p.Proto.DataType == (int)TensorProto.Types.DataType.Float && BitConverter.IsLittleEndian)
+        {
+            // Little-endian floats are the elements' own bytes: read into the array itself, not through a byte copy.
+            var floats = GC.AllocateUninitializedArray<float>((int)(p.DataLength / 4));
+            ReadRange(open, p.DataOffset, System.Runtime.InteropServices.MemoryMarshal.AsBytes(floats.AsSpan()), p.Proto.Name);
+            return floats;
+        }
+        var bytes = GC.AllocateUninitializedArray<byte>((int)p.DataLength);
+        ReadRange(open, p.DataOffset, bytes, p.Proto.Name);
         var full = p.Proto.Clone();
         if (p.DataTag == RawDataTag)
         {
@@ -214,9 +229,10 @@ public static class OnnxStructureReader
         return TensorProtoConverter.FromProto(full).Data;
     }
 
-    private static TensorProto ParseWhole(Func<Stream> open, PendingTensor p)
+    internal static TensorProto ParseWhole(Func<Stream> open, PendingTensor p)
     {
-        var bytes = ReadRange(open, p.WholeOffset, p.WholeLength, p.Proto.Name);
+        var bytes = GC.AllocateUninitializedArray<byte>((int)p.WholeLength);
+        ReadRange(open, p.WholeOffset, bytes, p.Proto.Name);
         try
         {
             return TensorProto.Parser.ParseFrom(bytes);
@@ -227,9 +243,8 @@ public static class OnnxStructureReader
         }
     }
 
-    private static byte[] ReadRange(Func<Stream> open, long offset, long length, string tensor)
+    private static void ReadRange(Func<Stream> open, long offset, Span<byte> bytes, string tensor)
     {
-        var bytes = GC.AllocateUninitializedArray<byte>((int)length);
         using var stream = open();
         stream.Position = offset;
         try
@@ -240,6 +255,5 @@ public static class OnnxStructureReader
         {
             throw new InvalidModelException($"Tensor '{tensor}' could not be read: the model file is shorter than when it was checked.", e);
         }
-        return bytes;
     }
 }

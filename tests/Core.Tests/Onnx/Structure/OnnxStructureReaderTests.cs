@@ -77,6 +77,33 @@ public sealed class OnnxStructureReaderTests(ITestOutputHelper output) : IDispos
     }
 
     [Fact]
+    public void A_deferred_weight_read_uncached_stays_deferred_and_so_do_its_BN_folded_and_quantized_forms()
+    {
+        var path = _dir.File("generated.onnx");
+        File.WriteAllBytes(path, GeneratedModel());
+        var eager = OnnxReader.Load(path).Graph.Initializers["conv.w"].Floats;
+        var model = OnnxStructureReader.Load(path);
+        var tensor = model.Graph.Initializers["conv.w"];
+
+        Assert.Equal(eager, tensor.ToFloatsUncached());
+        Assert.NotSame(tensor.ToFloatsUncached(), tensor.ToFloatsUncached());
+        Assert.False(tensor.IsLoaded);
+
+        // The quantizer reads each layer's weight once and keeps none of the fp32 weights of the model.
+        var reference = DSConvQuantizer.Quantize(OnnxReader.Load(path), new QuantizationOptions());
+        var result = DSConvQuantizer.Quantize(model, new QuantizationOptions());
+        Assert.False(tensor.IsLoaded);
+        Assert.All(result.FloatModel.Graph.Initializers.Where(t => t.Value.Length * 4 > OnnxStructureReader.DefaultEagerBytes), t => Assert.False(t.Value.IsLoaded, t.Key));
+        Assert.Equal(OnnxWriter.ToBytes(reference.Quantized), OnnxWriter.ToBytes(result.Quantized));
+
+        // The plan's skeleton (placeholder codes, shapes from inference) reads no weight at all.
+        var planned = OnnxStructureReader.Read(path);
+        var skeleton = DSConvQuantizer.Skeleton(planned.Model, new QuantizationOptions());
+        skeleton.ToArtifactBytes();
+        Assert.All(planned.Deferred, d => Assert.False(planned.Model.Graph.Initializers[d.Name].IsLoaded, d.Name));
+    }
+
+    [Fact]
     public void Checking_a_model_with_a_256_MiB_weight_allocates_a_few_MiB()
     {
         var path = _dir.File("large.onnx");

@@ -1,0 +1,120 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using DSConvService.Api.Contracts;
+using DSConvService.Api.Tests.Support;
+using DSConvService.TestSupport;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace DSConvService.Api.Tests;
+
+/// <summary>
+/// Issue 9: the worker quantizes a model of 243 MiB of Conv weights (28 layers of 8.4 MiB) without holding
+/// the fp32 model. The weights are read layer by layer from the upload, and ONNX Runtime maps them from an
+/// external-data copy, so the process's anonymous memory (sampled from /proc/self/status while the job runs)
+/// grows by far less than the old whole-file path needed (2.3 GiB measured for this model: the bytes, the
+/// eager model, ONNX Runtime's copy and its NCHWc copy).
+/// </summary>
+[Collection(AllocationMeasurements.Name)]
+public sealed class LargeModelJobTests(ITestOutputHelper output) : IDisposable
+{
+    private const int Layers = 28, Channels = 512, Size = 8;
+
+    // Measured +400..480 MiB: during the evaluation the artifact and the served model (~100 MiB live for this
+    // model) plus the engine's packed kernels of each session, and garbage the GC has not handed back yet; the
+    // quantization before it peaks near 350 MiB of mostly garbage from reading and fitting one layer after another.
+    // What no longer fits is any whole copy of the fp32 weights on top of that.
+    private const double AllowedGrowthPerWeightByte = 2.5;
+
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [SkippableFact]
+    public async Task A_job_on_a_model_with_243_MiB_of_weights_runs_without_holding_the_fp32_model()
+    {
+        Skip.IfNot(File.Exists("/proc/self/status"), "needs Linux /proc to read the process's anonymous memory");
+        var warmup = _dir.File("warmup.onnx");
+        ConvStackModelFile.Write(warmup, 2, 64, Size);
+        var path = _dir.File("large.onnx");
+        var weightBytes = ConvStackModelFile.Write(path, Layers, Channels, Size);
+        var dataDirectory = Path.Combine(_dir.Path, "data");
+        await using var app = new ServiceApp(dataDirectory, new() { ["Jobs:Threads"] = "2" });
+        // Without redirects the factory adds no handler that copies request bodies into memory.
+        var client = app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        Assert.Equal("succeeded", (await RunAsync(client, warmup)).Status);
+
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        var baseline = RssAnonKb();
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        using var sampler = new PeakSampler(RssAnonKb);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var job = await RunAsync(client, path);
+        clock.Stop();
+        var peakKb = sampler.Stop();
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        var growth = (peakKb - baseline) * 1024L;
+        output.WriteLine(FormattableString.Invariant(
+            $"weights {weightBytes / 1048576.0:F0} MiB; job {clock.Elapsed.TotalSeconds:F1} s; RssAnon {baseline / 1024.0:F0} MiB before, peak {peakKb / 1024.0:F0} MiB (+{growth / 1048576.0:F0} MiB); {allocated / 1048576.0:F0} MiB allocated"));
+
+        Assert.True(job.Status == "succeeded", job.Error);
+        var report = job.Report!;
+        Assert.Equal(Layers, report.Model.QuantizedLayers);
+        Assert.Equal(Layers, report.Layers.Count(l => l.OutputSqnrDb is not null));
+        Assert.Contains(report.Notes, n => n.Contains("without graph optimizations"));
+        Assert.True(growth < AllowedGrowthPerWeightByte * weightBytes,
+            $"anonymous memory grew by {growth:N0} bytes for {weightBytes:N0} bytes of weights");
+        // The ONNX Runtime copy of the model (about its size) is gone with the job.
+        var spool = Path.Combine(dataDirectory, "tmp", "spool");
+        Assert.Empty(Directory.Exists(spool) ? Directory.EnumerateFiles(spool, "*reference*", SearchOption.AllDirectories) : []);
+    }
+
+    private static async Task<JobResponse> RunAsync(HttpClient client, string model)
+    {
+        await using var file = File.OpenRead(model);
+        var content = new StreamContent(file, 1 << 16);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var form = new MultipartFormDataContent { { content, "model", "model.onnx" } };
+        using var post = await client.PostAsync("/quantize", form);
+        Assert.True(post.StatusCode == HttpStatusCode.Accepted, await post.Content.ReadAsStringAsync());
+        var job = (await post.Content.ReadFromJsonAsync<JobResponse>(ServiceApp.Json))!;
+        return await ServiceApp.WaitAsync(client, job.Id, TimeSpan.FromSeconds(120));
+    }
+
+    private static long RssAnonKb() =>
+        long.Parse(File.ReadLines("/proc/self/status").First(l => l.StartsWith("RssAnon:", StringComparison.Ordinal))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The largest value of a reading taken every few milliseconds on a thread of its own.</summary>
+    private sealed class PeakSampler : IDisposable
+    {
+        private readonly Thread _thread;
+        private volatile bool _stop;
+        private long _peak;
+
+        public PeakSampler(Func<long> read)
+        {
+            _peak = read();
+            _thread = new Thread(() =>
+            {
+                while (!_stop)
+                {
+                    _peak = Math.Max(_peak, read());
+                    Thread.Sleep(5);
+                }
+            }) { IsBackground = true };
+            _thread.Start();
+        }
+
+        public long Stop()
+        {
+            _stop = true;
+            _thread.Join();
+            return _peak;
+        }
+
+        public void Dispose() => Stop();
+    }
+}
