@@ -22,11 +22,11 @@ public sealed class LargeModelJobTests(ITestOutputHelper output) : IDisposable
 {
     private const int Layers = 28, Channels = 512, Size = 8;
 
-    // Measured +400..480 MiB: during the evaluation the artifact and the served model (~100 MiB live for this
-    // model) plus the engine's packed kernels of each session, and garbage the GC has not handed back yet; the
-    // quantization before it peaks near 350 MiB of mostly garbage from reading and fitting one layer after another.
-    // What no longer fits is any whole copy of the fp32 weights on top of that.
-    private const double AllowedGrowthPerWeightByte = 2.5;
+    // Measured +315 MiB (+400..480 before the runs collected released layers and sessions, ReleasedMemory): during the
+    // evaluation the artifact and the served model (~115 MiB live for this model, its codes one byte per weight) plus
+    // the engine's packed kernels of the stage's session. What no longer fits is any whole copy of the fp32 weights
+    // on top of that.
+    private const double AllowedGrowthPerWeightByte = 1.5;
 
     private readonly TempDirectory _dir = new();
 

@@ -21,6 +21,12 @@ public sealed record EvaluationOptions
 
     /// <summary>Inputs used for the per-layer output SQNR (captures every layer's tensor, so keep it small).</summary>
     public int LayerSamples { get; init; } = 8;
+
+    /// <summary>
+    /// A full collection after each stage's engine session is dropped (see <see cref="ReleasedMemory"/>): for big
+    /// models, whose packed kernels are large-object garbage once a stage is done.
+    /// </summary>
+    public bool CollectBetweenStages { get; init; }
 }
 
 /// <summary>What <see cref="ModelEvaluator"/> measured.</summary>
@@ -104,7 +110,16 @@ public static class ModelEvaluator
         }
         var fidelity = OutputComparison.Fidelity(reference, outputs);
         var accuracy = labels is null ? null : OutputComparison.Accuracy(reference, outputs, labels);
+        var stages = new ReleasedMemory();
+        if (options.CollectBetweenStages)
+        {
+            stages.Collect();
+        }
         var layerSqnr = LayerSqnr(fp32, quantized, runModel, inputs.Take(options.LayerSamples).ToList(), options, notes, ct);
+        if (options.CollectBetweenStages)
+        {
+            stages.Collect();
+        }
         progress?.Report(0.9);
         var latency = options.MeasureLatency && integer ? Latency(fp32, quantized, inputs[0], options, ct) : null;
         progress?.Report(1);

@@ -61,6 +61,8 @@ public static class DSConvQuantizer
 
         var layers = new List<QuantizedLayer>(candidates.Count);
         var corrected = 0;
+        // Each layer's fp32 weight (and what quantizing it allocated) becomes garbage when the layer is done.
+        var released = new ReleasedMemory();
         for (var i = 0; i < candidates.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
@@ -88,6 +90,7 @@ public static class DSConvQuantizer
                 layer.WeightSqnrDb = Metrics.SqnrDb(c.Weight, qw.Effective());
             }
             c.ReleaseWeight();
+            released.Released(4L * c.WeightElements);
             layers.Add(layer);
         }
         progress?.Report(new QuantizationProgress("quantize", candidates.Count, candidates.Count));

@@ -40,6 +40,9 @@ internal sealed class LayerCandidate
     /// <summary>Shape of Q: [O, Cg, kh, kw] or [Nout, K].</summary>
     public required int[] WeightShape { get; init; }
 
+    /// <summary>Elements of the weight (known without reading it).</summary>
+    public long WeightElements => WeightShape.Aggregate(1L, (a, d) => a * d);
+
     public float[]? Bias { get; init; }
     public int Groups { get; init; } = 1;
     public Dictionary<string, AttributeValue> ConvAttributes { get; } = new(StringComparer.Ordinal);

@@ -5,6 +5,7 @@ using DSConvService.Core.Quantization;
 using DSConvService.Core.Quantization.Artifact;
 using DSConvService.Core.Policy;
 using DSConvService.Core.Reports;
+using DSConvService.Core.Tensors;
 
 namespace DSConvService.Core.Runs;
 
@@ -42,6 +43,12 @@ public static class QuantizationRun
         var artifact = quantized.Artifact;
         quantizeClock.Stop();
         ct.ThrowIfCancellationRequested();
+        // A big model: the quantizer's own model and its per-layer buffers are garbage now; free them before evaluating.
+        var big = fp32Bytes >= ReleasedMemory.DefaultThreshold;
+        if (big)
+        {
+            new ReleasedMemory().Collect();
+        }
 
         // Evaluated as it will be served: the artifact read back, on the integer kernels.
         var served = DSConvArtifact.Load(artifact).Model;
@@ -58,6 +65,7 @@ public static class QuantizationRun
             Threads = threads,
             MeasureLatency = settings.LatencyRuns > 0,
             LatencyRuns = Math.Max(1, settings.LatencyRuns),
+            CollectBetweenStages = big,
         }, ct, Slice(progress, "evaluating", 0.4, options.Adapt && labels is not null ? 0.95 : 1.0));
         if (options.Adapt && evaluation.Accuracy is not null)
         {
