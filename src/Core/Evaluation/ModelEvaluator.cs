@@ -99,6 +99,7 @@ public static class ModelEvaluator
             }
         }
         var outputs = new List<Tensor>(inputs.Count);
+        LatencySection? latency = null;
         using (var runner = NetworkRunner.Create(runModel, threads: options.Threads))
         {
             for (var start = 0; start < inputs.Count; start += 256)
@@ -106,6 +107,11 @@ public static class ModelEvaluator
                 ct.ThrowIfCancellationRequested();
                 outputs.AddRange(runner.RunMany(inputs.Skip(start).Take(256).ToList()).Select(runner.Output));
                 progress?.Report(0.4 + 0.4 * outputs.Count / inputs.Count);
+            }
+            // Timed on the session that computed the outputs: the same graph and options, its weights packed once.
+            if (options.MeasureLatency && integer && runner.Engine is { } engine)
+            {
+                latency = Latency(fp32, engine, inputs[0], options, ct);
             }
         }
         var fidelity = OutputComparison.Fidelity(reference, outputs);
@@ -121,7 +127,6 @@ public static class ModelEvaluator
             stages.Collect();
         }
         progress?.Report(0.9);
-        var latency = options.MeasureLatency && integer ? Latency(fp32, quantized, inputs[0], options, ct) : null;
         progress?.Report(1);
         if (options.MeasureLatency && !integer)
         {
@@ -199,10 +204,9 @@ public static class ModelEvaluator
         return result;
     }
 
-    private static LatencySection Latency(Fp32Reference fp32, Model quantized, Tensor input, EvaluationOptions options, CancellationToken ct)
+    private static LatencySection Latency(Fp32Reference fp32, InferenceSession engine, Tensor input, EvaluationOptions options, CancellationToken ct)
     {
         using var ort = fp32.Open(options.Threads, optimization: fp32.Optimization);
-        var engine = new InferenceSession(quantized, new SessionOptions { Threads = options.Threads });
         var ortMs = LatencyTimer.MedianMs(() => ort.Run(input), options.LatencyRuns, ct: ct);
         var ourMs = LatencyTimer.MedianMs(() => engine.Run(input), options.LatencyRuns, ct: ct);
         return new LatencySection

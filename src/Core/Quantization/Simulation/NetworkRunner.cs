@@ -52,6 +52,9 @@ public sealed class NetworkRunner : IDisposable
     /// <summary>True when this engine runs the graph, false when ONNX Runtime does.</summary>
     public bool UsesEngine { get; }
 
+    /// <summary>The engine session running the graph (null when ONNX Runtime does).</summary>
+    public InferenceSession? Engine => _engine;
+
     public static NetworkRunner Create(Model model, IEnumerable<string>? captures = null, int threads = 0, bool forceOrt = false) =>
         new(model, captures ?? [], threads > 0 ? threads : Environment.ProcessorCount, forceOrt);
 
