@@ -32,6 +32,10 @@ internal static class HorizontalWindow
         {
             ReduceAvx512<TOp>(padded, y, kernel, stride, dilation);
         }
+        else if (Avx2.IsSupported && stride is 1 or 2 && y.Length >= Lanes256 && padded.Length >= Capacity(0, y.Length, kernel, stride, dilation))
+        {
+            ReduceAvx2<TOp>(padded, y, kernel, stride, dilation);
+        }
         else
         {
             ReduceGather<TOp>(padded, y, kernel, stride, dilation, gather);
@@ -97,6 +101,41 @@ internal static class HorizontalWindow
         stride == 1
             ? Vector512.LoadUnsafe(ref p, at)
             : Avx512F.PermuteVar16x32x2(Vector512.LoadUnsafe(ref p, at), EvenLanes, Vector512.LoadUnsafe(ref p, at + 16));
+
+    private const int Lanes256 = 8;
+
+    /// <summary>
+    /// The AVX2 form of <see cref="ReduceAvx512{TOp}"/> for machines without AVX-512: 8-output blocks, the last one
+    /// overlapping the one before; stride 2 keeps the even lanes of 16 loaded floats. At least 8 outputs.
+    /// </summary>
+    internal static void ReduceAvx2<TOp>(ReadOnlySpan<float> padded, Span<float> y, int kernel, int stride, int dilation)
+        where TOp : IPoolReduction
+    {
+        var n = y.Length;
+        ref var p = ref MemoryMarshal.GetReference(padded);
+        ref var ys = ref MemoryMarshal.GetReference(y);
+        for (var ow = 0; ; ow += Lanes256)
+        {
+            ow = Math.Min(ow, n - Lanes256);
+            var at = (nuint)(ow * stride);
+            var acc = Taps256(ref p, at, stride);
+            for (var kw = 1; kw < kernel; kw++)
+            {
+                acc = TOp.Apply(acc, Taps256(ref p, at + (nuint)(kw * dilation), stride));
+            }
+            acc.StoreUnsafe(ref ys, (nuint)ow);
+            if (ow == n - Lanes256)
+            {
+                return;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Taps256(ref float p, nuint at, int stride) =>
+        stride == 1
+            ? Vector256.LoadUnsafe(ref p, at)
+            : Conv.EvenLanes256.Of(Vector256.LoadUnsafe(ref p, at), Vector256.LoadUnsafe(ref p, at + Lanes256));
 
     /// <summary>The formula of <see cref="Reduce{TOp}"/> for any stride: each tap's strided values gathered into <paramref name="gather"/> (y.Length floats).</summary>
     public static void ReduceGather<TOp>(ReadOnlySpan<float> padded, Span<float> y, int kernel, int stride, int dilation, Span<float> gather)

@@ -100,6 +100,35 @@ public class PoolKernelTests
         }
     }
 
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Avx2_Horizontal_Path_Agrees_With_The_Formula(int stride)
+    {
+        Skip.IfNot(System.Runtime.Intrinsics.X86.Avx2.IsSupported, "no AVX2 on this machine");
+        foreach (var outputs in new[] { 8, 9, 15, 16, 17, 31, 56, 100 })
+        {
+            foreach (var (kernel, dilation) in new[] { (1, 1), (2, 1), (3, 1), (3, 2), (5, 1) })
+            {
+                var length = (outputs - 1) * stride + (kernel - 1) * dilation + 1;
+                var capacity = HorizontalWindow.Capacity(length, outputs, kernel, stride, dilation);
+                var padded = RandomTensors.Normal(outputs + kernel, [capacity]).Floats;
+                // Past the row the vector path may read but must not use.
+                padded.AsSpan(length).Fill(float.MaxValue);
+                var max = new float[outputs];
+                var sum = new float[outputs];
+                HorizontalWindow.ReduceAvx2<MaxReduction>(padded, max, kernel, stride, dilation);
+                HorizontalWindow.ReduceAvx2<SumReduction>(padded, sum, kernel, stride, dilation);
+                for (var ow = 0; ow < outputs; ow++)
+                {
+                    var taps = Enumerable.Range(0, kernel).Select(kw => padded[ow * stride + kw * dilation]).ToArray();
+                    Assert.Equal(taps.Max(), max[ow]);
+                    Assert.Equal(taps.Sum(), sum[ow], 1e-5f);
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Vertical_Reduction_Covers_Every_Column()
     {
