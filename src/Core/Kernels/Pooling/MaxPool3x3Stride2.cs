@@ -101,17 +101,41 @@ internal static unsafe class MaxPool3x3Stride2
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void VerticalMax256(float* top, int w, int count, float* row)
     {
-        for (var c = 0; c < w; c += 8)
+        if (w < 8)
         {
-            var left = w - c;
-            var mask = left >= 8 ? Vector256<float>.AllBitsSet : Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(left)).AsSingle();
-            var m = Avx.MaskLoad(top + c, mask);
+            var mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(w)).AsSingle();
+            var t = Avx.MaskLoad(top, mask);
             for (var r = 1; r < count; r++)
             {
-                m = Avx.Max(m, Avx.MaskLoad(top + (long)r * w + c, mask));
+                t = Avx.Max(t, Avx.MaskLoad(top + (long)r * w, mask));
             }
-            Avx.MaskStore(row + c, mask, m);
+            Avx.MaskStore(row, mask, t);
+            return;
         }
+        // Plain loads and stores, the last vector overlapping the one before (row is not an input): masked stores
+        // (vmaskmovps) are microcoded on AMD and cost more than the rest of the loop.
+        for (var c = 0; ; c += 8)
+        {
+            c = Math.Min(c, w - 8);
+            var m = Vector256.Load(top + c);
+            for (var r = 1; r < count; r++)
+            {
+                m = Avx.Max(m, Vector256.Load(top + (long)r * w + c));
+            }
+            m.Store(row + c);
+            if (c == w - 8)
+            {
+                return;
+            }
+        }
+    }
+
+    private static void Horizontal256Block(float* s, float* y, int ox)
+    {
+        var p = s + 2 * ox;
+        var m = Avx.Max(Avx.Max(Avx.Shuffle(Vector256.Load(p), Vector256.Load(p + 8), 0x88), Avx.Shuffle(Vector256.Load(p), Vector256.Load(p + 8), 0xDD)),
+            Avx.Shuffle(Vector256.Load(p + 2), Vector256.Load(p + 10), 0x88));
+        Avx2.Permute4x64(m.AsDouble(), 0xD8).AsSingle().Store(y + ox);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -131,6 +155,11 @@ internal static unsafe class MaxPool3x3Stride2
             if (left >= 8)
             {
                 m.Store(y + ox);
+            }
+            else if (n >= 8)
+            {
+                // The row's last outputs again as a full vector ending at its end (the same values where it overlaps).
+                Horizontal256Block(s, y, n - 8);
             }
             else
             {
