@@ -22,11 +22,13 @@ public sealed class LargeModelJobTests(ITestOutputHelper output) : IDisposable
 {
     private const int Layers = 28, Channels = 512, Size = 8;
 
-    // Measured +315 MiB (+400..480 before the runs collected released layers and sessions, ReleasedMemory): during the
-    // evaluation the artifact and the served model (~115 MiB live for this model, its codes one byte per weight) plus
-    // the engine's packed kernels of the stage's session. What no longer fits is any whole copy of the fp32 weights
-    // on top of that.
-    private const double AllowedGrowthPerWeightByte = 1.5;
+    // Measured +315 MiB run alone (+400..480 before the runs collected released layers and sessions, ReleasedMemory):
+    // during the evaluation the artifact and the served model (~115 MiB live for this model, its codes one byte per
+    // weight) plus the engine's packed kernels of the stage's session. RssAnon is the whole test process's, and in a
+    // full run other test classes allocate beside it (+406 MiB seen there), so the bound leaves room for them; the
+    // whole-file path (+2.3 GiB, 9x the weights) still fails it. What no longer fits is any whole copy of the fp32
+    // weights on top of that.
+    private const double AllowedGrowthPerWeightByte = 2.0;
 
     private readonly TempDirectory _dir = new();
 
