@@ -25,10 +25,10 @@ public sealed class LargeModelJobTests(ITestOutputHelper output) : IDisposable
     // Measured +315 MiB run alone (+400..480 before the runs collected released layers and sessions, ReleasedMemory):
     // during the evaluation the artifact and the served model (~115 MiB live for this model, its codes one byte per
     // weight) plus the engine's packed kernels of the stage's session. RssAnon is the whole test process's, and in a
-    // full run other test classes allocate beside it (+406 MiB seen there), so the bound leaves room for them; the
+    // full run other test classes allocate beside it (+406 MiB seen there, 1.7x), so the bound leaves room for them; the
     // whole-file path (+2.3 GiB, 9x the weights) still fails it. What no longer fits is any whole copy of the fp32
     // weights on top of that.
-    private const double AllowedGrowthPerWeightByte = 2.0;
+    private const double AllowedGrowthPerWeightByte = 2.5;
 
     private readonly TempDirectory _dir = new();
 
