@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Onnx;
+using static DSConvService.TestSupport.ProtoWire;
 
 namespace DSConvService.TestSupport;
 
@@ -15,8 +16,8 @@ public static class ConvStackModelFile
     public static long Write(string path, int layers, int channels, int size, int seed = 1)
     {
         var graph = new GraphProto { Name = "conv_stack" };
-        graph.Input.Add(Value("x", 1, 3, size, size));
-        graph.Output.Add(Value("y", 1, channels));
+        graph.Input.Add(FloatValue("x", 1, 3, size, size));
+        graph.Output.Add(FloatValue("y", 1, channels));
         var value = "x";
         for (var i = 0; i < layers; i++)
         {
@@ -91,36 +92,4 @@ public static class ConvStackModelFile
 
     private static long FieldSize(long length) => 1 + VarintSize(length) + length;
 
-    private static ValueInfoProto Value(string name, params long[] shape)
-    {
-        var tensor = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = new TensorShapeProto() };
-        foreach (var d in shape)
-        {
-            tensor.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
-        }
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = tensor } };
-    }
-
-    private static void WriteTag(Stream s, int field) => WriteVarint(s, field << 3 | 2);
-
-    private static void WriteVarint(Stream s, long value)
-    {
-        var v = (ulong)value;
-        while (v >= 0x80)
-        {
-            s.WriteByte((byte)(v | 0x80));
-            v >>= 7;
-        }
-        s.WriteByte((byte)v);
-    }
-
-    private static int VarintSize(long value)
-    {
-        var n = 1;
-        for (var v = (ulong)value; v >= 0x80; v >>= 7)
-        {
-            n++;
-        }
-        return n;
-    }
 }

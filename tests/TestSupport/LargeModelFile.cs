@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Onnx;
+using static DSConvService.TestSupport.ProtoWire;
 
 namespace DSConvService.TestSupport;
 
@@ -17,8 +18,8 @@ public static class LargeModelFile
     {
         var k = height * width;
         var graph = new GraphProto { Name = "large" };
-        graph.Input.Add(Value("x", 1, 1, height, width));
-        graph.Output.Add(Value("y", 1, outputs));
+        graph.Input.Add(FloatValue("x", 1, 1, height, width));
+        graph.Output.Add(FloatValue("y", 1, outputs));
         graph.Node.Add(Node("Flatten", "flatten", ["x"], ["flat"], new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 1 }));
         graph.Node.Add(Node("Gemm", "fc", ["flat", WeightName, "fc.bias"], ["y"]));
         var bias = new TensorProto { Name = "fc.bias", DataType = (int)TensorProto.Types.DataType.Float };
@@ -60,16 +61,6 @@ public static class LargeModelFile
         return rawBytes;
     }
 
-    private static ValueInfoProto Value(string name, params long[] shape)
-    {
-        var tensor = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = new TensorShapeProto() };
-        foreach (var d in shape)
-        {
-            tensor.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
-        }
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = tensor } };
-    }
-
     private static NodeProto Node(string op, string name, string[] inputs, string[] outputs, params AttributeProto[] attributes)
     {
         var node = new NodeProto { OpType = op, Name = name };
@@ -77,28 +68,5 @@ public static class LargeModelFile
         node.Output.AddRange(outputs);
         node.Attribute.AddRange(attributes);
         return node;
-    }
-
-    private static void WriteTag(Stream s, int field) => WriteVarint(s, field << 3 | 2);
-
-    private static void WriteVarint(Stream s, long value)
-    {
-        var v = (ulong)value;
-        while (v >= 0x80)
-        {
-            s.WriteByte((byte)(v | 0x80));
-            v >>= 7;
-        }
-        s.WriteByte((byte)v);
-    }
-
-    private static int VarintSize(long value)
-    {
-        var n = 1;
-        for (var v = (ulong)value; v >= 0x80; v >>= 7)
-        {
-            n++;
-        }
-        return n;
     }
 }
