@@ -116,15 +116,14 @@ public static class ModelEvaluator
         }
         var fidelity = OutputComparison.Fidelity(reference, outputs);
         var accuracy = labels is null ? null : OutputComparison.Accuracy(reference, outputs, labels);
-        var stages = new ReleasedMemory();
         if (options.CollectBetweenStages)
         {
-            stages.Collect();
+            ReleasedMemory.CollectNow();
         }
         var layerSqnr = LayerSqnr(fp32, quantized, runModel, inputs.Take(options.LayerSamples).ToList(), options, notes, ct);
         if (options.CollectBetweenStages)
         {
-            stages.Collect();
+            ReleasedMemory.CollectNow();
         }
         progress?.Report(0.9);
         progress?.Report(1);

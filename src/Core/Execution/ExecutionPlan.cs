@@ -76,7 +76,10 @@ public sealed class ExecutionPlan
                 if (d.Constant is not null)
                 {
                     outs[k] = d.Constant;
-                    _constantOuts.Add(d.Constant);
+                    if (poisonOutputs)
+                    {
+                        _constantOuts.Add(d.Constant);
+                    }
                 }
                 else if (view is not null)
                 {

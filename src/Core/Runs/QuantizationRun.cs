@@ -47,7 +47,7 @@ public static class QuantizationRun
         var big = fp32Bytes >= ReleasedMemory.DefaultThreshold;
         if (big)
         {
-            new ReleasedMemory().Collect();
+            ReleasedMemory.CollectNow();
         }
 
         // Evaluated as it will be served: the artifact read back, on the integer kernels.

@@ -28,10 +28,16 @@ public sealed class ReleasedMemory(long threshold = ReleasedMemory.DefaultThresh
         }
     }
 
-    /// <summary>A blocking full collection that compacts the large-object heap once.</summary>
+    /// <summary><see cref="CollectNow"/>, and the count starts again.</summary>
     public void Collect()
     {
         _pending = 0;
+        CollectNow();
+    }
+
+    /// <summary>A blocking full collection that compacts the large-object heap once (between the stages of a big run).</summary>
+    public static void CollectNow()
+    {
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
     }
