@@ -22,6 +22,11 @@ public static unsafe class Avx2Kernel
     public static void Run<TSink>(in TileArgs t, ref TSink sink)
         where TSink : struct, ITileSink256
     {
+        if (t.CorrectionPairs != null)
+        {
+            Avx2FoldedKernel.Run(t, ref sink);
+            return;
+        }
         // One or two int16 steps per chunk (7- and 6-bit weights, blocks of ≤ 8 channels): widening every step
         // costs fewer instructions than the int16 accumulator (kernel bench: 7-bit 1.4x, 6-bit 1.07x faster).
         if (t.Int16Steps <= 2)

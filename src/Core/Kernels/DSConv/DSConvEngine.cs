@@ -26,6 +26,9 @@ public sealed unsafe class DSConvEngine
     private readonly DensePanelWeights? _densePanels;
     private readonly float[] _bias;
     private readonly int _int16Steps;
+
+    // The layer's AVX2 tiles run on Avx2FoldedKernel (the block sum fits int16 with the offset taken out).
+    private readonly bool _foldedCorrection;
     private readonly bool _residual;
     private readonly Lazy<ChannelVectorPath>? _channel;
     private readonly DSConvLayerSpec _spec;
@@ -67,6 +70,7 @@ public sealed unsafe class DSConvEngine
         var wide = DSConvIsaSupport.UsesWideWeights(isa, f.WeightBits, f.MantissaBits);
         _packed = new PackedWeights(weights, groups, 1 << (f.MantissaBits - 1), split, wide);
         _int16Steps = Math.Max(1, DSConvIsaSupport.Int16Steps(split ? 4 : f.WeightBits, f.MantissaBits));
+        _foldedCorrection = !wide && DSConvIsaSupport.UsesFoldedCorrection(isa, f.WeightBits, f.MantissaBits, _packed.StepsPerBlock);
         if (isa == DSConvIsa.Avx512Int16)
         {
             // Packed on the first run that needs it: only layers that meet small maps pay for a second copy.
@@ -287,7 +291,7 @@ public sealed unsafe class DSConvEngine
         var layout = new DSConvLayout(s, w, MaxWorkers);
         fixed (float* px = x, py = y, ps = scratch, pxi = w.Xi, pbias = _bias, pres = residual)
         fixed (sbyte* pq = w.Q)
-        fixed (int* pcorr = w.Correction)
+        fixed (int* pcorr = w.Correction, ppairs = w.CorrectionPairs)
         {
             var mem = (nint)ps;
             var ax = (nint)px;
@@ -361,6 +365,7 @@ public sealed unsafe class DSConvEngine
             var ctx = new GemmContext
             {
                 Mem = mem, Y = (nint)py, Residual = (nint)pres, Q = (nint)pq, Xi = (nint)pxi, Correction = (nint)pcorr, Bias = (nint)pbias,
+                CorrectionPairs = _foldedCorrection ? (nint)ppairs : 0, AStride = layout.PlaneLength * 4,
                 AOffsets = (nint)aOff, SOffsets = (nint)sOff, OChunks = oChunks,
             };
             var parts = Math.Min(workers, items);
@@ -387,6 +392,12 @@ public sealed unsafe class DSConvEngine
         public nint Q { get; init; }
         public nint Xi { get; init; }
         public nint Correction { get; init; }
+
+        /// <summary><see cref="PackedWeights.CorrectionPairs"/> when the layer runs on <see cref="Avx2FoldedKernel"/>, else 0.</summary>
+        public nint CorrectionPairs { get; init; }
+
+        /// <summary>Bytes between the steps of one block in the packed input: one plane of channel quads.</summary>
+        public int AStride { get; init; }
         public nint Bias { get; init; }
         public nint AOffsets { get; init; }
         public nint SOffsets { get; init; }
@@ -418,6 +429,7 @@ public sealed unsafe class DSConvEngine
             KBlocks = w.KBlocks,
             StepsPerBlock = w.StepsPerBlock,
             Int16Steps = Math.Min(_int16Steps, w.StepsPerBlock),
+            AStride = ctx.AStride,
             C = c,
         };
         // Keep the smaller operand hot: when this chunk's weight panels fit in L2, each tile stays in L1
@@ -508,6 +520,7 @@ public sealed unsafe class DSConvEngine
         args.Q = (sbyte*)ctx.Q + w.QOffset(g, panel);
         args.Xi = (float*)ctx.Xi + w.BlockOffset(g, panel);
         args.Correction = (int*)ctx.Correction + w.BlockOffset(g, panel);
+        args.CorrectionPairs = ctx.CorrectionPairs == 0 ? null : (int*)ctx.CorrectionPairs + w.BlockOffset(g, panel);
         args.A = quant + tile * TileArgs.Pixels * 4;
         args.S = scales + tile * TileArgs.Pixels;
     }

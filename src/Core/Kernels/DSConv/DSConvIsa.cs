@@ -51,6 +51,20 @@ public static class DSConvIsaSupport
     }
 
     /// <summary>
+    /// Steps whose offset-free sum Σ m·q fits int16 in every lane: |m·q| ≤ 2^(M−1)·2^(b−1), two products per lane
+    /// and step. Unlike <see cref="Int16Steps"/> this bounds the final value only (wrapping adds), for
+    /// <see cref="Avx2FoldedKernel"/>.
+    /// </summary>
+    public static int FoldedInt16Steps(int weightBits, int mantissaBits) => short.MaxValue / (1 << (mantissaBits + weightBits - 1));
+
+    /// <summary>
+    /// True when <see cref="DSConvIsa.Avx2"/> runs the layer on <see cref="Avx2FoldedKernel"/>: one u8·s8 pair cannot
+    /// saturate and a whole block of <paramref name="stepsPerBlock"/> steps fits <see cref="FoldedInt16Steps"/>.
+    /// </summary>
+    public static bool UsesFoldedCorrection(DSConvIsa isa, int weightBits, int mantissaBits, int stepsPerBlock) =>
+        isa is DSConvIsa.Avx2 && Int16Steps(weightBits, mantissaBits) >= 1 && FoldedInt16Steps(weightBits, mantissaBits) >= stepsPerBlock;
+
+    /// <summary>
     /// True when the AVX-512 int16-accumulating kernel must run the weights as two 4-bit halves to stay exact
     /// (8-bit weights with 8-bit mantissas: a u8·s8 pair can reach 65280). Every kernel is exact.
     /// </summary>

@@ -44,6 +44,7 @@ public sealed class PackedWeights
         Q = new sbyte[groups * Panels * KSteps * Rows * 4 * width];
         Xi = new float[groups * Panels * KBlocks * Rows];
         Correction = new int[groups * Panels * KBlocks * Rows];
+        CorrectionPairs = new int[Correction.Length];
         for (var g = 0; g < groups; g++)
         {
             for (var og = 0; og < Og; og++)
@@ -64,6 +65,7 @@ public sealed class PackedWeights
                         {
                             var kb = (t * Nbg + j) * (splitNibbles ? 2 : 1) + h;
                             var sum = 0;
+                            var pairSums = (Low: 0, High: 0);
                             for (var i = 0; i < len; i++)
                             {
                                 var ci = j * b + i;
@@ -86,9 +88,19 @@ public sealed class PackedWeights
                                     Q[e] = (sbyte)q;
                                 }
                                 sum += q;
+                                if (i % 4 < 2)
+                                {
+                                    pairSums.Low += q;
+                                }
+                                else
+                                {
+                                    pairSums.High += q;
+                                }
                             }
                             Xi[(panel * KBlocks + kb) * Rows + row] = h == 0 ? xi : 16f * xi;
                             Correction[(panel * KBlocks + kb) * Rows + row] = activationOffset * sum;
+                            CorrectionPairs[(panel * KBlocks + kb) * Rows + row] =
+                                (ushort)(-activationOffset * pairSums.Low) | (-activationOffset * pairSums.High << 16);
                         }
                     }
                 }
@@ -115,6 +127,12 @@ public sealed class PackedWeights
     public sbyte[] Q { get; }
     public float[] Xi { get; }
     public int[] Correction { get; }
+
+    /// <summary>
+    /// Per (block, row) two int16 (mod 2^16): −offset·Σq over channels 0–1 and over channels 2–3 of the block's
+    /// steps, the start of <see cref="Avx2FoldedKernel"/>'s vpmaddubsw lanes (low, high half of each pixel's dword).
+    /// </summary>
+    public int[] CorrectionPairs { get; }
 
     public int QOffset(int g, int panel) => (g * Panels + panel) * KSteps * Rows * 4 * (WideWeights ? 2 : 1);
     public int BlockOffset(int g, int panel) => (g * Panels + panel) * KBlocks * Rows;

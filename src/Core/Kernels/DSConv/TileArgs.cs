@@ -16,6 +16,15 @@ public unsafe struct TileArgs
     public sbyte* Q;
     public float* Xi;
     public int* Correction;
+
+    /// <summary>
+    /// Per (block, row) the int16 pair −offset·Σq (lanes of channels 0–1 and 2–3 of a step) that
+    /// <see cref="Avx2FoldedKernel"/> starts its accumulators at; null for the other kernels.
+    /// </summary>
+    public int* CorrectionPairs;
+
+    /// <summary>Bytes between consecutive steps of one block in A (used with <see cref="CorrectionPairs"/>).</summary>
+    public int AStride;
     public int KBlocks;
     public int StepsPerBlock;
 
