@@ -90,7 +90,8 @@ public static unsafe class DSConvKernelBench
     /// <summary>
     /// The AVX2 kernels per weight width on the same tile, in real MACs per CPU-second, as the engine runs them:
     /// 4–7 bits on <see cref="Avx2Kernel"/> (int16 steps 8, 4, 2, 1; 6 and 7 bits on <see cref="Avx2OneStepKernel"/>),
-    /// 8 bits on <see cref="Avx2WideKernel"/>, and the nibble split 8-bit weights had before (twice the blocks).
+    /// 8 bits on <see cref="Avx2WideKernel"/>, and the nibble split 8-bit weights had before (twice the blocks);
+    /// "4-bit folded" is <see cref="Avx2FoldedKernel"/>, which the engine runs for 4-bit weights with blocks up to 60 channels.
     /// </summary>
     private static void WidthVariants(byte[] a, int blocks, int steps, int panels, int iters)
     {
@@ -114,6 +115,8 @@ public static unsafe class DSConvKernelBench
                 aOff[kb * steps + st] = (kb * steps + st) * 128;
             }
         }
+        // Folded: accumulators start at −offset·Σq (any values do for timing), steps reached by stride (128 bytes here).
+        var pairs = GC.AllocateArray<int>(2 * panels * blocks * 4, pinned: true);
         var splitOff = GC.AllocateArray<int>(2 * ksteps, pinned: true);
         var splitSOff = GC.AllocateArray<int>(2 * blocks, pinned: true);
         for (var kb = 0; kb < 2 * blocks; kb++)
@@ -127,17 +130,18 @@ public static unsafe class DSConvKernelBench
         fixed (byte* pa = a)
         fixed (sbyte* pq = q)
         fixed (float* ps = s, pxi = xi, pc = c)
-        fixed (int* pcorr = corr, pao = aOff, pso = sOff, psplit = splitOff, pssplit = splitSOff)
+        fixed (int* pcorr = corr, pao = aOff, pso = sOff, psplit = splitOff, pssplit = splitSOff, ppairs = pairs)
         {
             var t = new TileArgs { A = pa, AOffsets = pao, S = ps, SOffsets = pso, KBlocks = blocks, StepsPerBlock = steps, C = pc };
-            (string Name, int KBlocks, int Int16Steps, int QBytes, bool Split, bool Wide)[] variants =
+            (string Name, int KBlocks, int Int16Steps, int QBytes, bool Split, bool Wide, bool Folded)[] variants =
             [
-                ("Avx2 4-bit", blocks, 8, 16, false, false),
-                ("Avx2 5-bit", blocks, 4, 16, false, false),
-                ("Avx2 6-bit", blocks, 2, 16, false, false),
-                ("Avx2 7-bit", blocks, 1, 16, false, false),
-                ("Avx2 8-bit nibble split", 2 * blocks, 8, 16, true, false),
-                ("Avx2Wide 8-bit", blocks, 1, 32, false, true),
+                ("Avx2 4-bit", blocks, 8, 16, false, false, false),
+                ("Avx2 4-bit folded", blocks, 8, 16, false, false, true),
+                ("Avx2 5-bit", blocks, 4, 16, false, false, false),
+                ("Avx2 6-bit", blocks, 2, 16, false, false, false),
+                ("Avx2 7-bit", blocks, 1, 16, false, false, false),
+                ("Avx2 8-bit nibble split", 2 * blocks, 8, 16, true, false, false),
+                ("Avx2Wide 8-bit", blocks, 1, 32, false, true, false),
             ];
             foreach (var v in variants)
             {
@@ -145,6 +149,7 @@ public static unsafe class DSConvKernelBench
                 t.Int16Steps = v.Int16Steps;
                 t.AOffsets = v.Split ? psplit : pao;
                 t.SOffsets = v.Split ? pssplit : pso;
+                t.AStride = v.Folded ? 128 : 0;
                 var panelBytes = v.KBlocks * steps * v.QBytes;
                 for (var rep = 0; rep < 2; rep++)
                 {
@@ -156,6 +161,7 @@ public static unsafe class DSConvKernelBench
                             t.Q = pq + p * panelBytes;
                             t.Xi = pxi + p * v.KBlocks * 4;
                             t.Correction = pcorr + p * v.KBlocks * 4;
+                            t.CorrectionPairs = v.Folded ? ppairs + p * v.KBlocks * 4 : null;
                             if (v.Wide)
                             {
                                 Avx2WideKernel.Run(t);
