@@ -4,9 +4,9 @@ using DSConvService.Core.Kernels.Gemm;
 namespace DSConvService.Bench;
 
 /// <summary>
-/// `depthwise`: both depthwise paths (copy-free direct kernel and padded copy) on MobileNetV2 / EfficientNet shapes,
+/// `depthwise`: the three depthwise paths (copy-free direct kernel, padded copy, channel-blocked) on MobileNetV2 / EfficientNet shapes,
 /// 1 thread, timed in interleaved rounds (the fastest run's process CPU time, which other processes on the machine
-/// disturb least), and the path <see cref="DepthwiseDirectKernel.Applies"/> picks.
+/// disturb least), and the path <see cref="DepthwiseConv.Choose"/> picks.
 /// </summary>
 public static unsafe class DepthwiseBench
 {
@@ -23,8 +23,8 @@ public static unsafe class DepthwiseBench
         var o = BenchOptions.Parse(args);
         Console.WriteLine($"CPU: {SuiteModels.CpuModel()}; 1 thread, fastest process CPU time of {o.Runs} interleaved runs");
         Console.WriteLine();
-        Console.WriteLine("| shape | direct ms | copy ms | chosen | GMAC/s (chosen) |");
-        Console.WriteLine("| --- | ---: | ---: | --- | ---: |");
+        Console.WriteLine("| shape | direct ms | copy ms | blocked ms | chosen | GMAC/s (chosen) |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | --- | ---: |");
         foreach (var (c, h, k, s) in shapes)
         {
             var pad = k / 2;
@@ -33,23 +33,26 @@ public static unsafe class DepthwiseBench
             var x = new float[c * h * h];
             var w = new float[c * k * k];
             var y = new float[c * oh * oh];
-            var scratch = new float[DepthwiseConv.CopyPathScratchFloats(g) + 16];
+            var scratch = new float[Math.Max(DepthwiseConv.CopyPathScratchFloats(g), DepthwiseChannelBlocked.ScratchFloats(g)) + 16];
             for (var i = 0; i < x.Length; i++)
             {
                 x[i] = i % 7 - 3;
             }
-            Action Path(bool direct) => () =>
+            Action Path(DepthwisePath path) => () =>
             {
                 fixed (float* px = x, pw = w, py = y, ps = scratch)
                 {
-                    DepthwiseConv.Run(px, pw, null, py, 1, c, 1, g, FusedActivation.Relu, ps, 1, direct);
+                    DepthwiseConv.Run(px, pw, null, py, 1, c, 1, g, FusedActivation.Relu, ps, 1, path);
                 }
             };
-            var supported = DepthwiseDirectKernel.Supports(g);
-            var times = supported ? FastestCpu(o, Path(true), Path(false)) : [double.NaN, FastestCpu(o, Path(false))[0]];
-            var chosen = DepthwiseDirectKernel.Applies(g);
+            var paths = new[] { DepthwisePath.Direct, DepthwisePath.Copy, DepthwisePath.Blocked }
+                .Where(p => p switch { DepthwisePath.Direct => DepthwiseDirectKernel.Supports(g), DepthwisePath.Blocked => DepthwiseChannelBlocked.Supported, _ => true })
+                .ToArray();
+            var measured = FastestCpu(o, paths.Select(Path).ToArray());
+            double Time(DepthwisePath p) => Array.IndexOf(paths, p) is var i and >= 0 ? measured[i] : double.NaN;
+            var chosen = DepthwiseConv.Choose(g, 1);
             var macs = (double)c * oh * oh * k * k;
-            Console.WriteLine($"| {c}x{h}x{h} {k}x{k}/{s} | {times[0]:F3} | {times[1]:F3} | {(chosen ? "direct" : "copy")} | {macs / (chosen ? times[0] : times[1]) / 1e6:F1} |");
+            Console.WriteLine($"| {c}x{h}x{h} {k}x{k}/{s} | {Time(DepthwisePath.Direct):F3} | {Time(DepthwisePath.Copy):F3} | {Time(DepthwisePath.Blocked):F3} | {chosen.ToString().ToLowerInvariant()} | {macs / Time(chosen) / 1e6:F1} |");
         }
         return 0;
     }

@@ -6,7 +6,7 @@ using Xunit;
 namespace DSConvService.Core.Tests.Kernels;
 
 /// <summary>
-/// The direct depthwise convolution against a scalar reference (double sums, relative error ≤ 1e-5): widths around
+/// The depthwise convolution, on each of its paths, against a scalar reference (double sums, relative error ≤ 1e-5): widths around
 /// the 8- and 16-float vectors, strides 1–3, dilation, asymmetric pads, multipliers, batches, activations, threads.
 /// Guards after the output and the scratch catch writes past the declared sizes.
 /// </summary>
@@ -26,7 +26,17 @@ public sealed unsafe class DepthwiseConvTests
 
     public static TheoryData<Case> Cases()
     {
-        var data = new TheoryData<Case>
+        var data = new TheoryData<Case>();
+        foreach (var c in AllCases())
+        {
+            data.Add(c);
+        }
+        return data;
+    }
+
+    private static List<Case> AllCases()
+    {
+        var data = new List<Case>
         {
             new("3x3/1 pad 1, 112 wide", 1, 4, 1, 112, 112, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
             new("3x3/2 pad 1, 112 wide (to 56)", 1, 3, 1, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1),
@@ -47,6 +57,14 @@ public sealed unsafe class DepthwiseConvTests
             new("3x3/1 no pad, 20x21", 2, 3, 1, 20, 21, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0),
             new("3x3/2 no pad, 21x40", 1, 3, 1, 21, 40, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0),
             new("3x3/2 pads bottom-right only, 18x35", 1, 2, 1, 18, 35, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1),
+            // Whole and partial blocks of 8 channels (the channel-blocked path), rows shorter and longer than 8 outputs.
+            new("3x3/1 pad 1, 19 channels, 7x7, batch 2", 2, 19, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+            new("5x5/1 pad 2, 16 channels, 14x14", 1, 16, 1, 14, 14, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2),
+            new("5x5/2 pad 2, 8 channels, 14x14 (to 7x7), batch 3", 3, 8, 1, 14, 14, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2),
+            new("3x3/2 pad 1, 24 channels, 28x27", 1, 24, 1, 28, 27, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1),
+            new("3x3/3 dilation 2, 9 channels, asymmetric pads, 17x29", 2, 9, 1, 17, 29, 3, 3, 3, 3, 2, 2, 2, 0, 1, 3),
+            new("5x5/1 pad 2, 12 channels, 3x3 map", 1, 12, 1, 3, 3, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2),
+            new("7x7/1 pad 3, 10 channels, 9x17", 1, 10, 1, 9, 17, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3),
         };
         foreach (var w in new[] { 1, 2, 5, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 33 })
         {
@@ -64,16 +82,44 @@ public sealed unsafe class DepthwiseConvTests
         {
             foreach (var threads in new[] { 1, 2 })
             {
-                foreach (var direct in DepthwiseDirectKernel.Supports(c.Geometry) ? new[] { true, false } : [false])
+                foreach (var path in Paths(c))
                 {
-                    Check(c, act, threads, withBias: threads == 1, direct);
+                    Check(c, act, threads, withBias: threads == 1, path);
                 }
             }
         }
     }
 
-    /// <param name="direct">The copy-free AVX-512 kernel (<see cref="DepthwiseDirectKernel"/>), or the padded-copy path.</param>
-    private static void Check(Case c, FusedActivation act, int threads, bool withBias, bool direct)
+    // Every path this CPU can run for the case: copy-free, padded copy, and channel-blocked (multiplier 1).
+    private static IEnumerable<DepthwisePath> Paths(Case c)
+    {
+        if (DepthwiseDirectKernel.Supports(c.Geometry))
+        {
+            yield return DepthwisePath.Direct;
+        }
+        yield return DepthwisePath.Copy;
+        if (DepthwiseChannelBlocked.Supported && c.M == 1)
+        {
+            yield return DepthwisePath.Blocked;
+        }
+    }
+
+    [Fact]
+    public void The_Chosen_Path_Has_Its_Scratch()
+    {
+        foreach (var c in AllCases())
+        {
+            var needed = DepthwiseConv.Choose(c.Geometry, c.M) switch
+            {
+                DepthwisePath.Copy => DepthwiseConv.CopyPathScratchFloats(c.Geometry),
+                DepthwisePath.Blocked => DepthwiseChannelBlocked.ScratchFloats(c.Geometry),
+                _ => 0,
+            };
+            Assert.True(DepthwiseConv.ScratchFloats(c.Geometry) >= needed, c.Name);
+        }
+    }
+
+    private static void Check(Case c, FusedActivation act, int threads, bool withBias, DepthwisePath path)
     {
         var g = c.Geometry;
         var o = c.C * c.M;
@@ -82,13 +128,18 @@ public sealed unsafe class DepthwiseConvTests
         var bias = withBias ? RandomTensors.Uniform(3, [o]).Floats : null;
         var outFloats = c.N * o * c.OH * c.OW;
         var y = new float[outFloats + Guard];
-        var scratchFloats = direct ? 0 : DepthwiseConv.CopyPathScratchFloats(g);
+        var scratchFloats = path switch
+        {
+            DepthwisePath.Copy => DepthwiseConv.CopyPathScratchFloats(g),
+            DepthwisePath.Blocked => DepthwiseChannelBlocked.ScratchFloats(g),
+            _ => 0,
+        };
         var scratch = new float[scratchFloats + Guard];
         Array.Fill(y, 7f);
         Array.Fill(scratch, 9f);
         fixed (float* px = x, pw = w, pb = bias, py = y, ps = scratch)
         {
-            DepthwiseConv.Run(px, pw, pb, py, c.N, c.C, c.M, g, act, ps, threads, direct);
+            DepthwiseConv.Run(px, pw, pb, py, c.N, c.C, c.M, g, act, ps, threads, path);
         }
         var expected = Reference(c, x, w, bias, act);
         double maxDiff = 0, maxRef = 0;
@@ -97,7 +148,7 @@ public sealed unsafe class DepthwiseConvTests
             maxDiff = Math.Max(maxDiff, Math.Abs(y[i] - expected[i]));
             maxRef = Math.Max(maxRef, Math.Abs(expected[i]));
         }
-        Assert.True(maxDiff <= Tolerance * Math.Max(1, maxRef), $"{c} {act.Kind} threads {threads} direct {direct}: max diff {maxDiff}");
+        Assert.True(maxDiff <= Tolerance * Math.Max(1, maxRef), $"{c} {act.Kind} threads {threads} {path}: max diff {maxDiff}");
         Assert.All(y[outFloats..], v => Assert.Equal(7f, v));
         Assert.All(scratch[(int)scratchFloats..], v => Assert.Equal(9f, v));
     }
