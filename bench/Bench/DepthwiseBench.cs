@@ -20,8 +20,11 @@ public static unsafe class DepthwiseBench
             shapes = args[at + 1].Split(';').Select(t => t.Split(',').Select(int.Parse).ToArray()).Select(v => (v[0], v[1], v[2], v[3])).ToArray();
             args = args.Where((_, i) => i != at && i != at + 1).ToArray();
         }
+        // --silu fuses SiLU (EfficientNet's activation) instead of Relu.
+        var act = args.Contains("--silu") ? new FusedActivation(ActivationKind.Silu) : FusedActivation.Relu;
+        args = args.Where(a => a != "--silu").ToArray();
         var o = BenchOptions.Parse(args);
-        Console.WriteLine($"CPU: {SuiteModels.CpuModel()}; 1 thread, fastest process CPU time of {o.Runs} interleaved runs");
+        Console.WriteLine($"CPU: {SuiteModels.CpuModel()}; 1 thread, {act.Kind} fused, fastest process CPU time of {o.Runs} interleaved runs");
         Console.WriteLine();
         Console.WriteLine("| shape | direct ms | copy ms | blocked ms | chosen | GMAC/s (chosen) |");
         Console.WriteLine("| --- | ---: | ---: | ---: | --- | ---: |");
@@ -42,7 +45,7 @@ public static unsafe class DepthwiseBench
             {
                 fixed (float* px = x, pw = w, py = y, ps = scratch)
                 {
-                    DepthwiseConv.Run(px, pw, null, py, 1, c, 1, g, FusedActivation.Relu, ps, 1, path);
+                    DepthwiseConv.Run(px, pw, null, py, 1, c, 1, g, act, ps, 1, path);
                 }
             };
             var paths = new[] { DepthwisePath.Direct, DepthwisePath.Copy, DepthwisePath.Blocked }

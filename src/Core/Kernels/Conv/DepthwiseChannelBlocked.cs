@@ -44,23 +44,36 @@ public static unsafe class DepthwiseChannelBlocked
     private static long OffsetFloats(in ConvGeometry g) => (g.InPixels + Lanes - 1) / Lanes * Lanes;
 
     /// <summary>Scratch floats <see cref="Run"/> needs, whatever the thread count.</summary>
-    public static long ScratchFloats(in ConvGeometry g) => OffsetFloats(g) + MaxParts * PartFloats(g);
+    public static long ScratchFloats(in ConvGeometry g) => ScratchFloats(g, sourceBuffer: false);
+
+    /// <summary>Scratch floats of <see cref="Run{TSource}"/>; with <paramref name="sourceBuffer"/> each thread also gets 8 planes for its source.</summary>
+    public static long ScratchFloats(in ConvGeometry g, bool sourceBuffer) =>
+        OffsetFloats(g) + MaxParts * (PartFloats(g) + (sourceBuffer ? (long)Lanes * g.InPixels : 0));
 
     /// <summary>
     /// y[n, c] = act(bias[c] + depthwise(x[n, c], w[c])) for <paramref name="channels"/> channels of
     /// <paramref name="batch"/> images, weights [channel][tap].
     /// </summary>
     public static void Run(float* x, float* w, float* bias, float* y, int batch, int channels, in ConvGeometry g, FusedActivation act,
-        float* scratch, int threads)
+        float* scratch, int threads) =>
+        Run(new InputPlanes(x, channels, g.InPixels), w, bias, y, batch, channels, g, act, scratch, threads, sourceBuffer: false);
+
+    /// <summary>
+    /// <see cref="Run(float*, float*, float*, float*, int, int, in ConvGeometry, FusedActivation, float*, int)"/> with the
+    /// input planes of each block taken from <paramref name="source"/> (e.g. made there, as DSConv's x̂).
+    /// </summary>
+    public static void Run<TSource>(TSource source, float* w, float* bias, float* y, int batch, int channels, in ConvGeometry g,
+        FusedActivation act, float* scratch, int threads, bool sourceBuffer)
+        where TSource : struct, IChannelBlockSource
     {
         var blocks = (channels + Lanes - 1) / Lanes;
         var units = batch * blocks;
         var macs = (long)batch * channels * g.OutPixels * g.KernelH * g.KernelW;
         var parts = macs < ParallelMacs ? 1 : Math.Clamp(threads, 1, Math.Min(units, MaxParts));
-        var perPart = PartFloats(g);
+        var perPart = PartFloats(g) + (sourceBuffer ? (long)Lanes * g.InPixels : 0);
         var offsets = (int*)scratch;
         FillOffsets(g, offsets);
-        var (ax, aw, ab, ay, asc) = ((nint)x, (nint)w, (nint)bias, (nint)y, (nint)(scratch + OffsetFloats(g)));
+        var (aw, ab, ay, asc) = ((nint)w, (nint)bias, (nint)y, (nint)(scratch + OffsetFloats(g)));
         var geometry = g;
         CpuParallel.For(parts, parts, (p0, p1) =>
         {
@@ -72,8 +85,9 @@ public static unsafe class DepthwiseChannelBlocked
                 {
                     var n = u / blocks;
                     var c0 = u % blocks * Lanes;
-                    RunBlock((float*)ax, (float*)aw, (float*)ab, (float*)ay, n, c0, Math.Min(Lanes, channels - c0), channels, geometry, act,
-                        offsets, s);
+                    var count = Math.Min(Lanes, channels - c0);
+                    var planes = source.Planes(n, c0, count, s + PartFloats(geometry));
+                    RunBlock(planes, (float*)aw, (float*)ab, (float*)ay, n, c0, count, channels, geometry, act, offsets, s);
                 }
             }
         });
@@ -95,7 +109,8 @@ public static unsafe class DepthwiseChannelBlocked
         }
     }
 
-    private static void RunBlock(float* x, float* w, float* bias, float* y, int n, int c0, int count, int channels, in ConvGeometry g,
+    // planes: the block's count input planes, InPixels apart.
+    private static void RunBlock(float* planes, float* w, float* bias, float* y, int n, int c0, int count, int channels, in ConvGeometry g,
         FusedActivation act, int* offsets, float* scratch)
     {
         var (rows, columns) = PaddedSize(g);
@@ -115,14 +130,32 @@ public static unsafe class DepthwiseChannelBlocked
             b[c] = c < count && bias != null ? bias[c0 + c] : 0f;
         }
         new Span<float>(padded, rows * columns * Lanes).Clear();
-        ChannelBlockTranspose256.PlanesToPixels(x + ((long)n * channels + c0) * g.InPixels, g.InPixels, count, g.InPixels, offsets, padded);
+        ChannelBlockTranspose256.PlanesToPixels(planes, g.InPixels, count, g.InPixels, offsets, padded);
         var vb = Vector256.Load(b);
         var output = y + ((long)n * channels + c0) * g.OutPixels;
         var rowFloats = (long)columns * Lanes;
+        var fused = ActivationPass.Separates(act) ? FusedActivation.None : act;
         for (var oy = 0; oy < g.OutHeight; oy++)
         {
-            DepthwiseBlockedKernel256.Row(padded + oy * g.StrideH * rowFloats, weights, vb, g, act,
+            DepthwiseBlockedKernel256.Row(padded + oy * g.StrideH * rowFloats, weights, vb, g, fused,
                 output + (long)oy * g.OutWidth, g.OutPixels, count, (g.OutHeight - oy) * g.OutWidth);
         }
+        if (ActivationPass.Separates(act))
+        {
+            ActivationPass.Apply(output, (long)count * g.OutPixels, act);
+        }
     }
+}
+
+/// <summary>Where <see cref="DepthwiseChannelBlocked"/> gets the input planes of one block of channels.</summary>
+public unsafe interface IChannelBlockSource
+{
+    /// <summary>Channels [c0, c0 + count) of image n as planes InPixels apart; <paramref name="buffer"/> (8 planes) may hold them.</summary>
+    float* Planes(int n, int c0, int count, float* buffer);
+}
+
+/// <summary>The input tensor itself.</summary>
+public readonly unsafe struct InputPlanes(float* x, int channels, int pixels) : IChannelBlockSource
+{
+    public float* Planes(int n, int c0, int count, float* buffer) => x + ((long)n * channels + c0) * pixels;
 }

@@ -9,7 +9,8 @@ namespace DSConvService.Core.Kernels.Conv;
 /// <summary>
 /// Direct depthwise convolution (one input channel per filter, any kernel, stride, dilation and padding):
 /// each input plane is copied once into a zero-padded, phase-split form (<see cref="DepthwisePlaneLayout"/>),
-/// then <see cref="DepthwisePlaneKernel"/> computes the output rows in registers with bias and activation fused.
+/// then <see cref="DepthwisePlaneKernel"/> computes the output rows in registers with bias and activation fused
+/// (Sigmoid and SiLU as a pass over each finished plane, <see cref="ActivationPass"/>).
 /// </summary>
 public static unsafe class DepthwiseConv
 {
@@ -95,7 +96,12 @@ public static unsafe class DepthwiseConv
                         layout.Fill((float*)ax + ((long)n * inChannels + c) * geometry.InPixels, geometry, s);
                     }
                     var b = ab == 0 ? 0f : ((float*)ab)[o];
-                    layout.Compute(s, (float*)aw + (long)o * layout.Taps, b, (float*)ay + (long)p * geometry.OutPixels, geometry, act);
+                    var plane = (float*)ay + (long)p * geometry.OutPixels;
+                    layout.Compute(s, (float*)aw + (long)o * layout.Taps, b, plane, geometry, ActivationPass.Separates(act) ? FusedActivation.None : act);
+                    if (ActivationPass.Separates(act))
+                    {
+                        ActivationPass.Apply(plane, geometry.OutPixels, act);
+                    }
                 }
             }
         });
@@ -144,7 +150,12 @@ public static unsafe class DepthwiseConv
                     Prefetch((float*)ax + ((long)nn * inChannels + (next - nn * outChannels) / multiplier) * geometry.InPixels, geometry.InPixels);
                 }
                 var b = ab == 0 ? 0f : ((float*)ab)[o];
-                DepthwiseDirectKernel.Plane(input, (float*)aw + (long)o * taps, b, (float*)ay + (long)p * geometry.OutPixels, geometry, act);
+                var plane = (float*)ay + (long)p * geometry.OutPixels;
+                DepthwiseDirectKernel.Plane(input, (float*)aw + (long)o * taps, b, plane, geometry, ActivationPass.Separates(act) ? FusedActivation.None : act);
+                if (ActivationPass.Separates(act))
+                {
+                    ActivationPass.Apply(plane, geometry.OutPixels, act);
+                }
             }
         });
     }

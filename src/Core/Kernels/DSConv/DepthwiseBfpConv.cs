@@ -10,7 +10,7 @@ namespace DSConvService.Core.Kernels.DSConv;
 /// alone. Each worker simulates one plane into its own buffer, copies it padded (<see cref="DepthwisePlaneLayout"/>)
 /// and convolves it while both are in cache: x̂ of the whole tensor is never written to memory and read back.
 /// The numbers are those of <see cref="BfpSimulator"/> followed by <see cref="DepthwiseConv"/>, whose choice of
-/// <see cref="DepthwiseDirectKernel"/> (no padded copy) this follows.
+/// <see cref="DepthwiseDirectKernel"/> (no padded copy) or <see cref="DepthwiseChannelBlocked"/> this follows.
 /// </summary>
 internal static unsafe class DepthwiseBfpConv
 {
@@ -22,13 +22,21 @@ internal static unsafe class DepthwiseBfpConv
     /// <summary>Per worker: the padded phase planes and one simulated input plane (64-byte aligned).</summary>
     private static long WorkerFloats(in ConvGeometry g) => (new DepthwisePlaneLayout(g).ScratchFloats + g.InPixels + 15) / 16 * 16;
 
-    /// <summary>Scratch floats <see cref="Run"/> needs, whatever the thread count.</summary>
-    public static long ScratchFloats(in ConvGeometry g) => MaxParts * WorkerFloats(g) + 16;
+    /// <summary>Scratch floats <see cref="Run"/> needs, whatever the thread count and multiplier.</summary>
+    public static long ScratchFloats(in ConvGeometry g) => Math.Max(MaxParts * WorkerFloats(g) + 16,
+        DepthwiseConv.BlockedApplies(g) ? DepthwiseChannelBlocked.ScratchFloats(g, sourceBuffer: true) : 0);
 
     /// <summary>y = act(depthwise(x̂, w) + bias) with <paramref name="multiplier"/> output channels per input channel.</summary>
     public static void Run(float* x, float* w, float* bias, float* y, int batch, int inChannels, int multiplier, in ConvGeometry g,
         FusedActivation act, DSConvFormat f, float* scratch, int threads)
     {
+        if (multiplier == 1 && DepthwiseConv.BlockedApplies(g))
+        {
+            // The fp32 engine's choice for these layers: blocks of 8 channels, each simulated just before it is transposed.
+            DepthwiseChannelBlocked.Run(new SimulatedPlanes(x, inChannels, g.InPixels, f), w, bias, y, batch, inChannels, g, act, scratch,
+                threads, sourceBuffer: true);
+            return;
+        }
         var layout = new DepthwisePlaneLayout(g);
         var outChannels = inChannels * multiplier;
         var planes = batch * outChannels;
@@ -65,16 +73,35 @@ internal static unsafe class DepthwiseBfpConv
                     var b = ab == 0 ? 0f : ((float*)ab)[o];
                     var wo = (float*)aw + (long)o * layout.Taps;
                     var yo = (float*)ay + (long)p * geometry.OutPixels;
+                    var fused = ActivationPass.Separates(act) ? FusedActivation.None : act;
                     if (direct)
                     {
-                        DepthwiseDirectKernel.Plane(simulated, wo, b, yo, geometry, act);
+                        DepthwiseDirectKernel.Plane(simulated, wo, b, yo, geometry, fused);
                     }
                     else
                     {
-                        layout.Compute(s, wo, b, yo, geometry, act);
+                        layout.Compute(s, wo, b, yo, geometry, fused);
+                    }
+                    if (ActivationPass.Separates(act))
+                    {
+                        ActivationPass.Apply(yo, geometry.OutPixels, act);
                     }
                 }
             }
         });
+    }
+}
+
+/// <summary>x̂ of a block's planes, made per plane into the block's buffer (the numbers of <see cref="BfpSimulator"/>).</summary>
+internal readonly unsafe struct SimulatedPlanes(float* x, int channels, int pixels, DSConvFormat format) : IChannelBlockSource
+{
+    public float* Planes(int n, int c0, int count, float* buffer)
+    {
+        var first = x + ((long)n * channels + c0) * pixels;
+        for (var c = 0; c < count; c++)
+        {
+            BfpSimulator.SimulatePixels(first + (long)c * pixels, buffer + (long)c * pixels, 1, pixels, 0, pixels, format);
+        }
+        return buffer;
     }
 }
