@@ -10,8 +10,17 @@ public static class AveragePoolKernel
     /// padded extent [-pad_begin, size + pad_end). Separable: row sums first (vectorised over W), then
     /// column sums. <paramref name="scratch"/> holds <see cref="PoolWindow.ScratchLength"/> floats.
     /// </summary>
-    public static void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, bool countIncludePad, Span<float> scratch)
+    public static unsafe void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, bool countIncludePad, Span<float> scratch)
     {
+        // Every window inside the plane: count_include_pad changes nothing.
+        if (Pool2x2Stride2.Applies(g) && x.Length >= g.InputH * g.InputW && y.Length >= g.OutputH * g.OutputW)
+        {
+            fixed (float* px = x, py = y)
+            {
+                Pool2x2Stride2.Plane<SumReduction>(px, py, g, 0.25f);
+            }
+            return;
+        }
         var w = g.InputW;
         var padded = scratch[..g.PaddedRowCapacity];
         var gather = scratch.Slice(g.PaddedRowCapacity, g.OutputW);

@@ -18,6 +18,14 @@ public static class MaxPoolKernel
             }
             return;
         }
+        if (Pool2x2Stride2.Applies(g) && x.Length >= g.InputH * g.InputW && y.Length >= g.OutputH * g.OutputW)
+        {
+            fixed (float* px = x, py = y)
+            {
+                Pool2x2Stride2.Plane<MaxReduction>(px, py, g, 1f);
+            }
+            return;
+        }
         var w = g.InputW;
         var padded = scratch[..g.PaddedRowCapacity];
         var gather = scratch.Slice(g.PaddedRowCapacity, g.OutputW);

@@ -5,8 +5,9 @@ using Xunit;
 namespace DSConvService.Core.Tests.Kernels.Pooling;
 
 /// <summary>
-/// The separable pooling kernels and both horizontal paths (AVX-512 blocks, strided gather) against
-/// the scalar window formulas, over widths around the 16-lane block, pads, dilations and ceil_mode.
+/// The separable pooling kernels, both horizontal paths (AVX-512 blocks, strided gather) and the 2×2/2 and 3×3/2
+/// fast paths against the scalar window formulas, over widths around the 8- and 16-lane blocks, pads, dilations
+/// and ceil_mode.
 /// </summary>
 public class PoolKernelTests
 {
@@ -20,6 +21,8 @@ public class PoolKernelTests
             data.Add(width, 3, 2, 1, 1, true);
             data.Add(width, 3, 2, 0, 1, true);
             data.Add(width, 2, 2, 0, 1, false);
+            // ceil_mode on odd widths: the last window hangs over the edge, so the 2×2/2 fast path must not take it.
+            data.Add(width, 2, 2, 0, 1, true);
             data.Add(width, 3, 1, 1, 1, false);
         }
         foreach (var width in new[] { 9, 17, 33, 50 })
