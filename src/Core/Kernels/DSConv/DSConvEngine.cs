@@ -81,7 +81,12 @@ public sealed unsafe class DSConvEngine
         if (groups == 1 && weights.KH == 1 && weights.KW == 1)
         {
             _dense = new DenseRowWeights(weights);
-            _densePanels = isa == DSConvIsa.Avx512Int16 ? new DensePanelWeights(_dense) : null;
+            _densePanels = isa switch
+            {
+                DSConvIsa.Avx512Int16 => new DensePanelWeights(_dense, DensePanelKernel.Rows),
+                DSConvIsa.Avx2 or DSConvIsa.AvxVnni => new DensePanelWeights(_dense, DensePanelKernel256.Rows),
+                _ => null,
+            };
         }
     }
 
@@ -180,21 +185,30 @@ public sealed unsafe class DSConvEngine
     {
         var d = _dense!;
         var f = Weights.Format;
-        var rowsPerChunk = _densePanels is null ? 16 : DensePanelWeights.Rows;
+        var rowsPerChunk = _densePanels?.Rows ?? 16;
         fixed (float* px = x, py = y, ps = scratch, pbias = _bias, pres = residual)
         {
             var m = (sbyte*)ps;
             var scales = ps + MantissaFloats(s.N);
             var wide = (short*)(scales + (long)s.N * d.Blocks);
             _census?.Ran(nameof(DenseRowPacker), "scalar");
-            _census?.Ran("DenseKernel", _densePanels is null ? DSConvIsaSupport.Level(Isa) : "avx512");
+            _census?.Ran("DenseKernel", DSConvIsaSupport.Level(Isa));
             for (var n = 0; n < s.N; n++)
             {
                 DenseRowPacker.Pack(px + (long)n * d.K, d.K, f, d.BlockStride, m + (long)n * d.RowStride, scales + (long)n * d.Blocks);
             }
             if (_densePanels is not null)
             {
-                for (var i = 0; i < (long)s.N * d.RowStride; i++)
+                var count = (long)s.N * d.RowStride;
+                long i = 0;
+                if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                {
+                    for (; i + 16 <= count; i += 16)
+                    {
+                        System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int16(m + i), wide + i);
+                    }
+                }
+                for (; i < count; i++)
                 {
                     wide[i] = m[i];
                 }
@@ -239,8 +253,8 @@ public sealed unsafe class DSConvEngine
             }
             return;
         }
-        const int rows = DensePanelWeights.Rows;
         var p = _densePanels;
+        var rows = p.Rows;
         var c = stackalloc float[rows];
         fixed (sbyte* pq = p.Q)
         fixed (float* pxi = p.Xi)
@@ -251,8 +265,18 @@ public sealed unsafe class DSConvEngine
                 var valid = Math.Min(rows, d.O - o0);
                 for (var n = 0; n < ctx.Batch; n++)
                 {
-                    DensePanelKernel.Run((short*)ctx.Wide + (long)n * d.RowStride, (float*)ctx.Scales + (long)n * d.Blocks, pq + (long)panel * p.PanelLength,
-                        pxi + (long)panel * d.Blocks * rows, d.Blocks, d.BlockStride, c);
+                    var m = (short*)ctx.Wide + (long)n * d.RowStride;
+                    var s = (float*)ctx.Scales + (long)n * d.Blocks;
+                    var w = pq + (long)panel * p.PanelLength;
+                    var xi = pxi + (long)panel * d.Blocks * rows;
+                    if (rows == DensePanelKernel.Rows)
+                    {
+                        DensePanelKernel.Run(m, s, w, xi, d.Blocks, d.BlockStride, c);
+                    }
+                    else
+                    {
+                        DensePanelKernel256.Run(m, s, w, xi, d.Blocks, d.BlockStride, c);
+                    }
                     var yRow = (float*)ctx.Y + (long)n * d.O + o0;
                     var res = ctx.Residual == 0 ? null : (float*)ctx.Residual + (long)n * d.O + o0;
                     for (var r = 0; r < valid; r++)

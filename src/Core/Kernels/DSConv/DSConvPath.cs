@@ -17,7 +17,7 @@ public enum DSConvPathKind
     /// <summary>1×1 images as rows of a fully connected layer, one dot product per output (<see cref="DenseRowKernel"/>).</summary>
     DenseRow,
 
-    /// <summary>1×1 images as rows of a fully connected layer, 16-row int16 panels (<see cref="DensePanelKernel"/>).</summary>
+    /// <summary>1×1 images as rows of a fully connected layer, 16- or 8-row int16 panels (<see cref="DensePanelKernel"/>, <see cref="DensePanelKernel256"/>).</summary>
     DensePanel,
 }
 
@@ -69,9 +69,12 @@ public sealed record DSConvPath(DSConvPathKind Kind, DSConvIsa? Kernel, string I
         {
             if (denseWeights && s.H == 1 && s.W == 1 && s.OH == 1 && s.OW == 1 && s.PadTop == 0 && s.PadLeft == 0)
             {
-                return kernel == DSConvIsa.Avx512Int16
-                    ? new DSConvPath(DSConvPathKind.DensePanel, kernel, level, "1×1 image: fully connected rows, 16-row panels")
-                    : new DSConvPath(DSConvPathKind.DenseRow, kernel, level, "1×1 image: fully connected rows");
+                return kernel switch
+                {
+                    DSConvIsa.Avx512Int16 => new DSConvPath(DSConvPathKind.DensePanel, kernel, level, "1×1 image: fully connected rows, 16-row panels"),
+                    DSConvIsa.Avx2 or DSConvIsa.AvxVnni => new DSConvPath(DSConvPathKind.DensePanel, kernel, level, "1×1 image: fully connected rows, 8-row panels"),
+                    _ => new DSConvPath(DSConvPathKind.DenseRow, kernel, level, "1×1 image: fully connected rows"),
+                };
             }
             if (kernel == DSConvIsa.Avx512Int16 && (channelVector ?? ChannelVectorPath.Worthwhile(s)))
             {

@@ -11,6 +11,9 @@ namespace DSConvService.Core.Kernels.DSConv;
 /// </summary>
 public static unsafe class DensePanelKernel
 {
+    /// <summary>Rows of a panel.</summary>
+    public const int Rows = 16;
+
     /// <param name="m">Int16 mantissas of one row, blocks <paramref name="blockStride"/> apart (zero padded).</param>
     /// <param name="w">Weights of the panel: [block][pair][16 rows][2] sbyte (half the memory traffic of int16).</param>
     /// <param name="xi">ξ of the panel: [block][16].</param>

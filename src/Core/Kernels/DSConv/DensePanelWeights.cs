@@ -1,15 +1,15 @@
 namespace DSConvService.Core.Kernels.DSConv;
 
 /// <summary>
-/// <see cref="DenseRowWeights"/> re-laid for <see cref="DensePanelKernel"/>: panels of 16 output rows (the last
-/// padded with zero rows), per block and pair of K the 16 rows' two weights (sbyte, widened to int16 on load), and ξ per (block, row).
+/// <see cref="DenseRowWeights"/> re-laid for <see cref="DensePanelKernel"/> (16 rows) or <see cref="DensePanelKernel256"/>
+/// (8 rows): panels of <see cref="Rows"/> output rows (the last padded with zero rows), per block and pair of K the rows'
+/// two weights (sbyte, widened to int16 on load), and ξ per (block, row).
 /// </summary>
 public sealed class DensePanelWeights
 {
-    public const int Rows = 16;
-
-    public DensePanelWeights(DenseRowWeights d)
+    public DensePanelWeights(DenseRowWeights d, int rows)
     {
+        Rows = rows;
         Panels = (d.O + Rows - 1) / Rows;
         var pairs = d.BlockStride / 2;
         PanelLength = d.Blocks * pairs * Rows * 2;
@@ -30,6 +30,9 @@ public sealed class DensePanelWeights
             }
         }
     }
+
+    /// <summary>Output rows per panel.</summary>
+    public int Rows { get; }
 
     public int Panels { get; }
     public int PanelLength { get; }
