@@ -262,7 +262,8 @@ public sealed unsafe class DSConvEngine
         }
         var p = _densePanels;
         var rows = p.Rows;
-        var c = stackalloc float[rows];
+        // Up to 4 rows of the batch per kernel call (the AVX2 panels widen each weight pair once for all of them).
+        var c = stackalloc float[4 * rows];
         fixed (sbyte* pq = p.Q)
         fixed (float* pxi = p.Xi)
         {
@@ -270,25 +271,34 @@ public sealed unsafe class DSConvEngine
             {
                 var o0 = panel * rows;
                 var valid = Math.Min(rows, d.O - o0);
-                for (var n = 0; n < ctx.Batch; n++)
+                var w = pq + (long)panel * p.PanelLength;
+                var xi = pxi + (long)panel * d.Blocks * rows;
+                for (var n = 0; n < ctx.Batch;)
                 {
                     var m = (short*)ctx.Wide + (long)n * d.RowStride;
                     var s = (float*)ctx.Scales + (long)n * d.Blocks;
-                    var w = pq + (long)panel * p.PanelLength;
-                    var xi = pxi + (long)panel * d.Blocks * rows;
+                    var count = 1;
                     if (rows == DensePanelKernel.Rows)
                     {
                         DensePanelKernel.Run(m, s, w, xi, d.Blocks, d.BlockStride, c);
+                    }
+                    else if (ctx.Batch - n >= 4)
+                    {
+                        DensePanelKernel256.Run4(m, d.RowStride, s, w, xi, d.Blocks, d.BlockStride, c);
+                        count = 4;
                     }
                     else
                     {
                         DensePanelKernel256.Run(m, s, w, xi, d.Blocks, d.BlockStride, c);
                     }
-                    var yRow = (float*)ctx.Y + (long)n * d.O + o0;
-                    var res = ctx.Residual == 0 ? null : (float*)ctx.Residual + (long)n * d.O + o0;
-                    for (var r = 0; r < valid; r++)
+                    for (var i = 0; i < count; i++, n++)
                     {
-                        yRow[r] = Activation.Apply(c[r] + ((float*)ctx.Bias)[o0 + r] + (res == null ? 0f : res[r]));
+                        var yRow = (float*)ctx.Y + (long)n * d.O + o0;
+                        var res = ctx.Residual == 0 ? null : (float*)ctx.Residual + (long)n * d.O + o0;
+                        for (var r = 0; r < valid; r++)
+                        {
+                            yRow[r] = Activation.Apply(c[i * rows + r] + ((float*)ctx.Bias)[o0 + r] + (res == null ? 0f : res[r]));
+                        }
                     }
                 }
             }
