@@ -22,13 +22,15 @@ public sealed class LargeModelJobTests(ITestOutputHelper output) : IDisposable
 {
     private const int Layers = 28, Channels = 512, Size = 8;
 
-    // Measured +315 MiB run alone (+400..480 before the runs collected released layers and sessions, ReleasedMemory):
-    // during the evaluation the artifact and the served model (~115 MiB live for this model, its codes one byte per
-    // weight) plus the engine's packed kernels of the stage's session. RssAnon is the whole test process's, and in a
-    // full run other test classes allocate beside it (+406 MiB seen there, 1.7x), so the bound leaves room for them; the
-    // whole-file path (+2.3 GiB, 9x the weights) still fails it. What no longer fits is any whole copy of the fp32
-    // weights on top of that.
-    private const double AllowedGrowthPerWeightByte = 2.5;
+    // Measured +201..203 MiB run alone (0.83x; +315 before the artifact went to a file and the served model read its codes
+    // from it, the stage collections ran the finalizers and the per-layer SQNR stopped copying every layer's output): the
+    // peak is one engine session (its codes, one sbyte per weight, which the integer kernels keep, and its packed kernels,
+    // ~145 MiB live for this model) plus what the GC keeps committed of the earlier stages. RssAnon is the whole test
+    // process's, and other test classes allocate beside it in a full run (+193..207 MiB measured there, but +91 MiB over the
+    // run alone was once seen in CI), and a CPU with AVX-512 packs a second copy of the kernels for these small maps
+    // (ChannelVectorPath, about 0.3x); the bound leaves room for both. A copy of the fp32 weights on top of the session
+    // (1.0x) fails it, and the whole-file path (+2.3 GiB, 9x the weights) far more.
+    private const double AllowedGrowthPerWeightByte = 1.5;
 
     private readonly TempDirectory _dir = new();
 

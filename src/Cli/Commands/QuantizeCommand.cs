@@ -53,14 +53,15 @@ public static class QuantizeCommand
                 parse.GetValue(calibration), parse.GetValue(eval), parse.GetValue(fidelity), parse.GetValue(labels),
                 parse.GetValue(threads), parse.GetValue(maxEval), parse.GetValue(maxCalibration), parse.GetValue(latencyRuns));
             Check(request);
-            var file = ModelFile.Load(request.Model);
-            if (file.Artifact is not null)
+            // Read as the worker reads an upload: the weights stay in the file, and the run reads them layer by layer.
+            var (fp32, artifact) = ModelFile.LoadStructure(request.Model);
+            if (artifact is not null)
             {
                 throw new CliException($"'{request.Model}' is already a DSConv artifact; quantize the original fp32 model.");
             }
-            var pre = preprocessing.Resolve(parse, file.Model);
-            var modelTask = parse.GetValue(task) is ModelTask.Classify or ModelTask.Features ? parse.GetValue(task)! : ModelTask.Detect(file.Model);
-            var report = ModelTask.Apply(Run(request, file, pre), modelTask);
+            var pre = preprocessing.Resolve(parse, fp32);
+            var modelTask = parse.GetValue(task) is ModelTask.Classify or ModelTask.Features ? parse.GetValue(task)! : ModelTask.Detect(fp32);
+            var report = ModelTask.Apply(Run(request, pre), modelTask);
             if (parse.GetValue(html) is { } htmlPath)
             {
                 HtmlReportFile.Write(htmlPath, report, request, pre);
@@ -112,7 +113,7 @@ public static class QuantizeCommand
     }
 
     /// <summary>Reads the inputs, runs Core's front door (<see cref="QuantizationRun"/>) and writes the artifact.</summary>
-    public static QuantizationReport Run(Request r, ModelFile file, PreprocessingOptions preprocessing)
+    public static QuantizationReport Run(Request r, PreprocessingOptions preprocessing)
     {
         var labels = r.Labels is null ? null : LabelsFile.Read(r.Labels);
         var calibration = r.Calibration is null ? null : ImageSets.Unlabelled(r.Calibration, "--calibration", preprocessing, r.MaxCalibration);
@@ -123,12 +124,16 @@ public static class QuantizeCommand
             evaluation = new LabelledInputs(inputs, classes);
         }
         var fidelity = r.Fidelity is null ? null : ImageSets.Unlabelled(r.Fidelity, "--fidelity", preprocessing, r.MaxEval);
+        // Written beside the output and renamed when the run succeeded, so a failed run leaves no artifact.
+        var output = Path.GetFullPath(r.Output);
+        var temp = output + ".tmp";
         RunOutcome outcome;
         try
         {
             outcome = QuantizationRun.Execute(new RunRequest
             {
-                Fp32ModelPath = file.Path,
+                Fp32ModelPath = r.Model,
+                ArtifactPath = temp,
                 Options = r.Options,
                 Preprocessing = preprocessing,
                 Labels = labels,
@@ -138,20 +143,17 @@ public static class QuantizeCommand
                 Settings = new RunSettings { Threads = r.Threads, LatencyRuns = r.LatencyRuns, SyntheticSamples = SyntheticSamples },
             });
         }
-        catch (OnnxRuntimeException e)
+        catch (Exception e)
         {
-            throw new CliException($"ONNX Runtime cannot run '{file.Path}' as the fp32 reference: {e.Message}");
+            File.Delete(temp);
+            if (e is OnnxRuntimeException)
+            {
+                throw new CliException($"ONNX Runtime cannot run '{r.Model}' as the fp32 reference: {e.Message}");
+            }
+            throw;
         }
-        WriteAtomically(r.Output, outcome.Artifact);
+        File.Move(outcome.ArtifactPath, output, overwrite: true);
         return outcome.Report;
-    }
-
-    private static void WriteAtomically(string path, byte[] bytes)
-    {
-        var full = Path.GetFullPath(path);
-        var temp = full + ".tmp";
-        File.WriteAllBytes(temp, bytes);
-        File.Move(temp, full, overwrite: true);
     }
 
     private static void Print(TextWriter o, QuantizationReport r, Request request)

@@ -13,15 +13,26 @@ public sealed record ModelFile(string Path, byte[] Bytes, Model Model, ArtifactM
 {
     public static ModelFile Load(string path)
     {
-        if (!File.Exists(path))
-        {
-            throw new CliException($"model file '{path}' does not exist.");
-        }
-        var bytes = File.ReadAllBytes(path);
+        var bytes = File.ReadAllBytes(Existing(path));
+        var (model, metadata) = Phrased(path, () => DSConvArtifact.Load(bytes));
+        return new ModelFile(path, bytes, model, metadata);
+    }
+
+    /// <summary>
+    /// The model and metadata of <see cref="Load"/> read structurally: weights above 64 KiB stay in the file (deferred
+    /// tensors). For quantize, which hands the path to the run, and the run reads the weights layer by layer.
+    /// </summary>
+    public static (Model Model, ArtifactMetadata? Artifact) LoadStructure(string path) =>
+        Phrased(path, () => DSConvArtifact.Load(Existing(path)));
+
+    private static string Existing(string path) =>
+        File.Exists(path) ? path : throw new CliException($"model file '{path}' does not exist.");
+
+    private static T Phrased<T>(string path, Func<T> read)
+    {
         try
         {
-            var (model, metadata) = DSConvArtifact.Load(bytes);
-            return new ModelFile(path, bytes, model, metadata);
+            return read();
         }
         catch (InvalidModelException e)
         {

@@ -173,22 +173,30 @@ public static class ModelEvaluator
             var noise = new double[layers.Count];
             using var fp = fp32.Open(options.Threads, names, fp32.Optimization);
             var index = names.Select(n => fp.OutputNames.ToList().IndexOf(n)).ToArray();
+            var layerOf = names.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.Ordinal);
             using var q = NetworkRunner.Create(runModel, names, options.Threads);
             foreach (var x in inputs)
             {
                 ct.ThrowIfCancellationRequested();
                 var a = fp.Run(x);
-                var b = q.Run(x);
-                for (var i = 0; i < layers.Count; i++)
+                var seen = 0;
+                // Compared as each layer's output is computed: copies of them all would pile up as large-object garbage.
+                q.RunCaptured(x, (name, value) =>
                 {
+                    var i = layerOf[name];
+                    seen++;
                     var r = a[index[i]].Floats;
-                    var t = b[names[i]].Floats;
+                    var t = value.Floats;
                     for (var k = 0; k < r.Length; k++)
                     {
                         signal[i] += (double)r[k] * r[k];
                         var d = (double)r[k] - t[k];
                         noise[i] += d * d;
                     }
+                });
+                if (seen != layers.Count)
+                {
+                    throw new InvalidOperationException($"the quantized run produced {seen} of the {layers.Count} layer outputs.");
                 }
             }
             for (var i = 0; i < layers.Count; i++)

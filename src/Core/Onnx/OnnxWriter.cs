@@ -16,10 +16,52 @@ public static class OnnxWriter
         var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N");
         using (var fs = File.Create(tmp))
         {
-            ToProto(model).WriteTo(fs);
+            WriteTo(model, fs);
         }
         File.Move(tmp, path, overwrite: true);
     }
+
+    /// <summary>
+    /// Writes the bytes of <see cref="ToBytes"/> to <paramref name="stream"/>, converting one initializer at a time, so
+    /// no protobuf copy of all the weights (nor the whole file) is held. Protobuf writes fields in field-number order, so
+    /// the model is the concatenation of its parts: the fields before the graph, the graph's tag and length, the graph's
+    /// nodes and name, each initializer (field 5), the graph's inputs, outputs and value infos, then the fields after it.
+    /// </summary>
+    public static void WriteTo(Model model, Stream stream)
+    {
+        var g = model.Graph;
+        var graphHead = new GraphProto { Name = g.Name };
+        WriteNodes(g, graphHead);
+        var graphTail = new GraphProto();
+        WriteValueInfos(g, graphTail);
+        var modelHead = new ModelProto { IrVersion = model.IrVersion, ProducerName = model.ProducerName, ProducerVersion = model.ProducerVersion };
+        var modelTail = new ModelProto();
+        WriteOpsetsAndMetadata(model, modelTail);
+
+        // The graph's length comes first; the initializers' sizes are known without converting their elements.
+        long graphLength = graphHead.CalculateSize() + graphTail.CalculateSize();
+        foreach (var (name, t) in g.Initializers)
+        {
+            graphLength += InitializerTagSize + LengthPrefixed(TensorProtoConverter.SerializedSize(name, t));
+        }
+        var output = new CodedOutputStream(stream, leaveOpen: true);
+        modelHead.WriteTo(output);
+        output.WriteTag(ModelProto.GraphFieldNumber, WireFormat.WireType.LengthDelimited);
+        output.WriteLength(checked((int)graphLength));
+        graphHead.WriteTo(output);
+        foreach (var (name, t) in g.Initializers)
+        {
+            output.WriteTag(GraphProto.InitializerFieldNumber, WireFormat.WireType.LengthDelimited);
+            output.WriteMessage(TensorProtoConverter.ToProto(name, t));
+        }
+        graphTail.WriteTo(output);
+        modelTail.WriteTo(output);
+        output.Flush();
+    }
+
+    private static readonly int InitializerTagSize = CodedOutputStream.ComputeTagSize(GraphProto.InitializerFieldNumber);
+
+    private static long LengthPrefixed(int length) => CodedOutputStream.ComputeLengthSize(length) + (long)length;
 
     public static ModelProto ToProto(Model model)
     {
@@ -30,6 +72,12 @@ public static class OnnxWriter
             ProducerVersion = model.ProducerVersion,
             Graph = WriteGraph(model.Graph),
         };
+        WriteOpsetsAndMetadata(model, proto);
+        return proto;
+    }
+
+    private static void WriteOpsetsAndMetadata(Model model, ModelProto proto)
+    {
         foreach (var (domain, version) in model.Opsets)
         {
             proto.OpsetImport.Add(new OperatorSetIdProto { Domain = domain, Version = version });
@@ -38,7 +86,6 @@ public static class OnnxWriter
         {
             proto.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
         }
-        return proto;
     }
 
     private static GraphProto WriteGraph(G.Graph g)
@@ -48,6 +95,13 @@ public static class OnnxWriter
         {
             gp.Initializer.Add(TensorProtoConverter.ToProto(name, t));
         }
+        WriteValueInfos(g, gp);
+        WriteNodes(g, gp);
+        return gp;
+    }
+
+    private static void WriteValueInfos(G.Graph g, GraphProto gp)
+    {
         foreach (var vi in g.Inputs)
         {
             gp.Input.Add(WriteValueInfo(vi));
@@ -60,6 +114,10 @@ public static class OnnxWriter
         {
             gp.ValueInfo.Add(WriteValueInfo(vi));
         }
+    }
+
+    private static void WriteNodes(G.Graph g, GraphProto gp)
+    {
         foreach (var n in g.Nodes)
         {
             var np = new NodeProto { OpType = n.OpType, Name = n.Name, Domain = n.Domain };
@@ -71,7 +129,6 @@ public static class OnnxWriter
             }
             gp.Node.Add(np);
         }
-        return gp;
     }
 
     private static ValueInfoProto WriteValueInfo(ValueInfo vi)

@@ -264,13 +264,28 @@ public static class TensorProtoConverter
     private static InvalidModelException Corrupt(TensorProto proto, long have, long need) =>
         new($"Tensor '{proto.Name}' holds {have} data items where its shape needs {need}; the file is corrupt.");
 
+    /// <summary>
+    /// The serialized size of <see cref="ToProto"/>'s message, without converting the elements: raw_data, the one
+    /// field that depends on them, has a length fixed by the type and the element count (and is absent when empty).
+    /// </summary>
+    public static int SerializedSize(string name, Tensor t)
+    {
+        var raw = t.Type switch
+        {
+            DataType.Float or DataType.Int32 or DataType.UInt32 => t.Length * 4L,
+            DataType.Double or DataType.Int64 or DataType.UInt64 => t.Length * 8L,
+            DataType.Float16 or DataType.BFloat16 or DataType.Int16 or DataType.UInt16 => t.Length * 2L,
+            DataType.Int8 or DataType.UInt8 or DataType.Bool => t.Length,
+            DataType.Int4 or DataType.UInt4 => (t.Length + 1L) / 2,
+            _ => throw new NotSupportedException($"Cannot write tensors of {t.Type}."),
+        };
+        var field = raw == 0 ? 0 : CodedOutputStream.ComputeTagSize(TensorProto.RawDataFieldNumber) + CodedOutputStream.ComputeLengthSize((int)raw) + raw;
+        return checked((int)(HeaderProto(name, t).CalculateSize() + field));
+    }
+
     public static TensorProto ToProto(string name, Tensor t)
     {
-        var proto = new TensorProto { Name = name, DataType = (int)t.Type };
-        foreach (var d in t.Shape)
-        {
-            proto.Dims.Add(d);
-        }
+        var proto = HeaderProto(name, t);
         var n = t.Length;
         byte[] raw;
         switch (t.Type)
@@ -345,7 +360,17 @@ public static class TensorProtoConverter
                 break;
             }
         }
-        proto.RawData = ByteString.CopyFrom(raw);
+        proto.RawData = UnsafeByteOperations.UnsafeWrap(raw); // raw is this proto's own, fresh array: no second copy
+        return proto;
+    }
+
+    private static TensorProto HeaderProto(string name, Tensor t)
+    {
+        var proto = new TensorProto { Name = name, DataType = (int)t.Type };
+        foreach (var d in t.Shape)
+        {
+            proto.Dims.Add(d);
+        }
         return proto;
     }
 

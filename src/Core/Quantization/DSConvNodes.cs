@@ -21,7 +21,11 @@ public static class DSConvNodes
 
     public static bool IsDSConv(Node n) => n.Domain == Domain && n.OpType is Conv or Gemm;
 
-    /// <summary>Reads the quantized weight of a DSConv node back from the model's initializers ([O, C, S] view).</summary>
+    /// <summary>
+    /// Reads the quantized weight of a DSConv node back from the model's initializers ([O, C, S] view). Its codes are
+    /// the model's own array, not a copy (the artifact writer reads every layer: a copy would double the codes); the
+    /// scales are copies.
+    /// </summary>
     public static DSConvWeights ReadWeight(Model model, Node node)
     {
         var inits = model.Graph.Initializers;
@@ -32,14 +36,21 @@ public static class DSConvNodes
         var kds = Init(InputKds);
         var format = DSConvFormat.Of(DSConvSettings.FromNode(node), DSConvSettings.IsDepthwise(node));
         var (kh, kw) = q.Shape.Length == 4 ? (q.Shape[2], q.Shape[3]) : (1, 1);
-        var qw = DSConvWeights.Zeros(q.Shape[0], q.Shape[1], kh, kw, format);
-        q.SBytes.CopyTo(qw.Q, 0);
         var kdsValues = kds.ToFloats();
-        if (kdsValues.Length != qw.Kds.Length)
+        var kdsLength = format.Depthwise ? q.Shape[0] : q.Shape[0] * format.BlocksPerGroup(q.Shape[1]) * kh * kw;
+        if (kdsValues.Length != kdsLength)
         {
-            throw new InvalidModelException($"{node}: KDS has {kdsValues.Length} values, expected {qw.Kds.Length}.");
+            throw new InvalidModelException($"{node}: KDS has {kdsValues.Length} values, expected {kdsLength}.");
         }
-        kdsValues.CopyTo(qw.Kds, 0);
+        DSConvWeights qw;
+        try
+        {
+            qw = new DSConvWeights(q.Shape[0], q.Shape[1], kh, kw, format, q.SBytes, (float[])kdsValues.Clone());
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidModelException($"{node}: {e.Message}", e);
+        }
         qw.KdsIsFloat16 = kdsValues.All(v => (float)(Half)v == v);
         if (node.Input(InputKdsBias) is not null)
         {

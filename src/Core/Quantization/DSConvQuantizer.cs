@@ -61,12 +61,14 @@ public static class DSConvQuantizer
 
         var layers = new List<QuantizedLayer>(candidates.Count);
         var corrected = 0;
-        // Each layer's fp32 weight (and what quantizing it allocated) becomes garbage when the layer is done.
+        // Each layer's fp32 weight and what quantizing it allocated (its effective weight, twice with bias correction)
+        // become garbage when the layer is done; counted as allocated (the codes it keeps are a small share of that).
         var released = new ReleasedMemory();
         for (var i = 0; i < candidates.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
             var c = candidates[i];
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
             progress?.Report(new QuantizationProgress("quantize", i, candidates.Count, c.Node.DisplayName));
             var (kh, kw) = c.WeightShape.Length == 4 ? (c.WeightShape[2], c.WeightShape[3]) : (1, 1);
             var layerOptions = options.ForLayer(c.Node.DisplayName);
@@ -90,7 +92,7 @@ public static class DSConvQuantizer
                 layer.WeightSqnrDb = Metrics.SqnrDb(c.Weight, qw.Effective());
             }
             c.ReleaseWeight();
-            released.Released(4L * c.WeightElements);
+            released.Released(GC.GetAllocatedBytesForCurrentThread() - allocated);
             layers.Add(layer);
         }
         progress?.Report(new QuantizationProgress("quantize", candidates.Count, candidates.Count));

@@ -85,6 +85,13 @@ public sealed class QuantizationResult
     public byte[] ToArtifactBytes(PreprocessingOptions? preprocessing = null, string[]? labels = null) =>
         DSConvArtifact.Write(Quantized, preprocessing, labels);
 
+    /// <summary><see cref="ToArtifactBytes"/> written to <paramref name="path"/> without holding them; returns the file's size.</summary>
+    public long SaveArtifact(string path, PreprocessingOptions? preprocessing = null, string[]? labels = null)
+    {
+        DSConvArtifact.Save(Quantized, preprocessing, labels, path);
+        return new FileInfo(path).Length;
+    }
+
     /// <summary>The model section of the report for an fp32 file of <paramref name="fp32Bytes"/> bytes and an artifact of <paramref name="quantizedBytes"/>.</summary>
     public ModelSection ModelSection(long fp32Bytes, long quantizedBytes) => new()
     {

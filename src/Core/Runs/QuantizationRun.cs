@@ -9,12 +9,12 @@ using DSConvService.Core.Tensors;
 
 namespace DSConvService.Core.Runs;
 
-/// <summary>What a run produced: the artifact file and the report (DESIGN 5).</summary>
-public sealed record RunOutcome(byte[] Artifact, QuantizationReport Report);
+/// <summary>What a run produced: the artifact, written to <see cref="RunRequest.ArtifactPath"/> (<paramref name="ArtifactBytes"/> long), and the report (DESIGN 5).</summary>
+public sealed record RunOutcome(string ArtifactPath, long ArtifactBytes, QuantizationReport Report);
 
 /// <summary>
 /// The one front door for a quantization run, shared by the service's worker and the CLI: quantize
-/// (and adapt), write the artifact, load it back as it will be served, evaluate it once with
+/// (and adapt), write the artifact file, load it back as it will be served, evaluate it once with
 /// <see cref="ModelEvaluator"/>, build the report. Callers only read inputs and write outputs.
 /// Cancellation is checked between layers, batches and steps.
 /// </summary>
@@ -40,7 +40,6 @@ public static class QuantizationRun
         var fp32Bytes = new FileInfo(request.Fp32ModelPath).Length;
         var quantized = Quantize(request, fp32, fp32Bytes, options, threads, ct);
         options = quantized.Options;
-        var artifact = quantized.Artifact;
         quantizeClock.Stop();
         ct.ThrowIfCancellationRequested();
         // A big model: the quantizer's own model and its per-layer buffers are garbage now; free them before evaluating.
@@ -50,16 +49,17 @@ public static class QuantizationRun
             ReleasedMemory.CollectNow();
         }
 
-        // Evaluated as it will be served: the artifact read back, on the integer kernels.
-        var served = DSConvArtifact.Load(artifact).Model;
+        // Evaluated as it will be served: the artifact read back, on the integer kernels. Read from the file structurally, so
+        // neither its bytes nor a model-held copy of its codes sit beside a session: each session reads the codes it packs.
+        var served = DSConvArtifact.Load(request.ArtifactPath).Model;
         var (inputs, source) = request.Evaluation is { } e ? (e.Inputs, "evaluation")
             : request.Fidelity is { Count: > 0 } f ? (f, "fidelity")
             : request.Calibration is { Count: > 0 } c ? (c, "calibration")
             : (SyntheticInputs.Create(request.Preprocessing, settings.SyntheticSamples), "synthetic");
         var labels = request.Evaluation?.Labels;
         var evaluateClock = Stopwatch.StartNew();
-        using var reference = Fp32Reference.FromFile(request.Fp32ModelPath,
-            request.ScratchPrefix ?? Path.Combine(Path.GetTempPath(), $"dsconv-run-{Guid.NewGuid():N}"), ct);
+        var scratch = request.ScratchPrefix ?? Path.Combine(Path.GetTempPath(), $"dsconv-run-{Guid.NewGuid():N}");
+        using var reference = Fp32Reference.FromFile(request.Fp32ModelPath, scratch, ct);
         var evaluation = ModelEvaluator.Evaluate(reference, served, inputs, labels, new EvaluationOptions
         {
             Threads = threads,
@@ -69,7 +69,7 @@ public static class QuantizationRun
         }, ct, Slice(progress, "evaluating", 0.4, options.Adapt && labels is not null ? 0.95 : 1.0));
         if (options.Adapt && evaluation.Accuracy is not null)
         {
-            notes.Add(WithoutAdaptation(request, reference, fp32, options, inputs, labels!, threads, Slice(progress, "evaluating without adaptation", 0.95, 1.0), ct));
+            notes.Add(WithoutAdaptation(request, scratch, reference, fp32, options, inputs, labels!, threads, Slice(progress, "evaluating without adaptation", 0.95, 1.0), ct));
         }
         evaluateClock.Stop();
 
@@ -86,14 +86,14 @@ public static class QuantizationRun
             FidelityInputs = source,
             Notes = [.. quantized.Notes, .. evaluation.Notes, .. notes],
         };
-        return new RunOutcome(artifact, report);
+        return new RunOutcome(request.ArtifactPath, quantized.ArtifactBytes, report);
     }
 
     /// <summary>
-    /// What the report needs of the quantization, and the artifact. The quantizer's own model (its int8 codes, as
-    /// large as the artifact read back) is not kept: the evaluation runs the served model, and the report only these.
+    /// What the report needs of the quantization, and the artifact's size (the artifact itself is in its file). The
+    /// quantizer's own model (its int8 codes) is not kept: the evaluation runs the served model, and the report only these.
     /// </summary>
-    private sealed record QuantizedRun(byte[] Artifact, QuantizationOptions Options, ModelSection Model, IReadOnlyList<LayerSection> Layers,
+    private sealed record QuantizedRun(long ArtifactBytes, QuantizationOptions Options, ModelSection Model, IReadOnlyList<LayerSection> Layers,
         QuantizationMethodSection Method, PolicySection? Policy, IReadOnlyList<string> Notes);
 
     private static QuantizedRun Quantize(RunRequest request, Graph.Model fp32, long fp32Bytes, QuantizationOptions options, int threads, CancellationToken ct)
@@ -123,19 +123,29 @@ public static class QuantizationRun
                     progress.Report(new RunProgress(stage, from + (to - from) * p.Fraction));
                 }), ct);
         }
-        var artifact = result.ToArtifactBytes(request.Preprocessing, request.Labels?.ToArray());
-        return new QuantizedRun(artifact, options, result.ModelSection(fp32Bytes, artifact.LongLength), result.Layers, result.MethodSection,
+        var artifactBytes = result.SaveArtifact(request.ArtifactPath, request.Preprocessing, request.Labels?.ToArray());
+        return new QuantizedRun(artifactBytes, options, result.ModelSection(fp32Bytes, artifactBytes), result.Layers, result.MethodSection,
             policy?.Section, [.. result.Notes, .. policy?.Notes ?? []]);
     }
 
     /// <summary>DESIGN 2.4 asks for accuracy with and without adaptation: the data-free quantization, evaluated on the same images.</summary>
-    private static string WithoutAdaptation(RunRequest request, Fp32Reference reference, Graph.Model fp32, QuantizationOptions options, IReadOnlyList<Tensors.Tensor> inputs,
+    private static string WithoutAdaptation(RunRequest request, string scratch, Fp32Reference reference, Graph.Model fp32, QuantizationOptions options, IReadOnlyList<Tensors.Tensor> inputs,
         IReadOnlyList<int> labels, int threads, IProgress<double>? progress, CancellationToken ct)
     {
         var dataFree = DSConvQuantizer.Quantize(fp32, options with { Adapt = false }, null, null, ct);
-        var served = DSConvArtifact.Load(dataFree.ToArtifactBytes(request.Preprocessing, request.Labels?.ToArray())).Model;
-        var result = ModelEvaluator.Evaluate(reference, served, inputs, labels,
-            new EvaluationOptions { Threads = threads, MeasureLatency = false, LayerSamples = 0 }, ct, progress);
+        var path = $"{scratch}-data-free.onnx";
+        EvaluationResult result;
+        try
+        {
+            dataFree.SaveArtifact(path, request.Preprocessing, request.Labels?.ToArray());
+            var served = DSConvArtifact.Load(path).Model;
+            result = ModelEvaluator.Evaluate(reference, served, inputs, labels,
+                new EvaluationOptions { Threads = threads, MeasureLatency = false, LayerSamples = 0 }, ct, progress);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
         var a = result.Accuracy!;
         return FormattableString.Invariant(
             $"Without adaptation (data-free): quantized top-1 {a.QuantizedTop1:F4} (drop {a.Top1Drop:F4}), top-1 agreement {result.Fidelity.Top1Agreement:F4}.");

@@ -19,8 +19,14 @@ public sealed record RunRequest
     public required string Fp32ModelPath { get; init; }
 
     /// <summary>
-    /// Where the run's scratch files go, as a path prefix (files "{prefix}-…tmp"; the ONNX Runtime copy of the
-    /// model, about its size); deleted when the run ends. Null: the system temp folder.
+    /// Where the run writes the artifact (replaced atomically). The evaluation reads the served model back from this
+    /// file, so the artifact is never held in memory whole; the caller owns the file afterwards.
+    /// </summary>
+    public required string ArtifactPath { get; init; }
+
+    /// <summary>
+    /// Where the run's scratch files go, as a path prefix (files "{prefix}-…": the ONNX Runtime copy of the model,
+    /// about its size; with adaptation, the data-free artifact); deleted when the run ends. Null: the system temp folder.
     /// </summary>
     public string? ScratchPrefix { get; init; }
     public QuantizationOptions Options { get; init; } = new();

@@ -66,28 +66,42 @@ public sealed class QuantizationPipeline(
             evaluation = new LabelledInputs(tensors, images.Select(i => i.ClassIndex).ToArray());
         }
 
-        var outcome = await engine.RunAsync(new RunRequest
+        // The run writes the artifact to a spool file and evaluates it from there; it is streamed into the store below.
+        var artifactPath = files.NewSpoolPath($"{job.Id}-artifact");
+        try
         {
-            Fp32ModelPath = model.Path,
-            ScratchPrefix = Path.ChangeExtension(files.NewSpoolPath($"{job.Id}-reference"), null),
-            Options = OptionsResolver.ToQuantization(options),
-            Preprocessing = preprocessing,
-            Labels = labels,
-            Calibration = calibration,
-            Evaluation = evaluation,
-            Settings = new RunSettings { Threads = settings.Threads, LatencyRuns = settings.LatencyRuns, SyntheticSamples = settings.SyntheticSamples },
-            Progress = new RunSlice(progress, 0.12, 0.97),
-        }, ct);
-        ct.ThrowIfCancellationRequested();
+            var outcome = await engine.RunAsync(new RunRequest
+            {
+                Fp32ModelPath = model.Path,
+                ArtifactPath = artifactPath,
+                ScratchPrefix = Path.ChangeExtension(files.NewSpoolPath($"{job.Id}-reference"), null),
+                Options = OptionsResolver.ToQuantization(options),
+                Preprocessing = preprocessing,
+                Labels = labels,
+                Calibration = calibration,
+                Evaluation = evaluation,
+                Settings = new RunSettings { Threads = settings.Threads, LatencyRuns = settings.LatencyRuns, SyntheticSamples = settings.SyntheticSamples },
+                Progress = new RunSlice(progress, 0.12, 0.97),
+            }, ct);
+            ct.ThrowIfCancellationRequested();
 
-        progress.Report("writing artifact", 0.98);
-        var artifact = await blobs.WriteAsync(job.Id, BlobKind.Artifact, new MemoryStream(outcome.Artifact, writable: false), long.MaxValue, ct);
-        var report = ModelTask.Apply(outcome.Report, options.Task);
-        var reportJson = JsonSerializer.Serialize(report, ReportJson);
-        await blobs.WriteAsync(job.Id, BlobKind.Report, new MemoryStream(System.Text.Encoding.UTF8.GetBytes(reportJson), writable: false), long.MaxValue, ct);
-        logger.LogInformation("Job quantized {Layers} layers; fidelity on {Samples} {Source:l} inputs, top-1 agreement {Agreement:F4}",
-            report.Model.QuantizedLayers, report.Fidelity?.Samples, report.FidelityInputs, report.Fidelity?.Top1Agreement);
-        return new PipelineResult(reportJson, artifact);
+            progress.Report("writing artifact", 0.98);
+            StoredBlob artifact;
+            await using (var file = File.OpenRead(outcome.ArtifactPath))
+            {
+                artifact = await blobs.WriteAsync(job.Id, BlobKind.Artifact, file, long.MaxValue, ct);
+            }
+            var report = ModelTask.Apply(outcome.Report, options.Task);
+            var reportJson = JsonSerializer.Serialize(report, ReportJson);
+            await blobs.WriteAsync(job.Id, BlobKind.Report, new MemoryStream(System.Text.Encoding.UTF8.GetBytes(reportJson), writable: false), long.MaxValue, ct);
+            logger.LogInformation("Job quantized {Layers} layers; fidelity on {Samples} {Source:l} inputs, top-1 agreement {Agreement:F4}",
+                report.Model.QuantizedLayers, report.Fidelity?.Samples, report.FidelityInputs, report.Fidelity?.Top1Agreement);
+            return new PipelineResult(reportJson, artifact);
+        }
+        finally
+        {
+            File.Delete(artifactPath);
+        }
     }
 
     private List<Tensor> Decode(IReadOnlyList<DatasetImage> images, PreprocessingOptions preprocessing, IProgress<double> progress, CancellationToken ct)

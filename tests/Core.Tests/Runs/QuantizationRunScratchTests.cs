@@ -18,7 +18,8 @@ public sealed class QuantizationRunScratchTests : IDisposable
         var scratch = Directory.CreateDirectory(_dir.File("scratch")).FullName;
         var outcome = QuantizationRun.Execute(Request(Model(), scratch, null));
 
-        Assert.NotEmpty(outcome.Artifact);
+        Assert.True(outcome.ArtifactBytes > 0);
+        Assert.Equal(outcome.ArtifactBytes, new FileInfo(outcome.ArtifactPath).Length);
         Assert.Empty(Directory.EnumerateFiles(scratch));
     }
 
@@ -50,9 +51,10 @@ public sealed class QuantizationRunScratchTests : IDisposable
         return path;
     }
 
-    private static RunRequest Request(string model, string scratch, IProgress<RunProgress>? progress) => new()
+    private RunRequest Request(string model, string scratch, IProgress<RunProgress>? progress) => new()
     {
         Fp32ModelPath = model,
+        ArtifactPath = _dir.File("artifact.onnx"),
         ScratchPrefix = Path.Combine(scratch, "run"),
         Preprocessing = new PreprocessingOptions { Width = 6, Height = 6 },
         Settings = new RunSettings { Threads = 1, LatencyRuns = 1, SyntheticSamples = 4 },

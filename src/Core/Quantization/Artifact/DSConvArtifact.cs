@@ -3,6 +3,7 @@ using DSConvService.Core.Format;
 using DSConvService.Core.Graph;
 using DSConvService.Core.Imaging;
 using DSConvService.Core.Onnx;
+using DSConvService.Core.Onnx.Structure;
 using DSConvService.Core.Quantization.Simulation;
 using DSConvService.Core.Tensors;
 
@@ -25,6 +26,10 @@ public static class DSConvArtifact
 {
     public static byte[] Write(Model quantized, PreprocessingOptions? preprocessing, string[]? labels) =>
         OnnxWriter.ToBytes(ToOnnx(quantized, preprocessing, labels));
+
+    /// <summary>The bytes of <see cref="Write"/> written to <paramref name="path"/> (atomically) one initializer at a time.</summary>
+    public static void Save(Model quantized, PreprocessingOptions? preprocessing, string[]? labels, string path) =>
+        OnnxWriter.Save(ToOnnx(quantized, preprocessing, labels), path);
 
     public static Model ToOnnx(Model quantized, PreprocessingOptions? preprocessing, string[]? labels)
     {
@@ -189,9 +194,17 @@ public static class DSConvArtifact
     /// Reads an artifact and rebuilds the DSConv nodes from its DequantizeLinear patterns (a file
     /// without DSConv metadata is returned as it is, with null metadata).
     /// </summary>
-    public static (Model Model, ArtifactMetadata? Metadata) Load(byte[] bytes)
+    public static (Model Model, ArtifactMetadata? Metadata) Load(byte[] bytes) => Rebuilt(OnnxReader.Load(bytes));
+
+    /// <summary>
+    /// <see cref="Load(byte[])"/> of a file read structurally: the VQK codes and other large initializers stay in the
+    /// file (deferred tensors) until an engine session reads them to pack its kernels. The file must stay in place
+    /// while the model is used.
+    /// </summary>
+    public static (Model Model, ArtifactMetadata? Metadata) Load(string path) => Rebuilt(OnnxStructureReader.Load(path));
+
+    private static (Model Model, ArtifactMetadata? Metadata) Rebuilt(Model model)
     {
-        var model = OnnxReader.Load(bytes);
         var meta = ArtifactMetadata.ReadFrom(model.Metadata);
         if (meta is null)
         {

@@ -92,6 +92,41 @@ public sealed class NetworkRunner : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Runs one input and hands each captured value to <paramref name="captured"/> without the copy <see cref="Run"/>
+    /// makes: on this engine the tensor is only valid during the call (its buffers are reused). For statistics over
+    /// many layers, whose copies would be large-object garbage on every run.
+    /// </summary>
+    public void RunCaptured(Tensor input, Action<string, Tensor> captured)
+    {
+        if (_captures.Contains(_input))
+        {
+            captured(_input, input);
+        }
+        if (_engine is not null)
+        {
+            _engine.Run([input], (node, tensors) =>
+            {
+                for (var k = 0; k < node.Outputs.Count; k++)
+                {
+                    if (_captures.Contains(node.Outputs[k]))
+                    {
+                        captured(node.Outputs[k], tensors[k]);
+                    }
+                }
+            });
+            return;
+        }
+        var values = _ort!.Run(input);
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (_captures.Contains(_ort.OutputNames[i]) && _ort.OutputNames[i] != _input)
+            {
+                captured(_ort.OutputNames[i], values[i]);
+            }
+        }
+    }
+
     /// <summary>True when the model's input has a free batch dimension (inputs can be stacked).</summary>
     public bool DynamicBatch { get; }
 

@@ -26,7 +26,7 @@ public sealed class DSConvConv : Operator
         {
             throw Error($"Q must be an Int8 or Int4 tensor [O, Cg, kh, kw], got {q}.");
         }
-        var weights = DSConvInputs.Weights(this, node, context, q.Shape[0], q.Shape[1], q.Shape[2], q.Shape[3], _attributes.Format, q.SBytes);
+        var weights = DSConvInputs.Weights(this, node, context, q.Shape[0], q.Shape[1], q.Shape[2], q.Shape[3], _attributes.Format, DSConvInputs.Codes(q));
         if (weights.O % _attributes.Group != 0)
         {
             throw Error($"{weights.O} output channels are not divisible by group {_attributes.Group}.");

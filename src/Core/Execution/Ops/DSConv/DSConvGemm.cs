@@ -23,7 +23,7 @@ public sealed class DSConvGemm : Operator
             throw Error($"Q must be an Int8 or Int4 tensor [Nout, K], got {q}.");
         }
         var format = attributes.Format with { Depthwise = false };
-        var weights = DSConvInputs.Weights(this, node, context, q.Shape[0], q.Shape[1], 1, 1, format, q.SBytes);
+        var weights = DSConvInputs.Weights(this, node, context, q.Shape[0], q.Shape[1], 1, 1, format, DSConvInputs.Codes(q));
         _engine = new DSConvEngine(weights, 1, attributes.Activation);
     }
 

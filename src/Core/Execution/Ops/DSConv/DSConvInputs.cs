@@ -1,5 +1,6 @@
 using DSConvService.Core.Graph;
 using DSConvService.Core.Kernels.DSConv;
+using DSConvService.Core.Tensors;
 
 namespace DSConvService.Core.Execution.Ops.DSConv;
 
@@ -22,6 +23,12 @@ internal static class DSConvInputs
             throw DSConvAttributes.Error(node, e.Message);
         }
     }
+
+    /// <summary>
+    /// The VQK codes of Q, one sbyte per weight. A deferred Q (an artifact read from its file) is read without being kept
+    /// in the model, so the codes live only as long as the engine that packed them (it keeps its weights).
+    /// </summary>
+    public static sbyte[] Codes(Tensor q) => q.ReadUncached() as sbyte[] ?? throw new InvalidOperationException($"Tensor of {q.Type} holds no sbyte data.");
 
     private static float[]? Floats(Node node, OperatorContext context, int index, string name)
     {
