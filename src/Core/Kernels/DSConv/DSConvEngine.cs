@@ -22,8 +22,15 @@ public sealed unsafe class DSConvEngine
     private static readonly int MaxWorkers = Math.Clamp(Environment.ProcessorCount, 1, 16);
     private readonly PackedWeights? _packed;
     private readonly FloatConvPath? _float;
-    private readonly DenseRowWeights? _dense;
-    private readonly DensePanelWeights? _densePanels;
+    // The fully connected forms of a 1×1 layer, packed on the first run that meets a 1×1 image: a pointwise
+    // convolution over real maps never needs them, and packing them for every layer cost 1–2 bytes per weight.
+    private readonly Lazy<DenseLayer>? _denseLazy;
+    private readonly DenseLayout _denseLayout;
+
+    private sealed record DenseLayer(DenseRowWeights Rows, DensePanelWeights? Panels);
+
+    private DenseRowWeights DenseRows => _denseLazy!.Value.Rows;
+    private DensePanelWeights? DensePanels => _denseLazy!.Value.Panels;
     private readonly float[] _bias;
     private readonly int _int16Steps;
 
@@ -87,13 +94,17 @@ public sealed unsafe class DSConvEngine
         }
         if (groups == 1 && weights.KH == 1 && weights.KW == 1)
         {
-            _dense = new DenseRowWeights(weights);
-            _densePanels = isa switch
+            _denseLayout = DenseRowWeights.Layout(weights);
+            _denseLazy = new Lazy<DenseLayer>(() =>
             {
-                DSConvIsa.Avx512Int16 => new DensePanelWeights(_dense, DensePanelKernel.Rows),
-                DSConvIsa.Avx2 or DSConvIsa.AvxVnni => new DensePanelWeights(_dense, DensePanelKernel256.Rows),
-                _ => null,
-            };
+                var rows = new DenseRowWeights(weights);
+                return new DenseLayer(rows, isa switch
+                {
+                    DSConvIsa.Avx512Int16 => new DensePanelWeights(rows, DensePanelKernel.Rows),
+                    DSConvIsa.Avx2 or DSConvIsa.AvxVnni => new DensePanelWeights(rows, DensePanelKernel256.Rows),
+                    _ => null,
+                });
+            });
         }
     }
 
@@ -184,15 +195,15 @@ public sealed unsafe class DSConvEngine
     private const long DenseParallelMacs = 1 << 18;
 
     /// <summary>Scratch of the dense path: sbyte mantissas, block scales, int16 mantissas (panel kernel).</summary>
-    private long DenseScratchFloats(int batch) => MantissaFloats(batch) + (long)batch * _dense!.Blocks + ((long)batch * _dense.RowStride + 1) / 2;
+    private long DenseScratchFloats(int batch) => MantissaFloats(batch) + (long)batch * _denseLayout.Blocks + ((long)batch * _denseLayout.RowStride + 1) / 2;
 
-    private long MantissaFloats(int batch) => ((long)batch * _dense!.RowStride + 3) / 4;
+    private long MantissaFloats(int batch) => ((long)batch * _denseLayout.RowStride + 3) / 4;
 
     private void RunDense(float[] x, ConvShape s, float[] y, float[] scratch, int workers, float[]? residual)
     {
-        var d = _dense!;
+        var d = DenseRows;
         var f = Weights.Format;
-        var rowsPerChunk = _densePanels?.Rows ?? 16;
+        var rowsPerChunk = DensePanels?.Rows ?? 16;
         fixed (float* px = x, py = y, ps = scratch, pbias = _bias, pres = residual)
         {
             var m = (sbyte*)ps;
@@ -204,7 +215,7 @@ public sealed unsafe class DSConvEngine
             {
                 DenseRowPacker.Pack(px + (long)n * d.K, d.K, f, d.BlockStride, m + (long)n * d.RowStride, scales + (long)n * d.Blocks);
             }
-            if (_densePanels is not null)
+            if (DensePanels is not null)
             {
                 var count = (long)s.N * d.RowStride;
                 long i = 0;
@@ -245,8 +256,8 @@ public sealed unsafe class DSConvEngine
     /// <summary>Output rows of chunks [c0, c1) (16 rows each) for every row of the batch.</summary>
     private void DenseChunks(in DenseContext ctx, int c0, int c1)
     {
-        var d = _dense!;
-        if (_densePanels is null)
+        var d = DenseRows;
+        if (DensePanels is null)
         {
             fixed (sbyte* pq = d.Q)
             fixed (float* pxi = d.Xi)
@@ -260,7 +271,7 @@ public sealed unsafe class DSConvEngine
             }
             return;
         }
-        var p = _densePanels;
+        var p = DensePanels;
         var rows = p.Rows;
         // Up to 4 rows of the batch per kernel call (the AVX2 panels widen each weight pair once for all of them).
         var c = stackalloc float[4 * rows];

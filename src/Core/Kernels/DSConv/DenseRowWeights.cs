@@ -14,10 +14,8 @@ public sealed class DenseRowWeights
         var b = w.Format.BlockSize;
         K = w.Cg;
         O = w.O;
-        Blocks = w.Format.BlocksPerGroup(K);
         BlockLength = Math.Min(b, K);
-        BlockStride = (BlockLength + Align - 1) / Align * Align;
-        RowStride = Blocks * BlockStride;
+        (Blocks, BlockStride, RowStride) = Layout(w);
         Q = new sbyte[O * RowStride];
         Xi = new float[O * Blocks];
         for (var o = 0; o < O; o++)
@@ -35,6 +33,14 @@ public sealed class DenseRowWeights
         }
     }
 
+    /// <summary>Blocks per row, the padded block and row lengths, without packing anything.</summary>
+    public static DenseLayout Layout(DSConvWeights w)
+    {
+        var blocks = w.Format.BlocksPerGroup(w.Cg);
+        var stride = (Math.Min(w.Format.BlockSize, w.Cg) + Align - 1) / Align * Align;
+        return new DenseLayout(blocks, stride, blocks * stride);
+    }
+
     public int K { get; }
     public int O { get; }
     public int Blocks { get; }
@@ -46,3 +52,6 @@ public sealed class DenseRowWeights
     public sbyte[] Q { get; }
     public float[] Xi { get; }
 }
+
+/// <summary>The row geometry of <see cref="DenseRowWeights"/>.</summary>
+public readonly record struct DenseLayout(int Blocks, int BlockStride, int RowStride);
