@@ -102,6 +102,20 @@ internal sealed class ServiceCluster : IDisposable
     /// <summary>Log lines of a worker with a given event id (1 started, 2 claimed, 3 succeeded …).</summary>
     public static int Count(ServiceProcess process, string fragment) => process.LogLines().Count(l => l.Contains(fragment, StringComparison.Ordinal));
 
+    // A kill -9 can cut the last line a process was writing (the pipe hands over what was flushed, e.g. 256 bytes of
+    // it); that line is not an event.
+    private static JsonDocument? TryParse(string line)
+    {
+        try
+        {
+            return JsonDocument.Parse(line);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The job id and worker name in the scope of each JSON log line with this event id.</summary>
     public static IEnumerable<(string JobId, string Worker)> ScopedEvents(ServiceProcess process, int eventId)
     {
@@ -111,8 +125,8 @@ internal sealed class ServiceCluster : IDisposable
             {
                 continue;
             }
-            using var doc = JsonDocument.Parse(line);
-            if (!doc.RootElement.TryGetProperty("Scopes", out var scopes))
+            using var doc = TryParse(line);
+            if (doc is null || !doc.RootElement.TryGetProperty("Scopes", out var scopes))
             {
                 continue;
             }
