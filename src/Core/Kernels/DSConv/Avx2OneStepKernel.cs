@@ -39,13 +39,27 @@ public static unsafe class Avx2OneStepKernel
         var aOff = t.AOffsets;
         var steps = t.StepsPerBlock;
         var abase = t.A + 4 * p0;
+        var stride = t.AStride;
         for (var kb = 0; kb < t.KBlocks; kb++)
         {
-            Vector256<int> s00 = default, s01 = default, s10 = default, s11 = default;
-            Vector256<int> s20 = default, s21 = default, s30 = default, s31 = default;
+            // The block sums start at −corr, so the epilogue has no subtraction (the same integers).
+            var corr = t.Correction + kb * 4;
+            var s00 = Vector256.Create(-corr[0]);
+            var s10 = Vector256.Create(-corr[1]);
+            var s20 = Vector256.Create(-corr[2]);
+            var s30 = Vector256.Create(-corr[3]);
+            var s01 = s00;
+            var s11 = s10;
+            var s21 = s20;
+            var s31 = s30;
+            // With a stride the steps of a block are a pointer increment apart, else each has its offset.
+            var a = abase + *aOff;
             for (var i = 0; i < steps; i++)
             {
-                var a = abase + *aOff++;
+                if (stride == 0)
+                {
+                    a = abase + aOff[i];
+                }
                 var a0 = Vector256.Load(a);
                 var a1 = Vector256.Load(a + 32);
                 var w = Vector256.Create(q[0]).AsSByte();
@@ -61,20 +75,21 @@ public static unsafe class Avx2OneStepKernel
                 s30 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a0, w), ones);
                 s31 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a1, w), ones);
                 q += 4;
+                a += stride;
             }
+            aOff += steps;
             var s = t.S + t.SOffsets[kb] + p0;
             var sc0 = Vector256.Load(s);
             var sc1 = Vector256.Load(s + 8);
             var xi = t.Xi + kb * 4;
-            var corr = t.Correction + kb * 4;
-            c00 = BlockEpilogue256.Apply(c00, s00, sc0, corr[0], xi[0]);
-            c01 = BlockEpilogue256.Apply(c01, s01, sc1, corr[0], xi[0]);
-            c10 = BlockEpilogue256.Apply(c10, s10, sc0, corr[1], xi[1]);
-            c11 = BlockEpilogue256.Apply(c11, s11, sc1, corr[1], xi[1]);
-            c20 = BlockEpilogue256.Apply(c20, s20, sc0, corr[2], xi[2]);
-            c21 = BlockEpilogue256.Apply(c21, s21, sc1, corr[2], xi[2]);
-            c30 = BlockEpilogue256.Apply(c30, s30, sc0, corr[3], xi[3]);
-            c31 = BlockEpilogue256.Apply(c31, s31, sc1, corr[3], xi[3]);
+            c00 = BlockEpilogue256.Apply(c00, s00, sc0, xi[0]);
+            c01 = BlockEpilogue256.Apply(c01, s01, sc1, xi[0]);
+            c10 = BlockEpilogue256.Apply(c10, s10, sc0, xi[1]);
+            c11 = BlockEpilogue256.Apply(c11, s11, sc1, xi[1]);
+            c20 = BlockEpilogue256.Apply(c20, s20, sc0, xi[2]);
+            c21 = BlockEpilogue256.Apply(c21, s21, sc1, xi[2]);
+            c30 = BlockEpilogue256.Apply(c30, s30, sc0, xi[3]);
+            c31 = BlockEpilogue256.Apply(c31, s31, sc1, xi[3]);
         }
         sink.Store(p0, c00, c01, c10, c11, c20, c21, c30, c31);
     }

@@ -14,4 +14,9 @@ internal static class BlockEpilogue256
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Apply(Vector256<float> c, Vector256<int> sum, Vector256<float> scale, int corr, float xi) =>
         Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum - Vector256.Create(corr)) * scale, Vector256.Create(xi), c);
+
+    /// <summary><see cref="Apply(Vector256{float}, Vector256{int}, Vector256{float}, int, float)"/> for a sum that already has the correction in it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Apply(Vector256<float> c, Vector256<int> sum, Vector256<float> scale, float xi) =>
+        Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum) * scale, Vector256.Create(xi), c);
 }
