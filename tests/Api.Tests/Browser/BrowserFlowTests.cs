@@ -66,7 +66,7 @@ public sealed class BrowserFlowTests(ITestOutputHelper output) : IDisposable
 
             // The job list shows the job with its status and progress bar until it has finished.
             var seen = new HashSet<string>();
-            var row = chromium.WaitFor(() =>
+            var id = chromium.WaitFor(() =>
             {
                 var r = driver.FindElements(By.CssSelector("#jobs tbody tr")).FirstOrDefault();
                 if (r is null)
@@ -75,22 +75,33 @@ public sealed class BrowserFlowTests(ITestOutputHelper output) : IDisposable
                 }
                 var status = r.GetAttribute("data-status")!;
                 seen.Add(status);
-                return status is "succeeded" or "failed" or "cancelled" ? r : null;
+                return status is "succeeded" or "failed" or "cancelled" ? r.GetAttribute("data-id") : null;
             }, "the job to finish", TimeSpan.FromSeconds(180));
-            Assert.Equal("succeeded", row.GetAttribute("data-status"));
-            Assert.Equal("lenet_bn.onnx", row.FindElement(By.CssSelector("td.model")).Text);
-            Assert.Equal("1", row.FindElement(By.TagName("progress")).GetAttribute("value"));
+            // The list re-renders while it polls, so an element found once can go stale: every read finds the row again.
+            var rowSelector = $"#jobs tr[data-id='{id}']";
+            var row = chromium.WaitFor(() =>
+            {
+                var r = driver.FindElement(By.CssSelector(rowSelector));
+                return new FinishedRow(r.GetAttribute("data-status")!, r.FindElement(By.CssSelector("td.model")).Text,
+                    r.FindElement(By.TagName("progress")).GetAttribute("value")!);
+            }, "the finished job's row");
+            Assert.Equal("succeeded", row.Status);
+            Assert.Equal("lenet_bn.onnx", row.Model);
+            Assert.Equal("1", row.Progress);
             output.WriteLine($"statuses seen in the list: {string.Join(", ", seen)}");
             Assert.True(seen.Contains("queued") || seen.Contains("running"), $"the list only ever showed {string.Join(", ", seen)}");
             foreach (var path in ScreenshotPaths("jobs-page.png"))
             {
                 chromium.SaveFullPageScreenshot(path);
             }
-            var id = row.GetAttribute("data-id")!;
             var job = (await client.GetFromJsonAsync<JobResponse>($"/jobs/{id}", ServiceApp.Json))!;
 
             // The report page: summary, charts with one mark per layer, worst layers, downloads.
-            row.FindElement(By.CssSelector("a.open")).Click();
+            chromium.WaitFor(() =>
+            {
+                driver.FindElement(By.CssSelector($"{rowSelector} a.open")).Click();
+                return "clicked";
+            }, "the report link");
             chromium.WaitVisible("main.dsconv-report");
             Assert.EndsWith($"/ui/jobs/{id}", driver.Url);
             var layers = job.Report!.Layers.Count;
@@ -107,8 +118,9 @@ public sealed class BrowserFlowTests(ITestOutputHelper output) : IDisposable
             // Try it: a real MNIST seven, top-1 with its label and a bar per prediction, and the latency.
             chromium.WaitVisible("#try");
             driver.FindElement(By.Id("image")).SendKeys(seven);
-            var top1 = chromium.WaitFor(() => driver.FindElements(By.Id("top1")).FirstOrDefault(), "the top-1 of the digit");
-            Assert.Equal("seven", top1.Text);
+            var top1 = chromium.WaitFor(() => driver.FindElements(By.Id("top1")).FirstOrDefault()?.Text is { Length: > 0 } text ? text : null,
+                "the top-1 of the digit");
+            Assert.Equal("seven", top1);
             Assert.Equal(5, chromium.Count("#predictions li.prediction meter"));
             Assert.Matches(@"\d+\.\d\d ms on dsconv", driver.FindElement(By.Id("infer-summary")).Text);
 
@@ -231,4 +243,6 @@ public sealed class BrowserFlowTests(ITestOutputHelper output) : IDisposable
             .OrderBy(e => e.FullName, StringComparer.Ordinal).Skip(perClass).First();
         seven.ExtractToFile(sevenPng);
     }
+
+    private sealed record FinishedRow(string Status, string Model, string Progress);
 }
