@@ -97,11 +97,7 @@ public sealed class BrowserFlowTests(ITestOutputHelper output) : IDisposable
             var job = (await client.GetFromJsonAsync<JobResponse>($"/jobs/{id}", ServiceApp.Json))!;
 
             // The report page: summary, charts with one mark per layer, worst layers, downloads.
-            chromium.WaitFor(() =>
-            {
-                driver.FindElement(By.CssSelector($"{rowSelector} a.open")).Click();
-                return "clicked";
-            }, "the report link");
+            chromium.ClickVisible($"{rowSelector} a.open");
             chromium.WaitVisible("main.dsconv-report");
             Assert.EndsWith($"/ui/jobs/{id}", driver.Url);
             var layers = job.Report!.Layers.Count;
@@ -185,8 +181,8 @@ public sealed class BrowserFlowTests(ITestOutputHelper output) : IDisposable
             Assert.True(driver.FindElement(By.Id("key-status")).Displayed);
 
             // Cancel the queued job from the list, then delete it.
-            driver.FindElement(By.CssSelector($"#jobs tr[data-id='{alices}'] button.cancel")).Click();
-            chromium.WaitVisible($"#jobs tr[data-id='{alices}'][data-status='cancelled'] button.delete").Click();
+            chromium.ClickVisible($"#jobs tr[data-id='{alices}'] button.cancel");
+            chromium.ClickVisible($"#jobs tr[data-id='{alices}'][data-status='cancelled'] button.delete");
             chromium.WaitVisible("#jobs-empty");
             Assert.Equal(0, chromium.Count("#jobs tbody tr"));
             using var asAlice = new HttpRequestMessage(HttpMethod.Get, $"/jobs/{alices}");

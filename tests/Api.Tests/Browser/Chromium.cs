@@ -63,6 +63,21 @@ public sealed class Chromium : IDisposable
     public IWebElement WaitVisible(string cssSelector, TimeSpan? timeout = null) => WaitFor(() =>
         Driver.FindElements(By.CssSelector(cssSelector)).FirstOrDefault(e => e.Displayed), $"'{cssSelector}' to be visible", timeout);
 
+    /// <summary>
+    /// Clicks the first visible match, finding it again on every try: lists that re-render while they poll replace
+    /// their elements, so one found before the click can be stale by then.
+    /// </summary>
+    public void ClickVisible(string cssSelector, TimeSpan? timeout = null) => WaitFor(() =>
+    {
+        var element = Driver.FindElements(By.CssSelector(cssSelector)).FirstOrDefault(e => e.Displayed);
+        if (element is null)
+        {
+            return null;
+        }
+        element.Click();
+        return "clicked";
+    }, $"'{cssSelector}' to click", timeout);
+
     /// <summary>A screenshot of the whole page (the window is stretched to the document's height first).</summary>
     public void SaveFullPageScreenshot(string path)
     {
