@@ -17,36 +17,36 @@ namespace DSConvService.Core.Kernels.Conv;
 internal static unsafe class DepthwiseBlockedKernel256
 {
     /// <param name="rows">Padded input row oy·StrideH (8 floats per pixel).</param>
+    /// <param name="paddedWidth">Pixels per padded row (<see cref="DepthwiseChannelBlocked.PaddedSize"/>).</param>
     /// <param name="w">Weights of the block: [tap][8].</param>
     /// <param name="y">Output row oy of the block's first plane; planes <paramref name="planeStride"/> floats apart.</param>
     /// <param name="planeLeft">Floats from <paramref name="y"/> to the end of its plane.</param>
-    public static void Row(float* rows, float* w, Vector256<float> bias, in ConvGeometry g, FusedActivation act,
+    public static void Row(float* rows, int paddedWidth, float* w, Vector256<float> bias, in ConvGeometry g, FusedActivation act,
         float* y, long planeStride, int channels, int planeLeft)
     {
         // Strides 1 and 2 as constants: the 8 loads of a tap then use displacements instead of computed offsets.
         switch (g.StrideW)
         {
             case 1:
-                Row(rows, w, bias, g, act, y, planeStride, channels, planeLeft, new PixelStep1());
+                Row(rows, paddedWidth, w, bias, g, act, y, planeStride, channels, planeLeft, new PixelStep1());
                 break;
             case 2:
-                Row(rows, w, bias, g, act, y, planeStride, channels, planeLeft, new PixelStep2());
+                Row(rows, paddedWidth, w, bias, g, act, y, planeStride, channels, planeLeft, new PixelStep2());
                 break;
             default:
-                Row(rows, w, bias, g, act, y, planeStride, channels, planeLeft, new PixelStepAny(8 * g.StrideW));
+                Row(rows, paddedWidth, w, bias, g, act, y, planeStride, channels, planeLeft, new PixelStepAny(8 * g.StrideW));
                 break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Row<TStep>(float* rows, float* w, Vector256<float> bias, in ConvGeometry g, FusedActivation act,
+    private static void Row<TStep>(float* rows, int paddedWidth, float* w, Vector256<float> bias, in ConvGeometry g, FusedActivation act,
         float* y, long planeStride, int channels, int planeLeft, TStep pixel)
         where TStep : struct, IPixelStep
     {
         var kh = g.KernelH;
         var kw = g.KernelW;
         var tapStep = 8 * g.DilationW;
-        var paddedWidth = (g.OutWidth - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1;
         var rowStep = 8L * g.DilationH * paddedWidth;
         var ox = 0;
         for (; ox < g.OutWidth && ox + 8 <= planeLeft; ox += 8)

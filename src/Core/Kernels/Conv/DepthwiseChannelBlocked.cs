@@ -134,16 +134,13 @@ public static unsafe class DepthwiseChannelBlocked
         var vb = Vector256.Load(b);
         var output = y + ((long)n * channels + c0) * g.OutPixels;
         var rowFloats = (long)columns * Lanes;
-        var fused = ActivationPass.Separates(act) ? FusedActivation.None : act;
+        var fused = ActivationPass.Fused(act);
         for (var oy = 0; oy < g.OutHeight; oy++)
         {
-            DepthwiseBlockedKernel256.Row(padded + oy * g.StrideH * rowFloats, weights, vb, g, fused,
+            DepthwiseBlockedKernel256.Row(padded + oy * g.StrideH * rowFloats, columns, weights, vb, g, fused,
                 output + (long)oy * g.OutWidth, g.OutPixels, count, (g.OutHeight - oy) * g.OutWidth);
         }
-        if (ActivationPass.Separates(act))
-        {
-            ActivationPass.Apply(output, (long)count * g.OutPixels, act);
-        }
+        ActivationPass.Finish(output, (long)count * g.OutPixels, act);
     }
 }
 

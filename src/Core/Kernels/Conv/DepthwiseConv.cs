@@ -97,11 +97,8 @@ public static unsafe class DepthwiseConv
                     }
                     var b = ab == 0 ? 0f : ((float*)ab)[o];
                     var plane = (float*)ay + (long)p * geometry.OutPixels;
-                    layout.Compute(s, (float*)aw + (long)o * layout.Taps, b, plane, geometry, ActivationPass.Separates(act) ? FusedActivation.None : act);
-                    if (ActivationPass.Separates(act))
-                    {
-                        ActivationPass.Apply(plane, geometry.OutPixels, act);
-                    }
+                    layout.Compute(s, (float*)aw + (long)o * layout.Taps, b, plane, geometry, ActivationPass.Fused(act));
+                    ActivationPass.Finish(plane, geometry.OutPixels, act);
                 }
             }
         });
@@ -151,11 +148,8 @@ public static unsafe class DepthwiseConv
                 }
                 var b = ab == 0 ? 0f : ((float*)ab)[o];
                 var plane = (float*)ay + (long)p * geometry.OutPixels;
-                DepthwiseDirectKernel.Plane(input, (float*)aw + (long)o * taps, b, plane, geometry, ActivationPass.Separates(act) ? FusedActivation.None : act);
-                if (ActivationPass.Separates(act))
-                {
-                    ActivationPass.Apply(plane, geometry.OutPixels, act);
-                }
+                DepthwiseDirectKernel.Plane(input, (float*)aw + (long)o * taps, b, plane, geometry, ActivationPass.Fused(act));
+                ActivationPass.Finish(plane, geometry.OutPixels, act);
             }
         });
     }

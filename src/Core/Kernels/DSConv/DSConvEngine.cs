@@ -1,6 +1,8 @@
 using DSConvService.Core.Kernels.Gemm;
 using DSConvService.Core.Execution;
 using DSConvService.Core.Hardware;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using DSConvService.Core.Threading;
 
 namespace DSConvService.Core.Kernels.DSConv;
@@ -84,7 +86,7 @@ public sealed unsafe class DSConvEngine
         var wide = DSConvIsaSupport.UsesWideWeights(isa, f.WeightBits, f.MantissaBits);
         _packed = new PackedWeights(weights, groups, 1 << (f.MantissaBits - 1), split, wide);
         _int16Steps = Math.Max(1, DSConvIsaSupport.Int16Steps(split ? 4 : f.WeightBits, f.MantissaBits));
-        _foldedCorrection = !wide && DSConvIsaSupport.UsesFoldedCorrection(isa, f.WeightBits, f.MantissaBits, _packed.StepsPerBlock);
+        _foldedCorrection = DSConvIsaSupport.UsesFoldedCorrection(isa, f.WeightBits, f.MantissaBits, _packed.StepsPerBlock);
         if (isa == DSConvIsa.Avx512Int16)
         {
             // Packed on the first run that needs it: only layers that meet small maps pay for a second copy.
@@ -219,11 +221,11 @@ public sealed unsafe class DSConvEngine
             {
                 var count = (long)s.N * d.RowStride;
                 long i = 0;
-                if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                if (Avx2.IsSupported)
                 {
                     for (; i + 16 <= count; i += 16)
                     {
-                        System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int16(m + i), wide + i);
+                        Vector256.Store(Avx2.ConvertToVector256Int16(m + i), wide + i);
                     }
                 }
                 for (; i < count; i++)
@@ -253,7 +255,7 @@ public sealed unsafe class DSConvEngine
         public int Batch { get; init; }
     }
 
-    /// <summary>Output rows of chunks [c0, c1) (16 rows each) for every row of the batch.</summary>
+    /// <summary>Output rows of chunks [c0, c1) (16 rows each, or one panel each) for every row of the batch.</summary>
     private void DenseChunks(in DenseContext ctx, int c0, int c1)
     {
         var d = DenseRows;

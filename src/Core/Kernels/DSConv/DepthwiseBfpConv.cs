@@ -73,7 +73,7 @@ internal static unsafe class DepthwiseBfpConv
                     var b = ab == 0 ? 0f : ((float*)ab)[o];
                     var wo = (float*)aw + (long)o * layout.Taps;
                     var yo = (float*)ay + (long)p * geometry.OutPixels;
-                    var fused = ActivationPass.Separates(act) ? FusedActivation.None : act;
+                    var fused = ActivationPass.Fused(act);
                     if (direct)
                     {
                         DepthwiseDirectKernel.Plane(simulated, wo, b, yo, geometry, fused);
@@ -82,10 +82,7 @@ internal static unsafe class DepthwiseBfpConv
                     {
                         layout.Compute(s, wo, b, yo, geometry, fused);
                     }
-                    if (ActivationPass.Separates(act))
-                    {
-                        ActivationPass.Apply(yo, geometry.OutPixels, act);
-                    }
+                    ActivationPass.Finish(yo, geometry.OutPixels, act);
                 }
             }
         });

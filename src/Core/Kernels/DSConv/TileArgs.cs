@@ -23,7 +23,7 @@ public unsafe struct TileArgs
     /// </summary>
     public int* CorrectionPairs;
 
-    /// <summary>Bytes between consecutive steps of one block in A (used with <see cref="CorrectionPairs"/>).</summary>
+    /// <summary>Bytes between consecutive steps of one block in A, or 0 (<see cref="AOffsets"/> per step); read by the folded and one-step kernels.</summary>
     public int AStride;
     public int KBlocks;
     public int StepsPerBlock;

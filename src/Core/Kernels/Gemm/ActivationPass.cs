@@ -19,6 +19,18 @@ public static unsafe class ActivationPass
     public static bool Separates(in FusedActivation act) =>
         !act.IsPiecewiseLinear && !(Avx512F.IsSupported && Vector512.IsHardwareAccelerated);
 
+    /// <summary>What a kernel should fuse of <paramref name="act"/>: none of it when this pass takes it.</summary>
+    public static FusedActivation Fused(in FusedActivation act) => Separates(act) ? FusedActivation.None : act;
+
+    /// <summary>After a kernel ran with <see cref="Fused"/>: applies <paramref name="act"/> to its output if the kernel left it.</summary>
+    public static void Finish(float* y, long count, in FusedActivation act)
+    {
+        if (Separates(act))
+        {
+            Apply(y, count, act);
+        }
+    }
+
     /// <summary>y[i] = act(y[i]) for <paramref name="count"/> values.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(float* y, long count, in FusedActivation act)
