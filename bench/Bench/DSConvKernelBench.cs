@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DSConvService.Core.Kernels.DSConv;
+using DSConvService.Core.Kernels.DSConv.Native;
 
 namespace DSConvService.Bench;
 
@@ -64,6 +65,7 @@ public static unsafe class DSConvKernelBench
                             switch (isa)
                             {
                                 case DSConvIsa.Avx512Int16: Avx512Int16Kernel.Run(t); break;
+                                case DSConvIsa.Avx512Vnni: Avx512VnniKernel.Run(t); break;
                                 case DSConvIsa.AvxVnni: AvxVnniKernel.Run(t); break;
                                 case DSConvIsa.Avx2: Avx2Kernel.Run(t); break;
                                 default: ScalarKernel.Run(t); break;

@@ -8,8 +8,9 @@ namespace DSConvService.Core.Hardware;
 /// (scalar | avx2 | avxvnni | avx512), or what <see cref="Force"/> set for this async flow.
 /// </summary>
 /// <param name="Vector512">The runtime accelerates <see cref="Vector512{T}"/> (the fp32 GEMM's AVX-512 kernel needs it).</param>
+/// <param name="Avx512Vnni">The CPU has AVX512-VNNI (CPUID), which only run-time generated code can use (the DSConv Avx512Vnni kernel).</param>
 /// <param name="Census">Null, or a counter of which code each kernel ran (tests attach one, see <see cref="KernelCensus"/>).</param>
-public sealed record CpuCapabilities(bool Avx2, bool Fma, bool AvxVnni, bool Avx512F, bool Avx512BW, bool Vector512, KernelCensus? Census = null)
+public sealed record CpuCapabilities(bool Avx2, bool Fma, bool AvxVnni, bool Avx512F, bool Avx512BW, bool Vector512, bool Avx512Vnni = false, KernelCensus? Census = null)
 {
     public const string EnvironmentVariable = "DSCONV_ISA";
 
@@ -19,7 +20,8 @@ public sealed record CpuCapabilities(bool Avx2, bool Fma, bool AvxVnni, bool Avx
     public static CpuCapabilities Hardware { get; } = new(
         System.Runtime.Intrinsics.X86.Avx2.IsSupported, System.Runtime.Intrinsics.X86.Fma.IsSupported,
         System.Runtime.Intrinsics.X86.AvxVnni.IsSupported, System.Runtime.Intrinsics.X86.Avx512F.IsSupported,
-        System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated);
+        System.Runtime.Intrinsics.X86.Avx512BW.IsSupported, System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated,
+        HasAvx512Vnni());
 
     private static readonly Lazy<CpuCapabilities> FromEnvironment = new(() => Hardware.Capped(Environment.GetEnvironmentVariable(EnvironmentVariable)));
 
@@ -50,25 +52,32 @@ public sealed record CpuCapabilities(bool Avx2, bool Fma, bool AvxVnni, bool Avx
     }
 
     /// <summary>
-    /// This value limited to a level: scalar, avx2 (AVX2 + FMA), avxvnni (and 256-bit VNNI), avx512 (everything);
-    /// null or empty keeps it. Case is ignored; the kernel names Avx2, AvxVnni, Avx512Int16 are accepted too.
+    /// This value limited to a level: scalar, avx2 (AVX2 + FMA), avxvnni (and 256-bit VNNI), avx512int16 (AVX-512
+    /// without the run-time VNNI kernel), avx512 (everything); null or empty keeps it. Case is ignored; the kernel
+    /// names Avx2, AvxVnni, Avx512Int16, Avx512Vnni are accepted too.
     /// </summary>
     /// <exception cref="ArgumentException">An unknown level.</exception>
     public CpuCapabilities Capped(string? level) => level?.Trim().ToLowerInvariant() switch
     {
-        null or "" or "avx512" or "avx512int16" or "auto" => this,
-        "avxvnni" => Intersect(this with { Avx512F = false, Avx512BW = false, Vector512 = false }),
-        "avx2" => Intersect(this with { AvxVnni = false, Avx512F = false, Avx512BW = false, Vector512 = false }),
+        null or "" or "avx512" or "avx512vnni" or "auto" => this,
+        "avx512int16" => Intersect(this with { Avx512Vnni = false }),
+        "avxvnni" => Intersect(this with { Avx512F = false, Avx512BW = false, Vector512 = false, Avx512Vnni = false }),
+        "avx2" => Intersect(this with { AvxVnni = false, Avx512F = false, Avx512BW = false, Vector512 = false, Avx512Vnni = false }),
         "scalar" => Scalar with { Census = Census },
-        _ => throw new ArgumentException($"{EnvironmentVariable}={level} is not a level: use scalar, avx2, avxvnni or avx512."),
+        _ => throw new ArgumentException($"{EnvironmentVariable}={level} is not a level: use scalar, avx2, avxvnni, avx512int16 or avx512."),
     };
 
     /// <summary>What both values have (the census of this one).</summary>
     public CpuCapabilities Intersect(CpuCapabilities other) => new(
         Avx2 && other.Avx2, Fma && other.Fma, AvxVnni && other.AvxVnni, Avx512F && other.Avx512F, Avx512BW && other.Avx512BW,
-        Vector512 && other.Vector512, Census);
+        Vector512 && other.Vector512, Avx512Vnni && other.Avx512Vnni, Census);
 
     public override string ToString() => Level;
+
+    /// <summary>CPUID leaf 7, ECX bit 11, where the runtime uses 512-bit registers (so the OS saves them).</summary>
+    private static bool HasAvx512Vnni() =>
+        System.Runtime.Intrinsics.X86.Avx512BW.IsSupported && System.Runtime.Intrinsics.X86.X86Base.IsSupported
+        && (System.Runtime.Intrinsics.X86.X86Base.CpuId(7, 0).Ecx & (1 << 11)) != 0;
 
     private sealed class Scope(Action restore) : IDisposable
     {

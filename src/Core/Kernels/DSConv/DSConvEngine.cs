@@ -4,6 +4,7 @@ using DSConvService.Core.Hardware;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using DSConvService.Core.Threading;
+using DSConvService.Core.Kernels.DSConv.Native;
 
 namespace DSConvService.Core.Kernels.DSConv;
 
@@ -87,7 +88,7 @@ public sealed unsafe class DSConvEngine
         _packed = new PackedWeights(weights, groups, 1 << (f.MantissaBits - 1), split, wide);
         _int16Steps = Math.Max(1, DSConvIsaSupport.Int16Steps(split ? 4 : f.WeightBits, f.MantissaBits));
         _foldedCorrection = DSConvIsaSupport.UsesFoldedCorrection(isa, f.WeightBits, f.MantissaBits, _packed.StepsPerBlock);
-        if (isa == DSConvIsa.Avx512Int16)
+        if (DSConvIsaSupport.IsAvx512(isa))
         {
             // Packed on the first run that needs it: only layers that meet small maps pay for a second copy.
             var packed = _packed;
@@ -102,7 +103,7 @@ public sealed unsafe class DSConvEngine
                 var rows = new DenseRowWeights(weights);
                 return new DenseLayer(rows, isa switch
                 {
-                    DSConvIsa.Avx512Int16 => new DensePanelWeights(rows, DensePanelKernel.Rows),
+                    DSConvIsa.Avx512Int16 or DSConvIsa.Avx512Vnni => new DensePanelWeights(rows, DensePanelKernel.Rows),
                     DSConvIsa.Avx2 or DSConvIsa.AvxVnni => new DensePanelWeights(rows, DensePanelKernel256.Rows),
                     _ => null,
                 });
@@ -589,6 +590,9 @@ public sealed unsafe class DSConvEngine
         {
             case DSConvIsa.Avx512Int16:
                 Avx512Int16Kernel.Run(args);
+                break;
+            case DSConvIsa.Avx512Vnni:
+                Avx512VnniKernel.Run(args);
                 break;
             case DSConvIsa.AvxVnni:
                 AvxVnniKernel.Run(args);

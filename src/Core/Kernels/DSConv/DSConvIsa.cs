@@ -1,4 +1,5 @@
 using DSConvService.Core.Hardware;
+using DSConvService.Core.Kernels.DSConv.Native;
 
 namespace DSConvService.Core.Kernels.DSConv;
 
@@ -20,6 +21,12 @@ public enum DSConvIsa
     /// steps (research int16-accumulation); 8-bit weights as two nibbles.
     /// </summary>
     Avx512Int16,
+
+    /// <summary>
+    /// 512-bit vpdpbusd (AVX512-VNNI) from machine code generated at start (<see cref="Avx512VnniKernel"/>): exact for
+    /// every bit width, 8-bit weights unsplit; the AVX-512 packers, stores and the other paths as <see cref="Avx512Int16"/>.
+    /// </summary>
+    Avx512Vnni,
 }
 
 public static class DSConvIsaSupport
@@ -30,6 +37,7 @@ public static class DSConvIsaSupport
         DSConvIsa.Avx2 => caps.Avx2Fma,
         DSConvIsa.AvxVnni => caps.Avx2Fma && caps.AvxVnni,
         DSConvIsa.Avx512Int16 => caps.Avx512,
+        DSConvIsa.Avx512Vnni => caps.Avx512 && caps.Avx512Vnni && Avx512VnniKernel.Available,
         _ => false,
     };
 
@@ -38,7 +46,7 @@ public static class DSConvIsaSupport
 
     /// <summary>Every concrete kernel this machine can run (for tests and benchmarks).</summary>
     public static IReadOnlyList<DSConvIsa> Available =>
-        new[] { DSConvIsa.Scalar, DSConvIsa.Avx2, DSConvIsa.AvxVnni, DSConvIsa.Avx512Int16 }.Where(i => IsSupported(i)).ToArray();
+        new[] { DSConvIsa.Scalar, DSConvIsa.Avx2, DSConvIsa.AvxVnni, DSConvIsa.Avx512Int16, DSConvIsa.Avx512Vnni }.Where(i => IsSupported(i)).ToArray();
 
     /// <summary>
     /// Steps of 4 K (pairs of u8·s8 products, two per int16 lane) that can be summed in int16 without
@@ -78,13 +86,21 @@ public static class DSConvIsaSupport
     public static bool UsesWideWeights(DSConvIsa isa, int weightBits, int mantissaBits) =>
         isa is DSConvIsa.Avx2 && Int16Steps(weightBits, mantissaBits) == 0;
 
+    /// <summary>True for the two 512-bit kernels, which share every path but the pixel tile's micro-kernel.</summary>
+    public static bool IsAvx512(DSConvIsa isa) => isa is DSConvIsa.Avx512Int16 or DSConvIsa.Avx512Vnni;
+
     /// <summary>
-    /// The kernel used for <see cref="DSConvIsa.Auto"/>: AVX-512 int16 accumulation, unless it would have to
-    /// split the weights into nibbles and 256-bit VNNI is there; then AvxVnni, AVX2, scalar.
+    /// The kernel used for <see cref="DSConvIsa.Auto"/>: 512-bit VNNI where its run-time code runs; else AVX-512 int16
+    /// accumulation, unless it would have to split the weights into nibbles and 256-bit VNNI is there; then AvxVnni,
+    /// AVX2, scalar.
     /// </summary>
     public static DSConvIsa Best(int weightBits, int mantissaBits, CpuCapabilities? capabilities = null)
     {
         var caps = capabilities ?? CpuCapabilities.Current;
+        if (IsSupported(DSConvIsa.Avx512Vnni, caps))
+        {
+            return DSConvIsa.Avx512Vnni;
+        }
         if (IsSupported(DSConvIsa.Avx512Int16, caps)
             && !(NeedsNibbleSplit(DSConvIsa.Avx512Int16, weightBits, mantissaBits) && IsSupported(DSConvIsa.AvxVnni, caps)))
         {
@@ -104,6 +120,7 @@ public static class DSConvIsaSupport
     public static string Level(DSConvIsa isa) => isa switch
     {
         DSConvIsa.Avx512Int16 => "avx512",
+        DSConvIsa.Avx512Vnni => "avx512vnni",
         DSConvIsa.AvxVnni => "avxvnni",
         DSConvIsa.Avx2 => "avx2",
         _ => "scalar",

@@ -71,12 +71,15 @@ public sealed record DSConvPath(DSConvPathKind Kind, DSConvIsa? Kernel, string I
             {
                 return kernel switch
                 {
-                    DSConvIsa.Avx512Int16 => new DSConvPath(DSConvPathKind.DensePanel, kernel, level, "1×1 image: fully connected rows, 16-row panels"),
+                    DSConvIsa.Avx512Int16 or DSConvIsa.Avx512Vnni => new DSConvPath(DSConvPathKind.DensePanel, kernel, level, "1×1 image: fully connected rows, 16-row panels"),
                     DSConvIsa.Avx2 or DSConvIsa.AvxVnni => new DSConvPath(DSConvPathKind.DensePanel, kernel, level, "1×1 image: fully connected rows, 8-row panels"),
                     _ => new DSConvPath(DSConvPathKind.DenseRow, kernel, level, "1×1 image: fully connected rows"),
                 };
             }
-            if (kernel == DSConvIsa.Avx512Int16 && (channelVector ?? ChannelVectorPath.Worthwhile(s)))
+            // The channel-vector kernel accumulates in int16: not for widths the int16 kernel would have to split.
+            var channelKernel = kernel == DSConvIsa.Avx512Int16
+                || kernel == DSConvIsa.Avx512Vnni && !DSConvIsaSupport.NeedsNibbleSplit(DSConvIsa.Avx512Int16, f.WeightBits, f.MantissaBits);
+            if (channelKernel && (channelVector ?? ChannelVectorPath.Worthwhile(s)))
             {
                 return new DSConvPath(DSConvPathKind.ChannelVector, kernel, level,
                     channelVector is null ? "small map: at least 5 % fewer padded products with vectors across channels" : "forced");

@@ -30,7 +30,7 @@ public static unsafe class DenseRowKernel
                 var off = j * blockStride;
                 var sum = isa switch
                 {
-                    DSConvIsa.Avx512Int16 => Dot512(m + off, w + off, blockStride),
+                    DSConvIsa.Avx512Int16 or DSConvIsa.Avx512Vnni => Dot512(m + off, w + off, blockStride),
                     DSConvIsa.Avx2 or DSConvIsa.AvxVnni => Dot256(m + off, w + off, blockStride),
                     _ => DotScalar(m + off, w + off, blockStride),
                 };

@@ -1,4 +1,5 @@
 using DSConvService.Core.Kernels.DSConv;
+using DSConvService.Core.Kernels.DSConv.Native;
 using Xunit;
 
 namespace DSConvService.Core.Tests.Kernels.DSConv;
@@ -53,6 +54,7 @@ public unsafe class DSConvKernelTests
                 switch (isa)
                 {
                     case DSConvIsa.Avx512Int16: Avx512Int16Kernel.Run(t); break;
+                    case DSConvIsa.Avx512Vnni: Avx512VnniKernel.Run(t); break;
                     case DSConvIsa.AvxVnni: AvxVnniKernel.Run(t); break;
                     case DSConvIsa.Avx2: Avx2Kernel.Run(t); break;
                     default: ScalarKernel.Run(t); break;

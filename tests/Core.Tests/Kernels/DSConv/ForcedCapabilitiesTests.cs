@@ -103,7 +103,7 @@ public class ForcedCapabilitiesTests
             Assert.Equal(GemmIsa.Scalar, GemmKernels.Default.Isa);
         }
         Assert.Equal(before, CpuCapabilities.Current);
-        var everything = new CpuCapabilities(true, true, true, true, true, true);
+        var everything = new CpuCapabilities(true, true, true, true, true, true, true);
         using (CpuCapabilities.Force(everything))
         {
             Assert.Equal(CpuCapabilities.Hardware, CpuCapabilities.Current);
@@ -119,7 +119,7 @@ public class ForcedCapabilitiesTests
     [InlineData(null, "avx512")]
     public void Levels_Cap_A_Full_Machine(string? level, string expected)
     {
-        var full = new CpuCapabilities(true, true, true, true, true, true);
+        var full = new CpuCapabilities(true, true, true, true, true, true, true);
         Assert.Equal(expected, full.Capped(level).Level);
     }
 
@@ -127,6 +127,6 @@ public class ForcedCapabilitiesTests
     public void An_Unknown_Level_Names_The_Variable_And_The_Choices()
     {
         var e = Assert.Throws<ArgumentException>(() => CpuCapabilities.Hardware.Capped("sse9"));
-        Assert.Equal("DSCONV_ISA=sse9 is not a level: use scalar, avx2, avxvnni or avx512.", e.Message);
+        Assert.Equal("DSCONV_ISA=sse9 is not a level: use scalar, avx2, avxvnni, avx512int16 or avx512.", e.Message);
     }
 }
