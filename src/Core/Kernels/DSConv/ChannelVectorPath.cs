@@ -2,6 +2,7 @@ using DSConvService.Core.Kernels.Gemm;
 using System.Runtime.Intrinsics;
 using DSConvService.Core.Execution;
 using DSConvService.Core.Threading;
+using DSConvService.Core.Kernels.DSConv.Native;
 
 namespace DSConvService.Core.Kernels.DSConv;
 
@@ -22,9 +23,13 @@ public sealed unsafe class ChannelVectorPath
     private readonly float[] _bias;
     private readonly FusedActivation _activation;
     private readonly int _int16Steps;
+    private readonly bool _vnni;
 
-    public ChannelVectorPath(PackedWeights packed, float[] bias, FusedActivation activation, int int16Steps)
+    /// <param name="vnni">Run the tiles on <see cref="Avx512VnniKernel.RunChannel"/> (exact for every width, so
+    /// <paramref name="packed"/> is not nibble-split) instead of <see cref="Avx512ChannelKernel"/>.</param>
+    public ChannelVectorPath(PackedWeights packed, float[] bias, FusedActivation activation, int int16Steps, bool vnni = false)
     {
+        _vnni = vnni;
         _w = new ChannelPackedWeights(packed);
         // Bias per (group, panel) padded to 32 rows, for whole-vector adds.
         _bias = new float[_w.Groups * _w.Panels * Rows];
@@ -158,7 +163,14 @@ public sealed unsafe class ChannelVectorPath
                     args.S1 = (float*)sc[1];
                     args.S2 = (float*)sc[2];
                     args.S3 = (float*)sc[3];
-                    Avx512ChannelKernel.Run(args);
+                    if (_vnni)
+                    {
+                        Avx512VnniKernel.RunChannel(args);
+                    }
+                    else
+                    {
+                        Avx512ChannelKernel.Run(args);
+                    }
                     Store(c, res, yOffsets, valid, g * s.Og + og0, rows, s.OutPixels, pbias + gp * Rows, (float*)ctx.Y, (float*)ctx.Residual);
                 }
             }

@@ -93,7 +93,8 @@ public sealed unsafe class DSConvEngine
             // Packed on the first run that needs it: only layers that meet small maps pay for a second copy.
             var packed = _packed;
             var steps = _int16Steps;
-            _channel = new Lazy<ChannelVectorPath>(() => new ChannelVectorPath(packed, _bias, activation, steps));
+            var vnni = isa == DSConvIsa.Avx512Vnni;
+            _channel = new Lazy<ChannelVectorPath>(() => new ChannelVectorPath(packed, _bias, activation, steps, vnni));
         }
         if (groups == 1 && weights.KH == 1 && weights.KW == 1)
         {
@@ -145,7 +146,7 @@ public sealed unsafe class DSConvEngine
     /// Null (default): the integer GEMM runs vectors across output channels (<see cref="ChannelVectorPath"/>)
     /// when that computes fewer padded products (<see cref="ChannelVectorPath.Worthwhile"/>: maps of 28×28 and
     /// smaller with ≥ 32 output channels); true/false force that path on/off (tests).
-    /// Only the <see cref="DSConvIsa.Avx512Int16"/> kernel has it.
+    /// Only the 512-bit kernels have it.
     /// </summary>
     public bool? ChannelVector { get; init; }
 

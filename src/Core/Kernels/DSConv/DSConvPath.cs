@@ -76,10 +76,7 @@ public sealed record DSConvPath(DSConvPathKind Kind, DSConvIsa? Kernel, string I
                     _ => new DSConvPath(DSConvPathKind.DenseRow, kernel, level, "1×1 image: fully connected rows"),
                 };
             }
-            // The channel-vector kernel accumulates in int16: not for widths the int16 kernel would have to split.
-            var channelKernel = kernel == DSConvIsa.Avx512Int16
-                || kernel == DSConvIsa.Avx512Vnni && !DSConvIsaSupport.NeedsNibbleSplit(DSConvIsa.Avx512Int16, f.WeightBits, f.MantissaBits);
-            if (channelKernel && (channelVector ?? ChannelVectorPath.Worthwhile(s)))
+            if (DSConvIsaSupport.IsAvx512(kernel) && (channelVector ?? ChannelVectorPath.Worthwhile(s)))
             {
                 return new DSConvPath(DSConvPathKind.ChannelVector, kernel, level,
                     channelVector is null ? "small map: at least 5 % fewer padded products with vectors across channels" : "forced");

@@ -16,6 +16,7 @@ public class ChannelVectorPathTests
 {
     private const double Tolerance = 1e-5;
     private const string NoAvx512 = "The channel-vector path needs AVX-512BW, which this machine lacks.";
+    private const string NoVnni = "The Avx512Vnni kernel needs AVX512-VNNI and run-time code (Linux x64), which this machine lacks.";
 
     public sealed record Case(int N, int C, int H, int W, int O, int Groups, int KH, int KW, int Stride, int Pad, int Dilation,
         int Block, int WeightBits, int MantissaBits, int ExponentBits = 8)
@@ -46,21 +47,29 @@ public class ChannelVectorPathTests
         new(2, 96, 11, 13, 13, 1, 3, 3, 1, 0, 3, 64, 4, 6, 4),
     ];
 
-    public static TheoryData<int> CaseIndices()
+    /// <summary>Both 512-bit kernels have the path: int16 accumulation and the run-time VNNI code.</summary>
+    public static readonly DSConvIsa[] Kernels = [DSConvIsa.Avx512Int16, DSConvIsa.Avx512Vnni];
+
+    public static TheoryData<int, DSConvIsa> CaseIndices()
     {
-        var data = new TheoryData<int>();
+        var data = new TheoryData<int, DSConvIsa>();
         for (var i = 0; i < Cases.Length; i++)
         {
-            data.Add(i);
+            foreach (var isa in Kernels)
+            {
+                data.Add(i, isa);
+            }
         }
         return data;
     }
 
+    public static TheoryData<DSConvIsa> KernelData() => new(Kernels);
+
     [SkippableTheory]
     [MemberData(nameof(CaseIndices))]
-    public void Channel_Vector_Path_Matches_The_Simulated_Float_Conv(int caseIndex)
+    public void Channel_Vector_Path_Matches_The_Simulated_Float_Conv(int caseIndex, DSConvIsa isa)
     {
-        Skip.IfNot(Avx512BW.IsSupported, NoAvx512);
+        Skip.IfNot(DSConvIsaSupport.IsSupported(isa), isa == DSConvIsa.Avx512Int16 ? NoAvx512 : NoVnni);
         var k = Cases[caseIndex];
         foreach (var (act, residual) in new[]
         {
@@ -70,7 +79,7 @@ public class ChannelVectorPathTests
             (new FusedActivation(ActivationKind.LeakyRelu, 0, 0, 0.1f), false),
         })
         {
-            var engine = Engine(k, caseIndex, act, residual, channelVector: true, out var shape, out var x, out var res);
+            var engine = Engine(k, caseIndex, act, residual, channelVector: true, out var shape, out var x, out var res, isa);
             Assert.True(engine.UsesChannelVectorPath(shape));
             var y1 = Run(engine, shape, x, res, threads: 1);
             var y2 = Run(engine, shape, x, res, threads: 2);
@@ -82,7 +91,7 @@ public class ChannelVectorPathTests
 
             // The pixel-vector path computes the same sums with the same float operations per block (today the
             // outputs are bit-identical; the bound leaves room for a different split of K on either path).
-            var pixel = Engine(k, caseIndex, act, residual, channelVector: false, out _, out _, out _);
+            var pixel = Engine(k, caseIndex, act, residual, channelVector: false, out _, out _, out _, isa);
             Assert.False(pixel.UsesChannelVectorPath(shape));
             var yp = Run(pixel, shape, x, res, threads: 2);
             var cross = RandomTensors.RelativeDiff(Tensor.FromFloats([y2.Length], y2), Tensor.FromFloats([y2.Length], yp));
@@ -90,10 +99,11 @@ public class ChannelVectorPathTests
         }
     }
 
-    [SkippableFact]
-    public void Extreme_Values_Stay_Exact()
+    [SkippableTheory]
+    [MemberData(nameof(KernelData))]
+    public void Extreme_Values_Stay_Exact(DSConvIsa isa)
     {
-        Skip.IfNot(Avx512BW.IsSupported, NoAvx512);
+        Skip.IfNot(DSConvIsaSupport.IsSupported(isa), isa == DSConvIsa.Avx512Int16 ? NoAvx512 : NoVnni);
         // u = 255 or 0 against the extreme weight everywhere: int16 lanes reach ±32640 after 8 steps (4-bit),
         // 8-bit weights go through the nibble split.
         const int c = 64, o = 40;
@@ -106,7 +116,7 @@ public class ChannelVectorPathTests
                 var q = Enumerable.Repeat((sbyte)qValue, o * c * 9).ToArray();
                 var kds = Enumerable.Repeat(0.03125f, o * 2 * 9).ToArray();
                 var weights = new DSConvWeights(o, c, 3, 3, new DSConvFormat(32, bits, 8, 8, false), q, kds);
-                var engine = new DSConvEngine(weights, 1, FusedActivation.None, DSConvIsa.Avx512Int16) { ChannelVector = true };
+                var engine = new DSConvEngine(weights, 1, FusedActivation.None, isa) { ChannelVector = true };
                 Assert.True(engine.UsesChannelVectorPath(shape));
                 var y = Run(engine, shape, x, null, 2);
                 var expected = DSConvReference.Run(x, shape, weights, FusedActivation.None);
@@ -179,7 +189,7 @@ public class ChannelVectorPathTests
     }
 
     private static DSConvEngine Engine(Case k, int seed, FusedActivation act, bool residual, bool channelVector,
-        out ConvShape shape, out float[] x, out float[]? res)
+        out ConvShape shape, out float[] x, out float[]? res, DSConvIsa isa = DSConvIsa.Avx512Int16)
     {
         var rng = new Random(seed * 7919 + 3);
         var format = new DSConvFormat(k.Block, k.WeightBits, k.MantissaBits, k.ExponentBits, false);
@@ -193,6 +203,6 @@ public class ChannelVectorPathTests
         var weights = new DSConvWeights(k.O, cg, k.KH, k.KW, format, q, kds, bias);
         x = DSConvTestData.Activations(rng, k.N * k.C * k.H * k.W, k.H * k.W);
         res = residual ? DSConvTestData.RandomFloats(rng, k.N * k.O * oh * ow, -2f, 2f) : null;
-        return new DSConvEngine(weights, k.Groups, act, DSConvIsa.Avx512Int16, residual) { ChannelVector = channelVector };
+        return new DSConvEngine(weights, k.Groups, act, isa, residual) { ChannelVector = channelVector };
     }
 }
