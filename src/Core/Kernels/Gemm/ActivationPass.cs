@@ -12,12 +12,8 @@ namespace DSConvService.Core.Kernels.Gemm;
 /// </summary>
 public static unsafe class ActivationPass
 {
-    /// <summary>
-    /// Whether a kernel should leave <paramref name="act"/> to this pass rather than fuse it. Measured on AVX2 only: with
-    /// AVX-512 the kernels fuse it 16 lanes wide and this pass is 8 wide, so there they keep fusing it until measured.
-    /// </summary>
-    public static bool Separates(in FusedActivation act) =>
-        !act.IsPiecewiseLinear && !(Avx512F.IsSupported && Vector512.IsHardwareAccelerated);
+    /// <summary>Whether a kernel should leave <paramref name="act"/> to this pass rather than fuse it: every activation that calls exp.</summary>
+    public static bool Separates(in FusedActivation act) => !act.IsPiecewiseLinear;
 
     /// <summary>What a kernel should fuse of <paramref name="act"/>: none of it when this pass takes it.</summary>
     public static FusedActivation Fused(in FusedActivation act) => Separates(act) ? FusedActivation.None : act;
@@ -36,6 +32,21 @@ public static unsafe class ActivationPass
     public static void Apply(float* y, long count, in FusedActivation act)
     {
         long i = 0;
+        if (Avx512F.IsSupported && Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 64 <= count; i += 64)
+            {
+                var p = y + i;
+                var v0 = ActivationVectors.Apply(Vector512.Load(p), act);
+                var v1 = ActivationVectors.Apply(Vector512.Load(p + 16), act);
+                var v2 = ActivationVectors.Apply(Vector512.Load(p + 32), act);
+                var v3 = ActivationVectors.Apply(Vector512.Load(p + 48), act);
+                v0.Store(p);
+                v1.Store(p + 16);
+                v2.Store(p + 32);
+                v3.Store(p + 48);
+            }
+        }
         for (; i + 32 <= count; i += 32)
         {
             var p = y + i;
