@@ -111,46 +111,54 @@ public static unsafe class BfpSimulator
 
     /// <summary>
     /// Values [start, end) (end − start ≥ 16) of blocks of one channel (depthwise inputs): each value is its own
-    /// block, so 16 blocks per vector with one load each; vectors holding special values go through the reference.
+    /// block, so x̂ is x rounded half-even to M−2 fraction bits on its float bits, except that a positive value rounding
+    /// up to the next power of two keeps the largest mantissa of its own (the clamp at 2^(M−1)−1; a negative one
+    /// reaches −2^(M−1)). Values whose exponent falls outside the format's range or the guard band, denormals and
+    /// non-finite ones are redone through the reference after the loop, which has no call in it (so the JIT keeps the
+    /// constants in registers).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SimulateSingles(float* x, float* dst, int start, int end, DSConvFormat f)
     {
         var m = f.MantissaBits;
-        var byteMask = Vector512.Create(0xFF);
-        var bias = Vector512.Create(127);
-        var emin = Vector512.Create(-(1 << (f.ExponentBits - 1)));
-        var emax = Vector512.Create((1 << (f.ExponentBits - 1)) - 1);
-        var tinyE = Vector512.Create(m - 120);
-        var hugeE = Vector512.Create(120);
-        var invBase = Vector512.Create(m - 2 + 127);
-        var scaleBase = Vector512.Create(127 + 2 - m);
-        var lo = Vector512.Create(-(1 << (m - 1)));
-        var hi = Vector512.Create((1 << (m - 1)) - 1);
+        var drop = 25 - m;
+        var lowBits = (1 << drop) - 1;
+        var notLow = Vector512.Create(~lowBits);
+        var keep = Vector512.Create(0x7FFFFF & ~lowBits);
+        var roundDown = Vector512.Create((1 << (drop - 1)) - 1);
+        var one = Vector512.Create(1);
+        var implicitOne = Vector512.Create(0x800000);
+        var magnitude = Vector512.Create(0x7FFFFFFF);
+        var sign = Vector512.Create(int.MinValue);
+        // Exponent fields the fast form covers: inside the format's exponent range and the reference's guard band.
+        var lowField = Vector512.Create(Math.Max(Math.Max(m + 7, 127 - (1 << (f.ExponentBits - 1))), 1));
+        var highField = Vector512.Create(Math.Min(Math.Min(247, 127 + (1 << (f.ExponentBits - 1)) - 1), 254));
+        var anySpecial = Vector512<int>.Zero;
         for (var p = start; p < end; p += 16)
         {
             // The last vector overlaps the one before: x and dst are distinct, so recomputing is harmless.
             var p0 = Math.Min(p, end - 16);
-            var v = Vector512.Load(x + p0);
-            var bits = Vector512.Abs(v).AsInt32();
-            var field = (bits >>> 23) & byteMask;
-            var zero = Vector512.Equals(bits, Vector512<int>.Zero);
-            var e = Vector512.Min(Vector512.Max(field - bias, emin), emax);
-            var special = (Vector512.Equals(field, Vector512<int>.Zero) | Vector512.Equals(field, byteMask)
-                | Vector512.LessThan(e, tinyE) | Vector512.GreaterThan(e, hugeE)) & ~zero;
-            if (special != Vector512<int>.Zero)
+            var v = Vector512.Load(x + p0).AsInt32();
+            var b = v & magnitude;
+            var field = b >>> 23;
+            anySpecial |= ~Vector512.Equals(b, Vector512<int>.Zero) & (Vector512.LessThan(field, lowField) | Vector512.GreaterThan(field, highField));
+            // Ties go to the even kept significand; with M = 2 its last bit is the implicit leading one.
+            var rounded = (b + roundDown + (((b | implicitOne) >>> drop) & one)) & notLow;
+            var mag = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<int>.Zero), rounded, Vector512.Min(rounded, (b | keep) & notLow));
+            (mag | (v & sign & ~Vector512.Equals(mag, Vector512<int>.Zero))).AsSingle().Store(dst + p0);
+        }
+        if (anySpecial == Vector512<int>.Zero)
+        {
+            return;
+        }
+        for (var p = start; p < end; p++)
+        {
+            var b = BitConverter.SingleToInt32Bits(x[p]) & 0x7FFFFFFF;
+            var field = b >>> 23;
+            if (b != 0 && (field < lowField[0] || field > highField[0]))
             {
-                for (var i = 0; i < 16; i++)
-                {
-                    SimulatePixel(x, dst, 1, end, p0 + i, f);
-                }
-                continue;
+                SimulatePixel(x, dst, 1, end, p, f);
             }
-            e = Vector512.ConditionalSelect(zero, Vector512<int>.Zero, e);
-            var inv = ((invBase - e) << 23).AsSingle();
-            var scale = ((e + scaleBase) << 23).AsSingle();
-            var q = Vector512.Min(Vector512.Max(Avx512F.ConvertToVector512Int32(v * inv), lo), hi);
-            (Vector512.ConvertToSingle(q) * scale).Store(dst + p0);
         }
     }
 
