@@ -50,7 +50,7 @@ public static unsafe class BfpSimulator
         if (caps.Avx2Fma && end - start >= 8 && channels == 1)
         {
             caps.Census?.Ran(nameof(BfpSimulator), "avx2");
-            BfpSimulatorAvx2.SimulateSingles(x, dst, start, end, f, &SimulateSingle);
+            BfpSimulatorAvx2.SimulateSingles(x, dst, start, end, f);
             return;
         }
         if (caps.Avx2Fma && end - start >= 8)
@@ -130,9 +130,9 @@ public static unsafe class BfpSimulator
         var implicitOne = Vector512.Create(0x800000);
         var magnitude = Vector512.Create(0x7FFFFFFF);
         var sign = Vector512.Create(int.MinValue);
-        // Exponent fields the fast form covers: inside the format's exponent range and the reference's guard band.
-        var lowField = Vector512.Create(Math.Max(Math.Max(m + 7, 127 - (1 << (f.ExponentBits - 1))), 1));
-        var highField = Vector512.Create(Math.Min(Math.Min(247, 127 + (1 << (f.ExponentBits - 1)) - 1), 254));
+        var (low, high) = SingleValueBfp256.FastFields(f);
+        var lowField = Vector512.Create(low);
+        var highField = Vector512.Create(high);
         var anySpecial = Vector512<int>.Zero;
         for (var p = start; p < end; p += 16)
         {
@@ -155,15 +155,12 @@ public static unsafe class BfpSimulator
         {
             var b = BitConverter.SingleToInt32Bits(x[p]) & 0x7FFFFFFF;
             var field = b >>> 23;
-            if (b != 0 && (field < lowField[0] || field > highField[0]))
+            if (b != 0 && (field < low || field > high))
             {
                 SimulatePixel(x, dst, 1, end, p, f);
             }
         }
     }
-
-    /// <summary>Value p of a one-channel block through the reference (what the AVX2 single-value loop falls back to).</summary>
-    private static void SimulateSingle(float* x, float* dst, int p, int hw, DSConvFormat f) => SimulatePixel(x, dst, 1, hw, p, f);
 
     private static void SimulatePixel(float* x, float* dst, int channels, int hw, int p, DSConvFormat f)
     {

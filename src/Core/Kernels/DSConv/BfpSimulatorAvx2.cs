@@ -45,47 +45,35 @@ internal static unsafe class BfpSimulatorAvx2
     }
 
     /// <summary>
-    /// Values [start, end) (end − start ≥ 8) of blocks of one channel (depthwise inputs), 8 blocks per vector;
-    /// vectors holding special values go value by value through <paramref name="reference"/>.
+    /// Values [start, end) (end − start ≥ 8) of blocks of one channel (depthwise inputs), 8 blocks per vector on the float
+    /// bits (<see cref="SingleValueBfp256"/>); values it leaves to the reference are redone after the loop, which has
+    /// no call in it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void SimulateSingles(float* x, float* dst, int start, int end, DSConvFormat f, delegate*<float*, float*, int, int, DSConvFormat, void> reference)
+    public static void SimulateSingles(float* x, float* dst, int start, int end, DSConvFormat f)
     {
-        var m = f.MantissaBits;
-        var byteMask = Vector256.Create(0xFF);
-        var bias = Vector256.Create(127);
-        var emin = Vector256.Create(-(1 << (f.ExponentBits - 1)));
-        var emax = Vector256.Create((1 << (f.ExponentBits - 1)) - 1);
-        var tinyE = Vector256.Create(m - 120);
-        var hugeE = Vector256.Create(120);
-        var invBase = Vector256.Create(m - 2 + 127);
-        var scaleBase = Vector256.Create(127 + 2 - m);
-        var lo = Vector256.Create(-(1 << (m - 1)));
-        var hi = Vector256.Create((1 << (m - 1)) - 1);
+        var map = new SingleValueBfp256(f);
+        var special = false;
         for (var p = start; p < end; p += 8)
         {
             // The last vector overlaps the one before: x and dst are distinct, so recomputing is harmless.
             var p0 = Math.Min(p, end - 8);
             var v = Vector256.Load(x + p0);
-            var bits = Vector256.Abs(v).AsInt32();
-            var field = (bits >>> 23) & byteMask;
-            var zero = Vector256.Equals(bits, Vector256<int>.Zero);
-            var e = Vector256.Min(Vector256.Max(field - bias, emin), emax);
-            var special = (Vector256.Equals(field, Vector256<int>.Zero) | Vector256.Equals(field, byteMask)
-                | Vector256.LessThan(e, tinyE) | Vector256.GreaterThan(e, hugeE)) & ~zero;
-            if (special != Vector256<int>.Zero)
+            special |= !map.TryApply(ref v);
+            v.Store(dst + p0);
+        }
+        if (!special)
+        {
+            return;
+        }
+        var (low, high) = SingleValueBfp256.FastFields(f);
+        for (var p = start; p < end; p++)
+        {
+            var b = BitConverter.SingleToInt32Bits(x[p]) & 0x7FFFFFFF;
+            if (b != 0 && ((b >>> 23) < low || (b >>> 23) > high))
             {
-                for (var i = 0; i < 8; i++)
-                {
-                    reference(x, dst, p0 + i, end, f);
-                }
-                continue;
+                dst[p] = map.Apply(x[p]);
             }
-            e = Vector256.ConditionalSelect(zero, Vector256<int>.Zero, e);
-            var inv = ((invBase - e) << 23).AsSingle();
-            var scale = ((e + scaleBase) << 23).AsSingle();
-            var q = Vector256.Min(Vector256.Max(Avx.ConvertToVector256Int32(v * inv), lo), hi);
-            (Vector256.ConvertToSingle(q) * scale).Store(dst + p0);
         }
     }
 }
