@@ -42,11 +42,12 @@ internal static unsafe class ChannelBlockTranspose256
     }
 
     /// <summary>
-    /// The <paramref name="pixels"/> values of <paramref name="channels"/> ≤ 8 planes (<paramref name="planeStride"/> floats
-    /// apart) scattered as 8-float pixels to <paramref name="dst"/> + <paramref name="offsets"/>[p]; channels beyond
+    /// map(v) of the <paramref name="pixels"/> values of <paramref name="channels"/> ≤ 8 planes (<paramref name="planeStride"/>
+    /// floats apart) scattered as 8-float pixels to <paramref name="dst"/> + <paramref name="offsets"/>[p]; channels beyond
     /// <paramref name="channels"/> are zero. Flat over the plane, so short rows cost no tails.
     /// </summary>
-    public static void PlanesToPixels(float* src, long planeStride, int channels, int pixels, int* offsets, float* dst)
+    public static void PlanesToPixels<TMap>(float* src, long planeStride, int channels, int pixels, int* offsets, float* dst, TMap map)
+        where TMap : struct, IValueMap256
     {
         var p = 0;
         if (channels == 8)
@@ -55,13 +56,27 @@ internal static unsafe class ChannelBlockTranspose256
             {
                 var s = src + p;
                 var r0 = Vector256.Load(s);
+                var bad = map.Map(ref r0);
                 var r1 = Vector256.Load(s + planeStride);
+                bad |= map.Map(ref r1);
                 var r2 = Vector256.Load(s + 2 * planeStride);
+                bad |= map.Map(ref r2);
                 var r3 = Vector256.Load(s + 3 * planeStride);
+                bad |= map.Map(ref r3);
                 var r4 = Vector256.Load(s + 4 * planeStride);
+                bad |= map.Map(ref r4);
                 var r5 = Vector256.Load(s + 5 * planeStride);
+                bad |= map.Map(ref r5);
                 var r6 = Vector256.Load(s + 6 * planeStride);
+                bad |= map.Map(ref r6);
                 var r7 = Vector256.Load(s + 7 * planeStride);
+                bad |= map.Map(ref r7);
+                if (bad != Vector256<int>.Zero)
+                {
+                    // A value the vector form cannot take: these 8 pixels one value at a time.
+                    Pixels(src, planeStride, channels, p, p + 8, offsets, dst, map);
+                    continue;
+                }
                 Transpose(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
                 var o = offsets + p;
                 r0.Store(dst + o[0]);
@@ -74,12 +89,20 @@ internal static unsafe class ChannelBlockTranspose256
                 r7.Store(dst + o[7]);
             }
         }
-        for (; p < pixels; p++)
+        Pixels(src, planeStride, channels, p, pixels, offsets, dst, map);
+    }
+
+    // Pixels [p0, p1) one value at a time.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Pixels<TMap>(float* src, long planeStride, int channels, int p0, int p1, int* offsets, float* dst, TMap map)
+        where TMap : struct, IValueMap256
+    {
+        for (var p = p0; p < p1; p++)
         {
             var d = dst + offsets[p];
             for (var c = 0; c < 8; c++)
             {
-                d[c] = c < channels ? src[c * planeStride + p] : 0f;
+                d[c] = c < channels ? map.Apply(src[c * planeStride + p]) : 0f;
             }
         }
     }

@@ -44,11 +44,7 @@ public static unsafe class DepthwiseChannelBlocked
     private static long OffsetFloats(in ConvGeometry g) => (g.InPixels + Lanes - 1) / Lanes * Lanes;
 
     /// <summary>Scratch floats <see cref="Run"/> needs, whatever the thread count.</summary>
-    public static long ScratchFloats(in ConvGeometry g) => ScratchFloats(g, sourceBuffer: false);
-
-    /// <summary>Scratch floats of <see cref="Run{TSource}"/>; with <paramref name="sourceBuffer"/> each thread also gets 8 planes for its source.</summary>
-    public static long ScratchFloats(in ConvGeometry g, bool sourceBuffer) =>
-        OffsetFloats(g) + MaxParts * (PartFloats(g) + (sourceBuffer ? (long)Lanes * g.InPixels : 0));
+    public static long ScratchFloats(in ConvGeometry g) => OffsetFloats(g) + MaxParts * PartFloats(g);
 
     /// <summary>
     /// y[n, c] = act(bias[c] + depthwise(x[n, c], w[c])) for <paramref name="channels"/> channels of
@@ -56,24 +52,25 @@ public static unsafe class DepthwiseChannelBlocked
     /// </summary>
     public static void Run(float* x, float* w, float* bias, float* y, int batch, int channels, in ConvGeometry g, FusedActivation act,
         float* scratch, int threads) =>
-        Run(new InputPlanes(x, channels, g.InPixels), w, bias, y, batch, channels, g, act, scratch, threads, sourceBuffer: false);
+        Run(x, default(IdentityMap256), w, bias, y, batch, channels, g, act, scratch, threads);
 
     /// <summary>
-    /// <see cref="Run(float*, float*, float*, float*, int, int, in ConvGeometry, FusedActivation, float*, int)"/> with the
-    /// input planes of each block taken from <paramref name="source"/> (e.g. made there, as DSConv's x̂).
+    /// <see cref="Run(float*, float*, float*, float*, int, int, in ConvGeometry, FusedActivation, float*, int)"/> on
+    /// map(x): <paramref name="map"/> is applied to each input value as it is transposed into the padded block
+    /// (e.g. DSConv's x̂), so the mapped input is never written out as planes.
     /// </summary>
-    public static void Run<TSource>(TSource source, float* w, float* bias, float* y, int batch, int channels, in ConvGeometry g,
-        FusedActivation act, float* scratch, int threads, bool sourceBuffer)
-        where TSource : struct, IChannelBlockSource
+    public static void Run<TMap>(float* x, TMap map, float* w, float* bias, float* y, int batch, int channels, in ConvGeometry g,
+        FusedActivation act, float* scratch, int threads)
+        where TMap : struct, IValueMap256
     {
         var blocks = (channels + Lanes - 1) / Lanes;
         var units = batch * blocks;
         var macs = (long)batch * channels * g.OutPixels * g.KernelH * g.KernelW;
         var parts = macs < ParallelMacs ? 1 : Math.Clamp(threads, 1, Math.Min(units, MaxParts));
-        var perPart = PartFloats(g) + (sourceBuffer ? (long)Lanes * g.InPixels : 0);
+        var perPart = PartFloats(g);
         var offsets = (int*)scratch;
         FillOffsets(g, offsets);
-        var (aw, ab, ay, asc) = ((nint)w, (nint)bias, (nint)y, (nint)(scratch + OffsetFloats(g)));
+        var (ax, aw, ab, ay, asc) = ((nint)x, (nint)w, (nint)bias, (nint)y, (nint)(scratch + OffsetFloats(g)));
         var geometry = g;
         CpuParallel.For(parts, parts, (p0, p1) =>
         {
@@ -86,8 +83,8 @@ public static unsafe class DepthwiseChannelBlocked
                     var n = u / blocks;
                     var c0 = u % blocks * Lanes;
                     var count = Math.Min(Lanes, channels - c0);
-                    var planes = source.Planes(n, c0, count, s + PartFloats(geometry));
-                    RunBlock(planes, (float*)aw, (float*)ab, (float*)ay, n, c0, count, channels, geometry, act, offsets, s);
+                    var planes = (float*)ax + ((long)n * channels + c0) * geometry.InPixels;
+                    RunBlock(planes, map, (float*)aw, (float*)ab, (float*)ay, n, c0, count, channels, geometry, act, offsets, s);
                 }
             }
         });
@@ -110,8 +107,9 @@ public static unsafe class DepthwiseChannelBlocked
     }
 
     // planes: the block's count input planes, InPixels apart.
-    private static void RunBlock(float* planes, float* w, float* bias, float* y, int n, int c0, int count, int channels, in ConvGeometry g,
-        FusedActivation act, int* offsets, float* scratch)
+    private static void RunBlock<TMap>(float* planes, TMap map, float* w, float* bias, float* y, int n, int c0, int count, int channels,
+        in ConvGeometry g, FusedActivation act, int* offsets, float* scratch)
+        where TMap : struct, IValueMap256
     {
         var (rows, columns) = PaddedSize(g);
         var taps = g.KernelH * g.KernelW;
@@ -130,7 +128,7 @@ public static unsafe class DepthwiseChannelBlocked
             b[c] = c < count && bias != null ? bias[c0 + c] : 0f;
         }
         new Span<float>(padded, rows * columns * Lanes).Clear();
-        ChannelBlockTranspose256.PlanesToPixels(planes, g.InPixels, count, g.InPixels, offsets, padded);
+        ChannelBlockTranspose256.PlanesToPixels(planes, g.InPixels, count, g.InPixels, offsets, padded, map);
         var vb = Vector256.Load(b);
         var output = y + ((long)n * channels + c0) * g.OutPixels;
         var rowFloats = (long)columns * Lanes;
@@ -144,15 +142,19 @@ public static unsafe class DepthwiseChannelBlocked
     }
 }
 
-/// <summary>Where <see cref="DepthwiseChannelBlocked"/> gets the input planes of one block of channels.</summary>
-public unsafe interface IChannelBlockSource
+/// <summary>A function applied to values as they are moved (8 lanes at a time, one value on the scalar edges).</summary>
+public interface IValueMap256
 {
-    /// <summary>Channels [c0, c0 + count) of image n as planes InPixels apart; <paramref name="buffer"/> (8 planes) may hold them.</summary>
-    float* Planes(int n, int c0, int count, float* buffer);
+    /// <summary>Maps <paramref name="v"/> in place; the lanes that need <see cref="Apply"/> instead are nonzero in the result.</summary>
+    Vector256<int> Map(ref Vector256<float> v);
+
+    float Apply(float v);
 }
 
-/// <summary>The input tensor itself.</summary>
-public readonly unsafe struct InputPlanes(float* x, int channels, int pixels) : IChannelBlockSource
+/// <summary>The values as they are.</summary>
+public readonly struct IdentityMap256 : IValueMap256
 {
-    public float* Planes(int n, int c0, int count, float* buffer) => x + ((long)n * channels + c0) * pixels;
+    public Vector256<int> Map(ref Vector256<float> v) => Vector256<int>.Zero;
+
+    public float Apply(float v) => v;
 }

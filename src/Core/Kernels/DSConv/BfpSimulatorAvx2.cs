@@ -59,7 +59,7 @@ internal static unsafe class BfpSimulatorAvx2
             // The last vector overlaps the one before: x and dst are distinct, so recomputing is harmless.
             var p0 = Math.Min(p, end - 8);
             var v = Vector256.Load(x + p0);
-            special |= !map.TryApply(ref v);
+            special |= map.Map(ref v) != Vector256<int>.Zero;
             v.Store(dst + p0);
         }
         if (!special)

@@ -24,7 +24,7 @@ internal static unsafe class DepthwiseBfpConv
 
     /// <summary>Scratch floats <see cref="Run"/> needs, whatever the thread count and multiplier.</summary>
     public static long ScratchFloats(in ConvGeometry g) => Math.Max(MaxParts * WorkerFloats(g) + 16,
-        DepthwiseConv.BlockedApplies(g) ? DepthwiseChannelBlocked.ScratchFloats(g, sourceBuffer: true) : 0);
+        DepthwiseConv.BlockedApplies(g) ? DepthwiseChannelBlocked.ScratchFloats(g) : 0);
 
     /// <summary>y = act(depthwise(x̂, w) + bias) with <paramref name="multiplier"/> output channels per input channel.</summary>
     public static void Run(float* x, float* w, float* bias, float* y, int batch, int inChannels, int multiplier, in ConvGeometry g,
@@ -32,9 +32,8 @@ internal static unsafe class DepthwiseBfpConv
     {
         if (multiplier == 1 && DepthwiseConv.BlockedApplies(g))
         {
-            // The fp32 engine's choice for these layers: blocks of 8 channels, each simulated just before it is transposed.
-            DepthwiseChannelBlocked.Run(new SimulatedPlanes(x, inChannels, g.InPixels, f), w, bias, y, batch, inChannels, g, act, scratch,
-                threads, sourceBuffer: true);
+            // The fp32 engine's choice for these layers: blocks of 8 channels, each value simulated as it is transposed.
+            DepthwiseChannelBlocked.Run(x, new SingleValueBfp256(f), w, bias, y, batch, inChannels, g, act, scratch, threads);
             return;
         }
         var layout = new DepthwisePlaneLayout(g);
@@ -86,19 +85,5 @@ internal static unsafe class DepthwiseBfpConv
                 }
             }
         });
-    }
-}
-
-/// <summary>x̂ of a block's planes, made per plane into the block's buffer (the numbers of <see cref="BfpSimulator"/>).</summary>
-internal readonly unsafe struct SimulatedPlanes(float* x, int channels, int pixels, DSConvFormat format) : IChannelBlockSource
-{
-    public float* Planes(int n, int c0, int count, float* buffer)
-    {
-        var first = x + ((long)n * channels + c0) * pixels;
-        for (var c = 0; c < count; c++)
-        {
-            BfpSimulator.SimulatePixels(first + (long)c * pixels, buffer + (long)c * pixels, 1, pixels, 0, pixels, format);
-        }
-        return buffer;
     }
 }
