@@ -49,47 +49,57 @@ internal static unsafe class ChannelBlockTranspose256
     public static void PlanesToPixels<TMap>(float* src, long planeStride, int channels, int pixels, int* offsets, float* dst, TMap map)
         where TMap : struct, IValueMap256
     {
-        var p = 0;
-        if (channels == 8)
+        if (channels != 8 || pixels < 8)
         {
-            for (; p + 8 <= pixels; p += 8)
+            Pixels(src, planeStride, channels, 0, pixels, offsets, dst, map);
+            return;
+        }
+        for (var p = 0; p < pixels; p += 8)
+        {
+            // The last 8 overlap the ones before when pixels is not a multiple of 8: the same values to the same places.
+            var p0 = Math.Min(p, pixels - 8);
+            if (!EightPixels(src + p0, planeStride, offsets + p0, dst, map))
             {
-                var s = src + p;
-                var r0 = Vector256.Load(s);
-                var bad = map.Map(ref r0);
-                var r1 = Vector256.Load(s + planeStride);
-                bad |= map.Map(ref r1);
-                var r2 = Vector256.Load(s + 2 * planeStride);
-                bad |= map.Map(ref r2);
-                var r3 = Vector256.Load(s + 3 * planeStride);
-                bad |= map.Map(ref r3);
-                var r4 = Vector256.Load(s + 4 * planeStride);
-                bad |= map.Map(ref r4);
-                var r5 = Vector256.Load(s + 5 * planeStride);
-                bad |= map.Map(ref r5);
-                var r6 = Vector256.Load(s + 6 * planeStride);
-                bad |= map.Map(ref r6);
-                var r7 = Vector256.Load(s + 7 * planeStride);
-                bad |= map.Map(ref r7);
-                if (bad != Vector256<int>.Zero)
-                {
-                    // A value the vector form cannot take: these 8 pixels one value at a time.
-                    Pixels(src, planeStride, channels, p, p + 8, offsets, dst, map);
-                    continue;
-                }
-                Transpose(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
-                var o = offsets + p;
-                r0.Store(dst + o[0]);
-                r1.Store(dst + o[1]);
-                r2.Store(dst + o[2]);
-                r3.Store(dst + o[3]);
-                r4.Store(dst + o[4]);
-                r5.Store(dst + o[5]);
-                r6.Store(dst + o[6]);
-                r7.Store(dst + o[7]);
+                // A value the vector form cannot take: these 8 pixels one value at a time.
+                Pixels(src, planeStride, channels, p0, p0 + 8, offsets, dst, map);
             }
         }
-        Pixels(src, planeStride, channels, p, pixels, offsets, dst, map);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool EightPixels<TMap>(float* s, long planeStride, int* o, float* dst, TMap map)
+        where TMap : struct, IValueMap256
+    {
+        var r0 = Vector256.Load(s);
+        var bad = map.Map(ref r0);
+        var r1 = Vector256.Load(s + planeStride);
+        bad |= map.Map(ref r1);
+        var r2 = Vector256.Load(s + 2 * planeStride);
+        bad |= map.Map(ref r2);
+        var r3 = Vector256.Load(s + 3 * planeStride);
+        bad |= map.Map(ref r3);
+        var r4 = Vector256.Load(s + 4 * planeStride);
+        bad |= map.Map(ref r4);
+        var r5 = Vector256.Load(s + 5 * planeStride);
+        bad |= map.Map(ref r5);
+        var r6 = Vector256.Load(s + 6 * planeStride);
+        bad |= map.Map(ref r6);
+        var r7 = Vector256.Load(s + 7 * planeStride);
+        bad |= map.Map(ref r7);
+        if (bad != Vector256<int>.Zero)
+        {
+            return false;
+        }
+        Transpose(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        r0.Store(dst + o[0]);
+        r1.Store(dst + o[1]);
+        r2.Store(dst + o[2]);
+        r3.Store(dst + o[3]);
+        r4.Store(dst + o[4]);
+        r5.Store(dst + o[5]);
+        r6.Store(dst + o[6]);
+        r7.Store(dst + o[7]);
+        return true;
     }
 
     // Pixels [p0, p1) one value at a time.
