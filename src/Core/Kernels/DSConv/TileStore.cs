@@ -73,6 +73,27 @@ public static unsafe class TileStore
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(float* c, int rows, TileStoreMap* map, float* planes, float* residual, long planeStride, float* bias, in FusedActivation act)
     {
+        if (map->Count0 == 16 && map->Count1 == 16 && map->Start1 == map->Start0 + 16)
+        {
+            // 32 valid pixels in a row of the plane (every tile of a map without padding columns): plain loads and stores.
+            for (var r = 0; r < rows; r++)
+            {
+                var b = Vector512.Create(bias[r]);
+                var row = c + r * TileArgs.Pixels;
+                var at = planes + r * planeStride + map->Start0;
+                var v0 = Vector512.Load(row) + b;
+                var v1 = Vector512.Load(row + 16) + b;
+                if (residual != null)
+                {
+                    var res = residual + r * planeStride + map->Start0;
+                    v0 += Vector512.Load(res);
+                    v1 += Vector512.Load(res + 16);
+                }
+                ActivationVectors.Apply(v0, act).Store(at);
+                ActivationVectors.Apply(v1, act).Store(at + 16);
+            }
+            return;
+        }
         for (var r = 0; r < rows; r++)
         {
             var b = Vector512.Create(bias[r]);
