@@ -49,8 +49,29 @@ public static unsafe class BfpPacker
             }
             return;
         }
-        // Row by row, 16 (AVX-512) or 8 (AVX2) pixels at a time with a masked tail: every vector lands in one row of the plane.
         var lanes = wide ? 16 : 8;
+        if (!geo.Strided && geo.PadLeft == 0 && geo.Wq == w)
+        {
+            // No padding columns: the rows follow each other in the plane as in x, so vectors may cross them (a 7×7 map
+            // is 4 vectors instead of 7 masked ones).
+            var end = rowEnd * w;
+            for (var p = rowStart * w; p < end; p += lanes)
+            {
+                var count = Math.Min(lanes, end - p);
+                var packed = wide
+                    ? PackVector(x, channels, hw, 0, p, count, w, f, steps, planes, scales, geo)
+                    : BfpPackerAvx2.PackVector(x, channels, hw, 0, p, count, w, f, steps, planes, scales, geo);
+                if (!packed)
+                {
+                    for (var i = 0; i < count; i++)
+                    {
+                        PackPixel(x, channels, hw, p + i, w, f, steps, planes, scales, geo);
+                    }
+                }
+            }
+            return;
+        }
+        // Row by row, 16 (AVX-512) or 8 (AVX2) pixels at a time with a masked tail: every vector lands in one row of the plane.
         var skipRows = geo.RowPhases != -1 && (geo.RowPhases & ((1 << geo.Sh) - 1)) != (1 << geo.Sh) - 1;
         for (var iy = rowStart; iy < rowEnd; iy++)
         {
