@@ -1,3 +1,4 @@
+using DSConvService.Core.Hardware;
 using DSConvService.Core.Kernels.DSConv;
 using DSConvService.Core.Kernels.DSConv.Native;
 using Xunit;
@@ -11,6 +12,22 @@ namespace DSConvService.Core.Tests.Kernels.DSConv;
 /// </summary>
 public unsafe class Avx512VnniKernelTests
 {
+    /// <summary>Where the CPU has AVX512-VNNI on Linux x64 the kernel must be there: a failure to generate or map its code would otherwise only skip.</summary>
+    [Fact]
+    public void Is_Available_Wherever_The_Cpu_And_Os_Allow_It()
+    {
+        var possible = CpuCapabilities.Hardware.Avx512Vnni && CpuCapabilities.Hardware.Avx512 && OperatingSystem.IsLinux()
+            && System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64;
+        Assert.Equal(possible, Avx512VnniKernel.Available);
+        Assert.Equal(possible, DSConvIsaSupport.IsSupported(DSConvIsa.Avx512Vnni));
+        Assert.True(possible == (Avx512VnniKernel.Unavailable is null), Avx512VnniKernel.Unavailable);
+        if (possible)
+        {
+            Assert.Equal(DSConvIsa.Avx512Vnni, DSConvIsaSupport.Best(8, 8, CpuCapabilities.Hardware));
+            Assert.Equal(DSConvIsa.Avx512Int16, DSConvIsaSupport.Best(4, 8, CpuCapabilities.Hardware.Capped("avx512int16")));
+        }
+    }
+
     [SkippableTheory]
     [InlineData(1, 1)]
     [InlineData(3, 2)]
