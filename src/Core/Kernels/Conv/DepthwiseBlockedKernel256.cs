@@ -24,6 +24,15 @@ internal static unsafe class DepthwiseBlockedKernel256
     public static void Row(float* rows, int paddedWidth, float* w, Vector256<float> bias, in ConvGeometry g, FusedActivation act,
         float* y, long planeStride, int channels, int planeLeft)
     {
+        if (DepthwiseWindowRows256.Applies(g))
+        {
+            var done = DepthwiseWindowRows256.Row(rows, paddedWidth, w, bias, g, act, y, planeStride, channels, planeLeft);
+            if (done < g.OutWidth)
+            {
+                Tail(rows, w, bias, g, act, y, planeStride, channels, done, 8, 8, 8L * g.DilationH * paddedWidth);
+            }
+            return;
+        }
         // Strides 1 and 2 as constants: the 8 loads of a tap then use displacements instead of computed offsets.
         switch (g.StrideW)
         {
