@@ -22,8 +22,10 @@ public static unsafe class BfpPacker
     /// <param name="rowStart">First input row packed; rows [rowStart, rowEnd) of one block may be packed on different
     /// threads (the padding is written by the range that starts at row 0; it shares no entry with the rows).</param>
     /// <param name="rowEnd">End of the rows packed (−1: h).</param>
+    /// <param name="prefetch">Prefetch each channel plane ahead (AVX-512 form): for inputs that come from memory, where the
+    /// block's side-by-side planes are more streams than the hardware prefetcher follows.</param>
     public static void PackBlock(float* x, int channels, int h, int w, DSConvFormat f, int steps,
-        uint* planes, float* scales, in PlaneGeometry geo, CpuCapabilities? caps = null, int rowStart = 0, int rowEnd = -1)
+        uint* planes, float* scales, in PlaneGeometry geo, CpuCapabilities? caps = null, int rowStart = 0, int rowEnd = -1, bool prefetch = false)
     {
         if (rowEnd < 0)
         {
@@ -59,7 +61,7 @@ public static unsafe class BfpPacker
             {
                 var count = Math.Min(lanes, end - p);
                 var packed = wide
-                    ? PackVector(x, channels, hw, 0, p, count, w, f, steps, planes, scales, geo)
+                    ? PackVector(x, channels, hw, 0, p, count, w, f, steps, planes, scales, geo, prefetch)
                     : BfpPackerAvx2.PackVector(x, channels, hw, 0, p, count, w, f, steps, planes, scales, geo);
                 if (!packed)
                 {
@@ -84,7 +86,7 @@ public static unsafe class BfpPacker
             {
                 var count = Math.Min(lanes, w - ix);
                 var packed = wide
-                    ? PackVector(x, channels, hw, iy, ix, count, w, f, steps, planes, scales, geo)
+                    ? PackVector(x, channels, hw, iy, ix, count, w, f, steps, planes, scales, geo, prefetch)
                     : BfpPackerAvx2.PackVector(x, channels, hw, iy, ix, count, w, f, steps, planes, scales, geo);
                 if (!packed)
                 {
@@ -182,7 +184,7 @@ public static unsafe class BfpPacker
     /// <summary>Pixels ix .. ix+count−1 of row iy (count ≤ 16); false when one of them needs the scalar path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool PackVector(float* x, int channels, int hw, int iy, int ix, int count, int w, DSConvFormat f, int steps,
-        uint* planes, float* scales, in PlaneGeometry geo)
+        uint* planes, float* scales, in PlaneGeometry geo, bool prefetch)
     {
         var m = f.MantissaBits;
         var p0 = iy * w + ix;
@@ -191,6 +193,10 @@ public static unsafe class BfpPacker
         var maxAbs = Vector512<float>.Zero;
         for (var c = 0; c < channels; c++)
         {
+            if (prefetch)
+            {
+                Sse.Prefetch0(x + (long)c * hw + p0 + 128);
+            }
             maxAbs = Vector512.MaxNative(maxAbs, Vector512.Abs(Load(x + (long)c * hw + p0, full, mask)));
         }
         var bits = maxAbs.AsInt32();
