@@ -206,6 +206,40 @@ public class DSConvEngineSweepTests
         }
     }
 
+    /// <summary>
+    /// Batches whose packed input exceeds L2 run image by image (with the packer prefetching past 8 MiB of input): the
+    /// same floats as each image alone, on every kernel, and the reference's numbers.
+    /// </summary>
+    [Theory]
+    [InlineData(3, 64, 70, 70, 40, 1, 1, 0)]
+    [InlineData(2, 96, 48, 47, 24, 1, 1, 0)]
+    [InlineData(2, 48, 60, 60, 33, 3, 2, 1)]
+    [InlineData(3, 300, 80, 80, 8, 1, 1, 0)]
+    public void Large_Batches_Equal_Their_Images_Run_Alone(int n, int c, int h, int w, int o, int k, int stride, int pad)
+    {
+        foreach (var isa in DSConvIsaSupport.Available)
+        {
+            var kase = new Case(n, c, h, w, o, 1, k, k, stride, pad, 1, 32, 4, 8);
+            var engine = Engine(kase, new DSConvFormat(32, 4, 8, 8, false), c + o, isa, out var shape, out var x);
+            var y = Run(engine, shape, x, threads: 2);
+            var one = shape with { N = 1 };
+            var perImage = one.C * one.InPixels;
+            var outImage = one.O * one.OutPixels;
+            for (var i = 0; i < n; i++)
+            {
+                var yi = Run(engine, one, x.AsSpan(i * perImage, perImage).ToArray(), threads: 2);
+                Assert.True(yi.AsSpan().SequenceEqual(y.AsSpan(i * outImage, outImage)), $"{isa}: image {i} differs from its batch run");
+            }
+            if (isa == DSConvIsa.Scalar)
+            {
+                continue;
+            }
+            var expected = DSConvReference.Run(x, shape, engine.Weights, engine.Activation);
+            var diff = RandomTensors.RelativeDiff(Tensor.FromFloats([y.Length], y), Tensor.FromFloats([y.Length], expected));
+            Assert.True(diff <= Tolerance, $"{isa}: relative error {diff:E2}");
+        }
+    }
+
     private static void AssertMatchesReference(DSConvEngine engine, ConvShape shape, float[] x, int threads)
     {
         var y = Run(engine, shape, x, threads);
