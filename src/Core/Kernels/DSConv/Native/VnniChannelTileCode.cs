@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -28,34 +27,24 @@ internal static class VnniChannelTileCode
         var stepLoop = a.CreateLabel();
         var done = a.CreateLabel();
 
-        a.push(rbx);
-        a.push(r12);
-        a.push(r13);
-        a.push(r14);
-        a.push(r15);
-        a.mov(r8, __qword_ptr[rdi + Offset(nameof(ChannelTileArgs.A0))]);
-        a.mov(r9, __qword_ptr[rdi + Offset(nameof(ChannelTileArgs.A1))]);
-        a.mov(r10, __qword_ptr[rdi + Offset(nameof(ChannelTileArgs.A2))]);
-        a.mov(r11, __qword_ptr[rdi + Offset(nameof(ChannelTileArgs.A3))]);
-        a.mov(rsi, __qword_ptr[rdi + Offset(nameof(ChannelTileArgs.Q))]);
-        a.mov(rdx, __qword_ptr[rdi + Offset(nameof(ChannelTileArgs.AOffsets))]);
-        a.mov(rcx, __qword_ptr[rdi + Offset(nameof(ChannelTileArgs.SOffsets))]);
-        a.mov(rax, __qword_ptr[rdi + Offset(nameof(ChannelTileArgs.Xi))]);
-        a.mov(rbx, __qword_ptr[rdi + Offset(nameof(ChannelTileArgs.Correction))]);
-        a.mov(r12d, __dword_ptr[rdi + Offset(nameof(ChannelTileArgs.KBlocks))]);
-        foreach (var r in c)
-        {
-            a.vpxord(r, r, r);
-        }
+        NativeCode.Save(a, rbx, r12, r13, r14, r15);
+        a.mov(r8, __qword_ptr[rdi + NativeCode.Offset<ChannelTileArgs>(nameof(ChannelTileArgs.A0))]);
+        a.mov(r9, __qword_ptr[rdi + NativeCode.Offset<ChannelTileArgs>(nameof(ChannelTileArgs.A1))]);
+        a.mov(r10, __qword_ptr[rdi + NativeCode.Offset<ChannelTileArgs>(nameof(ChannelTileArgs.A2))]);
+        a.mov(r11, __qword_ptr[rdi + NativeCode.Offset<ChannelTileArgs>(nameof(ChannelTileArgs.A3))]);
+        a.mov(rsi, __qword_ptr[rdi + NativeCode.Offset<ChannelTileArgs>(nameof(ChannelTileArgs.Q))]);
+        a.mov(rdx, __qword_ptr[rdi + NativeCode.Offset<ChannelTileArgs>(nameof(ChannelTileArgs.AOffsets))]);
+        a.mov(rcx, __qword_ptr[rdi + NativeCode.Offset<ChannelTileArgs>(nameof(ChannelTileArgs.SOffsets))]);
+        a.mov(rax, __qword_ptr[rdi + NativeCode.Offset<ChannelTileArgs>(nameof(ChannelTileArgs.Xi))]);
+        a.mov(rbx, __qword_ptr[rdi + NativeCode.Offset<ChannelTileArgs>(nameof(ChannelTileArgs.Correction))]);
+        a.mov(r12d, __dword_ptr[rdi + NativeCode.Offset<ChannelTileArgs>(nameof(ChannelTileArgs.KBlocks))]);
+        NativeCode.Zero(a, c);
         a.test(r12d, r12d);
         a.jle(done);
 
         a.Label(ref blockLoop);
-        foreach (var r in s)
-        {
-            a.vpxord(r, r, r);
-        }
-        a.mov(r13d, __dword_ptr[rdi + Offset(nameof(ChannelTileArgs.StepsPerBlock))]);
+        NativeCode.Zero(a, s);
+        a.mov(r13d, __dword_ptr[rdi + NativeCode.Offset<ChannelTileArgs>(nameof(ChannelTileArgs.StepsPerBlock))]);
         a.Label(ref stepLoop);
         a.movsxd(r14, __dword_ptr[rdx]);
         a.vmovdqu8(zmm8, __zmmword_ptr[rsi]);
@@ -83,7 +72,7 @@ internal static class VnniChannelTileCode
         a.add(rcx, 4);
         for (var p = 0; p < ChannelTileArgs.Pixels; p++)
         {
-            a.mov(r15, __qword_ptr[rdi + Offset(scales[p])]);
+            a.mov(r15, __qword_ptr[rdi + NativeCode.Offset<ChannelTileArgs>(scales[p])]);
             a.vbroadcastss(zmm12, __dword_ptr[r15 + r14 * 4]);
             for (var half = 0; half < 2; half++)
             {
@@ -100,23 +89,15 @@ internal static class VnniChannelTileCode
         a.jnz(blockLoop);
 
         a.Label(ref done);
-        a.mov(r15, __qword_ptr[rdi + Offset(nameof(ChannelTileArgs.C))]);
+        a.mov(r15, __qword_ptr[rdi + NativeCode.Offset<ChannelTileArgs>(nameof(ChannelTileArgs.C))]);
         for (var i = 0; i < c.Length; i++)
         {
             a.vmovups(__zmmword_ptr[r15 + 64 * i], c[i]);
         }
         a.vzeroupper();
-        a.pop(r15);
-        a.pop(r14);
-        a.pop(r13);
-        a.pop(r12);
-        a.pop(rbx);
+        NativeCode.Restore(a, rbx, r12, r13, r14, r15);
         a.ret();
 
-        var stream = new MemoryStream();
-        a.Assemble(new StreamCodeWriter(stream), 0);
-        return stream.ToArray();
+        return NativeCode.Bytes(a);
     }
-
-    private static int Offset(string field) => (int)Marshal.OffsetOf<ChannelTileArgs>(field);
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -25,32 +24,23 @@ internal static class VnniTileCode
         var stepLoop = a.CreateLabel();
         var done = a.CreateLabel();
 
-        a.push(rbx);
-        a.push(r12);
-        a.push(r13);
-        a.push(r15);
-        a.mov(r8, __qword_ptr[rdi + Offset(nameof(TileArgs.A))]);
-        a.mov(r9, __qword_ptr[rdi + Offset(nameof(TileArgs.AOffsets))]);
-        a.mov(r10, __qword_ptr[rdi + Offset(nameof(TileArgs.S))]);
-        a.mov(r11, __qword_ptr[rdi + Offset(nameof(TileArgs.SOffsets))]);
-        a.mov(rsi, __qword_ptr[rdi + Offset(nameof(TileArgs.Q))]);
-        a.mov(rdx, __qword_ptr[rdi + Offset(nameof(TileArgs.Xi))]);
-        a.mov(rcx, __qword_ptr[rdi + Offset(nameof(TileArgs.Correction))]);
-        a.mov(eax, __dword_ptr[rdi + Offset(nameof(TileArgs.KBlocks))]);
-        a.mov(ebx, __dword_ptr[rdi + Offset(nameof(TileArgs.StepsPerBlock))]);
-        a.mov(r15, __qword_ptr[rdi + Offset(nameof(TileArgs.C))]);
-        foreach (var r in c)
-        {
-            a.vpxord(r, r, r);
-        }
+        NativeCode.Save(a, rbx, r12, r13, r15);
+        a.mov(r8, __qword_ptr[rdi + NativeCode.Offset<TileArgs>(nameof(TileArgs.A))]);
+        a.mov(r9, __qword_ptr[rdi + NativeCode.Offset<TileArgs>(nameof(TileArgs.AOffsets))]);
+        a.mov(r10, __qword_ptr[rdi + NativeCode.Offset<TileArgs>(nameof(TileArgs.S))]);
+        a.mov(r11, __qword_ptr[rdi + NativeCode.Offset<TileArgs>(nameof(TileArgs.SOffsets))]);
+        a.mov(rsi, __qword_ptr[rdi + NativeCode.Offset<TileArgs>(nameof(TileArgs.Q))]);
+        a.mov(rdx, __qword_ptr[rdi + NativeCode.Offset<TileArgs>(nameof(TileArgs.Xi))]);
+        a.mov(rcx, __qword_ptr[rdi + NativeCode.Offset<TileArgs>(nameof(TileArgs.Correction))]);
+        a.mov(eax, __dword_ptr[rdi + NativeCode.Offset<TileArgs>(nameof(TileArgs.KBlocks))]);
+        a.mov(ebx, __dword_ptr[rdi + NativeCode.Offset<TileArgs>(nameof(TileArgs.StepsPerBlock))]);
+        a.mov(r15, __qword_ptr[rdi + NativeCode.Offset<TileArgs>(nameof(TileArgs.C))]);
+        NativeCode.Zero(a, c);
         a.test(eax, eax);
         a.jle(done);
 
         a.Label(ref blockLoop);
-        foreach (var r in s)
-        {
-            a.vpxord(r, r, r);
-        }
+        NativeCode.Zero(a, s);
         a.mov(r12d, ebx);
         a.Label(ref stepLoop);
         a.movsxd(r13, __dword_ptr[r9]);
@@ -93,16 +83,9 @@ internal static class VnniTileCode
             a.vmovups(__zmmword_ptr[r15 + 64 * i], c[i]);
         }
         a.vzeroupper();
-        a.pop(r15);
-        a.pop(r13);
-        a.pop(r12);
-        a.pop(rbx);
+        NativeCode.Restore(a, rbx, r12, r13, r15);
         a.ret();
 
-        var stream = new MemoryStream();
-        a.Assemble(new StreamCodeWriter(stream), 0);
-        return stream.ToArray();
+        return NativeCode.Bytes(a);
     }
-
-    private static int Offset(string field) => (int)Marshal.OffsetOf<TileArgs>(field);
 }
