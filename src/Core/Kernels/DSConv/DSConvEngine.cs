@@ -357,10 +357,9 @@ public sealed unsafe class DSConvEngine
     {
         fixed (float* px = x, py = y, ps = scratch, pres = residual)
         {
-            var one = s with { N = 1 };
-            var perImage = new DSConvLayout(one, _packed!, MaxWorkers);
             var prefetch = (long)s.N * s.C * s.InPixels * sizeof(float) > PrefetchInputBytes;
-            if (s.N == 1 || channelVector || s.N * (perImage.QuantBytesPerGroup + perImage.ScaleBytesPerGroup) * s.Groups <= BatchPackedBytes)
+            var one = s with { N = 1 };
+            if (s.N == 1 || channelVector || s.N * s.Groups * PackedBytesPerGroup(one) <= BatchPackedBytes)
             {
                 RunInteger(px, s, py, ps, workers, pres, channelVector, prefetch);
                 return;
@@ -371,6 +370,12 @@ public sealed unsafe class DSConvEngine
                 RunInteger(px + (long)n * s.C * s.InPixels, one, py + yOffset, ps, workers, pres == null ? null : pres + yOffset, false, prefetch);
             }
         }
+    }
+
+    private long PackedBytesPerGroup(in ConvShape oneImage)
+    {
+        var layout = new DSConvLayout(oneImage, _packed!, MaxWorkers);
+        return layout.QuantBytesPerGroup + layout.ScaleBytesPerGroup;
     }
 
     private void RunInteger(float* px, ConvShape s, float* py, float* ps, int workers, float* pres, bool channelVector, bool prefetch)
