@@ -130,6 +130,7 @@ public static class DSConvQuantizer
                 foreach (var layer in layers)
                 {
                     layer.WeightSqnrDb = Metrics.SqnrDb(layer.Source.Weight, layer.Weight.Effective());
+                    layer.Source.ReleaseWeight();
                 }
             }
             else

@@ -27,7 +27,9 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
     {
         var notes = new List<string>();
         List<Tensor> reference;
-        using (var fp32 = NetworkRunner.Create(floatModel))
+        // Streamed runs (one layer's weights and packed kernels at a time, fp32 weights read from their file for the layer):
+        // sessions of the whole fp32 model, or of the float simulation with every layer's ŵ, were each as large as the weights.
+        using (var fp32 = NetworkRunner.CreateStreamed(floatModel))
         {
             reference = fp32.RunMany(calibration).Select(fp32.Output).ToList();
         }
@@ -42,7 +44,7 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
             var x = layer.Node.Inputs[DSConvNodes.InputX];
             var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             List<Tensor> inputs;
-            using (var runner = NetworkRunner.Create(DSConvSimulation.ToFloatGraph(quantized, true), [x]))
+            using (var runner = NetworkRunner.CreateStreamed(DSConvSimulation.ToFloatGraph(quantized, true), [x]))
             {
                 inputs = runner.RunMany(calibration).Select(r => r[x]).ToList();
             }
@@ -53,6 +55,8 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
             {
                 kept.Add(layer.Name);
             }
+            // The layer's fp32 weight was read for it alone.
+            layer.Source.ReleaseWeight();
             if (Trace)
             {
                 Console.Error.WriteLine($"adapt {layer.Name}: run {System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds:F0} ms, "
@@ -78,7 +82,7 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
 
     private double OutputError(IReadOnlyList<Tensor> calibration, List<Tensor> reference)
     {
-        using var sim = NetworkRunner.Create(DSConvSimulation.ToFloatGraph(quantized, true));
+        using var sim = NetworkRunner.CreateStreamed(DSConvSimulation.ToFloatGraph(quantized, true));
         double e = 0;
         var runs = sim.RunMany(calibration);
         for (var i = 0; i < calibration.Count; i++)
