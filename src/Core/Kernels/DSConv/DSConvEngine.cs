@@ -93,9 +93,9 @@ public sealed unsafe class DSConvEngine
         if (isa == DSConvIsa.Avx512Int16)
         {
             // Packed on the first run that needs it: only layers that meet small maps pay for a second copy.
-            var packed = _packed;
-            var steps = _int16Steps;
-            _channel = new Lazy<ChannelVectorPath>(() => new ChannelVectorPath(packed, _bias, activation, steps));
+            // Locals only: a lambda over a parameter shares the parameters' closure, which holds the weights.
+            var (packed, steps, bias, act) = (_packed, _int16Steps, _bias, activation);
+            _channel = new Lazy<ChannelVectorPath>(() => new ChannelVectorPath(packed, bias, act, steps));
         }
         if (groups == 1 && weights.KH == 1 && weights.KW == 1)
         {
