@@ -27,7 +27,8 @@ public sealed class StreamedSession
 
     // Each node's weight, packed kernels and the values it reads are garbage once it has run, most of it on the
     // large-object heap: counted, so that a big model's runs collect them before they pile up (small models never do).
-    private readonly ReleasedMemory _released = new();
+    // Not compacting: the next runs allocate buffers of the same sizes into the freed space.
+    private readonly ReleasedMemory _released = new(compact: false);
 
     public StreamedSession(Model model, SessionOptions? options = null)
     {

@@ -78,7 +78,15 @@ public static class PrecisionPolicy
         var formats = Formats.Select(f => options.Format with { WeightBits = f.WeightBits, BlockSize = f.BlockSize }).ToArray();
         var dataFree = options with { Target = null, Adapt = false, Format = formats[0], Layers = new Dictionary<string, DSConvSettings>() };
         QuantizationResult? cheapest = DSConvQuantizer.Quantize(fp32, dataFree, null, null, ct);
-        var costs = cheapest.LayerDetails.Select(l => LayerCosts.For(l, formats, dataFree)).ToList();
+        // Each layer's price list reads its fp32 weight and quantizes it twice more: all garbage once the layer is priced.
+        var released = new ReleasedMemory();
+        var costs = new List<LayerCosts>(cheapest.LayerDetails.Count);
+        foreach (var layer in cheapest.LayerDetails)
+        {
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
+            costs.Add(LayerCosts.For(layer, formats, dataFree));
+            released.Released(GC.GetAllocatedBytesForCurrentThread() - allocated);
+        }
         var cheapestBytes = ArtifactBytes(cheapest, preprocessing, labels);
         var fixedBytes = cheapestBytes - costs.Sum(c => c.Bytes[0]);
         var budget = target.MinCompression is { } m ? fp32Bytes / m : double.PositiveInfinity;
@@ -120,8 +128,10 @@ public static class PrecisionPolicy
         }
         cheapest = null;
         floatModel = null;
-        var released = new ReleasedMemory();
-        released.Released(fp32Bytes / 4);
+        if (fp32Bytes >= released.Threshold)
+        {
+            released.Collect();
+        }
 
         var measured = new List<Trial>();
         for (var round = 0; round < MaxMeasuredRounds; round++)
@@ -153,7 +163,10 @@ public static class PrecisionPolicy
                 if (!ReferenceEquals(t, leader) && t.Result is not null)
                 {
                     t.Result = null;
-                    released.Released(fp32Bytes / 4);
+                    if (fp32Bytes >= released.Threshold)
+                    {
+                        released.Collect();
+                    }
                 }
             }
             progress?.Report(0.6 + 0.4 * (round + 1) / MaxMeasuredRounds);

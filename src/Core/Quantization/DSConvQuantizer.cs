@@ -129,8 +129,10 @@ public static class DSConvQuantizer
                 notes.AddRange(adapter.Run(calibration, progress, ct));
                 foreach (var layer in layers)
                 {
+                    var allocated = GC.GetAllocatedBytesForCurrentThread();
                     layer.WeightSqnrDb = Metrics.SqnrDb(layer.Source.Weight, layer.Weight.Effective());
                     layer.Source.ReleaseWeight();
+                    released.Released(GC.GetAllocatedBytesForCurrentThread() - allocated);
                 }
             }
             else

@@ -36,9 +36,12 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
         var before = OutputError(calibration, reference);
         var snapshot = layers.Select(Snapshot).ToList();
         var kept = new List<string>();
+        // A layer's captured inputs, samples and fp32 weight (twice, transposed) are garbage once it is adapted.
+        var released = new ReleasedMemory();
         for (var i = 0; i < layers.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
             var layer = layers[i];
             progress?.Report(new QuantizationProgress("adapt", i, layers.Count, layer.Name));
             var x = layer.Node.Inputs[DSConvNodes.InputX];
@@ -57,6 +60,7 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
             }
             // The layer's fp32 weight was read for it alone.
             layer.Source.ReleaseWeight();
+            released.Released(GC.GetAllocatedBytesForCurrentThread() - allocated);
             if (Trace)
             {
                 Console.Error.WriteLine($"adapt {layer.Name}: run {System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds:F0} ms, "

@@ -151,6 +151,41 @@ public sealed class NetworkRunner : IDisposable
         }
     }
 
+    /// <summary>
+    /// <see cref="RunCaptured"/> for each of <paramref name="inputs"/> in turn (the index of the input comes with each value);
+    /// a streamed runner takes them through each operator together. For every input the values come in the order of
+    /// <see cref="RunCaptured"/>; across inputs, a streamed runner gives each node's values for all of them before the next node's.
+    /// </summary>
+    public void RunManyCaptured(IReadOnlyList<Tensor> inputs, Action<int, string, Tensor> captured)
+    {
+        if (_streamed is null)
+        {
+            for (var s = 0; s < inputs.Count; s++)
+            {
+                var index = s;
+                RunCaptured(inputs[s], (name, value) => captured(index, name, value));
+            }
+            return;
+        }
+        if (_captures.Contains(_input))
+        {
+            for (var s = 0; s < inputs.Count; s++)
+            {
+                captured(s, _input, inputs[s]);
+            }
+        }
+        _streamed.RunMany(inputs.Select(i => new[] { i }).ToList(), (s, node, tensors) =>
+        {
+            for (var k = 0; k < node.Outputs.Count; k++)
+            {
+                if (_captures.Contains(node.Outputs[k]))
+                {
+                    captured(s, node.Outputs[k], tensors[k]);
+                }
+            }
+        });
+    }
+
     /// <summary>True when the model's input has a free batch dimension (inputs can be stacked).</summary>
     public bool DynamicBatch { get; }
 
