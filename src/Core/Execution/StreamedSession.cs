@@ -30,7 +30,13 @@ public sealed class StreamedSession
     // Not compacting: the next runs allocate buffers of the same sizes into the freed space.
     private readonly ReleasedMemory _released = new(compact: false);
 
-    public StreamedSession(Model model, SessionOptions? options = null)
+    // The last node to run: all of them, or the last producing a value of `until`.
+    private readonly int _stop;
+
+    /// <param name="until">When given, runs stop after the last node that produces one of these values: the graph's outputs
+    /// are then not computed (<see cref="Run"/> and <see cref="RunMany"/> return no outputs), for callers that only look
+    /// at those values through afterNode.</param>
+    public StreamedSession(Model model, SessionOptions? options = null, IReadOnlyCollection<string>? until = null)
     {
         var o = options ?? new SessionOptions();
         _threads = o.Threads;
@@ -60,7 +66,23 @@ public sealed class StreamedSession
         {
             _lastRead[output.Name] = int.MaxValue;
         }
+        _stop = nodes.Count - 1;
+        if (until is not null)
+        {
+            var wanted = new HashSet<string>(until, StringComparer.Ordinal);
+            _stop = -1;
+            for (var i = 0; i < nodes.Count; i++)
+            {
+                if (nodes[i].Outputs.Any(wanted.Contains))
+                {
+                    _stop = i;
+                }
+            }
+        }
     }
+
+    /// <summary>False when runs stop before the last node (see the constructor's until): they return no outputs.</summary>
+    public bool ComputesOutputs => _stop == Model.Graph.Nodes.Count - 1;
 
     /// <summary>The graph actually executed (after the passes).</summary>
     public Model Model { get; }
@@ -130,7 +152,7 @@ public sealed class StreamedSession
         // As in a plan, a value's buffer goes back to a pool after its last reader and a later value of its size takes it.
         var pool = new BufferPool();
         var nodes = graph.Nodes;
-        for (var index = 0; index < nodes.Count; index++)
+        for (var index = 0; index <= _stop; index++)
         {
             var node = nodes[index];
             var allocated = GC.GetAllocatedBytesForCurrentThread();
@@ -223,7 +245,7 @@ public sealed class StreamedSession
         }
         for (var s = 0; s < count; s++)
         {
-            var outputs = new Tensor[Outputs.Count];
+            var outputs = ComputesOutputs ? new Tensor[Outputs.Count] : [];
             for (var i = 0; i < outputs.Length; i++)
             {
                 outputs[i] = values[s].TryGetValue(Outputs[i].Name, out var t) ? t

@@ -47,7 +47,8 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
             var x = layer.Node.Inputs[DSConvNodes.InputX];
             var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             List<Tensor> inputs;
-            using (var runner = NetworkRunner.CreateStreamed(DSConvSimulation.ToFloatGraph(quantized, true), [x]))
+            // Only the layers before this one run: x is all the run is for.
+            using (var runner = NetworkRunner.CreateStreamed(DSConvSimulation.ToFloatGraph(quantized, true), [x], capturesOnly: true))
             {
                 inputs = runner.RunMany(calibration).Select(r => r[x]).ToList();
             }

@@ -21,7 +21,7 @@ public sealed class NetworkRunner : IDisposable
     private readonly string[] _outputs;
     private readonly string _input;
 
-    private NetworkRunner(Model model, IEnumerable<string> captures, int threads, bool forceOrt, bool streamed)
+    private NetworkRunner(Model model, IEnumerable<string> captures, int threads, bool forceOrt, bool streamed, bool capturesOnly = false)
     {
         _captures = new HashSet<string>(captures, StringComparer.Ordinal);
         _outputs = model.Graph.Outputs.Select(o => o.Name).ToArray();
@@ -38,7 +38,7 @@ public sealed class NetworkRunner : IDisposable
             var options = new SessionOptions { Threads = threads, Optimize = _captures.Count == 0 };
             if (streamed)
             {
-                _streamed = new StreamedSession(model, options);
+                _streamed = new StreamedSession(model, options, capturesOnly ? _captures : null);
             }
             else
             {
@@ -74,8 +74,10 @@ public sealed class NetworkRunner : IDisposable
     /// run reads and packs the weights again, so for few runs over a model larger than the memory it may use.
     /// A graph this engine cannot run goes to ONNX Runtime as with <see cref="Create"/>.
     /// </summary>
-    public static NetworkRunner CreateStreamed(Model model, IEnumerable<string>? captures = null, int threads = 0) =>
-        new(model, captures ?? [], threads > 0 ? threads : Environment.ProcessorCount, forceOrt: false, streamed: true);
+    /// <param name="capturesOnly">The runs stop once the captured values are computed (the graph's outputs are then not
+    /// in the results; on ONNX Runtime they still are): for callers that only read captured values.</param>
+    public static NetworkRunner CreateStreamed(Model model, IEnumerable<string>? captures = null, int threads = 0, bool capturesOnly = false) =>
+        new(model, captures ?? [], threads > 0 ? threads : Environment.ProcessorCount, forceOrt: false, streamed: true, capturesOnly);
 
     private bool OnEngine => _engine is not null || _streamed is not null;
 
@@ -102,7 +104,7 @@ public sealed class NetworkRunner : IDisposable
                     }
                 }
             });
-            for (var i = 0; i < _outputs.Length; i++)
+            for (var i = 0; i < outs.Length; i++)
             {
                 result[_outputs[i]] = outs[i];
             }
@@ -216,7 +218,7 @@ public sealed class NetworkRunner : IDisposable
                 });
                 for (var s = 0; s < outs.Count; s++)
                 {
-                    for (var i = 0; i < _outputs.Length; i++)
+                    for (var i = 0; i < outs[s].Length; i++)
                     {
                         results[s][_outputs[i]] = outs[s][i];
                     }
