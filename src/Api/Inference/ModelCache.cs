@@ -30,7 +30,7 @@ public sealed class ModelCache(IQuantizationEngine engine, IBlobStore blobs, IOp
             else
             {
                 ServiceMetrics.ModelCacheLookups.WithLabels("miss").Inc();
-                lazy = new Lazy<IInferenceModel>(() => engine.LoadForInference(ReadArtifact(jobId), options.Value.Threads));
+                lazy = new Lazy<IInferenceModel>(() => Load(jobId));
                 _entries[jobId] = _recency.AddFirst((jobId, lazy));
                 while (_entries.Count > Math.Max(1, options.Value.CacheSize))
                 {
@@ -51,14 +51,14 @@ public sealed class ModelCache(IQuantizationEngine engine, IBlobStore blobs, IOp
         }
     }
 
-    /// <summary>The artifact's bytes (a loaded model holds them anyway); sync, as it runs inside the Lazy.</summary>
-    private byte[] ReadArtifact(string jobId)
+    /// <summary>
+    /// Loads the artifact from the blob store's local file (the file itself, or a copy spooled to disk and deleted after
+    /// the load): read structurally, never as one array. Sync, as it runs inside the Lazy.
+    /// </summary>
+    private IInferenceModel Load(string jobId)
     {
-        using var stream = blobs.OpenReadAsync(jobId, BlobKind.Artifact).GetAwaiter().GetResult()
-            ?? throw new FileNotFoundException($"Job {jobId} has no stored artifact.");
-        var bytes = new byte[stream.Length];
-        stream.ReadExactly(bytes);
-        return bytes;
+        using var local = blobs.OpenLocalAsync(jobId, BlobKind.Artifact).GetAwaiter().GetResult();
+        return engine.LoadForInference(local.Path, options.Value.Threads);
     }
 
     public void Evict(string jobId)

@@ -27,6 +27,12 @@ public sealed record EvaluationOptions
     /// models, whose packed kernels are large-object garbage once a stage is done.
     /// </summary>
     public bool CollectBetweenStages { get; init; }
+
+    /// <summary>
+    /// The per-layer SQNR runs the quantized model streamed (<see cref="NetworkRunner.CreateStreamed"/>: one layer's packed
+    /// kernels at a time) instead of in a second session beside what the outputs' session left: for big models. Same sums.
+    /// </summary>
+    public bool StreamLayerRuns { get; init; }
 }
 
 /// <summary>What <see cref="ModelEvaluator"/> measured.</summary>
@@ -174,29 +180,63 @@ public static class ModelEvaluator
             using var fp = fp32.Open(options.Threads, names, fp32.Optimization);
             var index = names.Select(n => fp.OutputNames.ToList().IndexOf(n)).ToArray();
             var layerOf = names.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => p.i, StringComparer.Ordinal);
-            using var q = NetworkRunner.Create(runModel, names, options.Threads);
-            foreach (var x in inputs)
+            void Add(int i, float[] r, float[] t)
             {
-                ct.ThrowIfCancellationRequested();
-                var a = fp.Run(x);
-                var seen = 0;
-                // Compared as each layer's output is computed: copies of them all would pile up as large-object garbage.
-                q.RunCaptured(x, (name, value) =>
+                for (var k = 0; k < r.Length; k++)
                 {
-                    var i = layerOf[name];
-                    seen++;
-                    var r = a[index[i]].Floats;
-                    var t = value.Floats;
-                    for (var k = 0; k < r.Length; k++)
+                    signal[i] += (double)r[k] * r[k];
+                    var d = (double)r[k] - t[k];
+                    noise[i] += d * d;
+                }
+            }
+            if (options.StreamLayerRuns)
+            {
+                // Several inputs per pass (each pass packs every layer again): as many as keep their fp32 layer outputs within
+                // the streamed session's frontier. Each layer still adds its inputs in order, so the sums are those below.
+                using var streamed = NetworkRunner.CreateStreamed(runModel, names, options.Threads);
+                for (int start = 0, chunk = 1; start < inputs.Count;)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    var count = Math.Min(chunk, inputs.Count - start);
+                    var expected = inputs.Skip(start).Take(count).Select(x => fp.Run(x)).ToList();
+                    var seenOf = new int[count];
+                    streamed.RunManyCaptured(inputs.Skip(start).Take(count).ToList(), (s, name, value) =>
                     {
-                        signal[i] += (double)r[k] * r[k];
-                        var d = (double)r[k] - t[k];
-                        noise[i] += d * d;
+                        var i = layerOf[name];
+                        seenOf[s]++;
+                        Add(i, expected[s][index[i]].Floats, value.Floats);
+                    });
+                    if (seenOf.Any(n => n != layers.Count))
+                    {
+                        throw new InvalidOperationException($"the quantized run produced {seenOf.Min()} of the {layers.Count} layer outputs.");
                     }
-                });
-                if (seen != layers.Count)
+                    if (start == 0)
+                    {
+                        var bytes = index.Sum(i => (long)expected[0][i].Length * sizeof(float));
+                        chunk = (int)Math.Clamp(StreamedSession.FrontierBytes / Math.Max(1, bytes), 1, int.MaxValue);
+                    }
+                    start += count;
+                }
+            }
+            else
+            {
+                using var q = NetworkRunner.Create(runModel, names, options.Threads);
+                foreach (var x in inputs)
                 {
-                    throw new InvalidOperationException($"the quantized run produced {seen} of the {layers.Count} layer outputs.");
+                    ct.ThrowIfCancellationRequested();
+                    var a = fp.Run(x);
+                    var seen = 0;
+                    // Compared as each layer's output is computed: copies of them all would pile up as large-object garbage.
+                    q.RunCaptured(x, (name, value) =>
+                    {
+                        var i = layerOf[name];
+                        seen++;
+                        Add(i, a[index[i]].Floats, value.Floats);
+                    });
+                    if (seen != layers.Count)
+                    {
+                        throw new InvalidOperationException($"the quantized run produced {seen} of the {layers.Count} layer outputs.");
+                    }
                 }
             }
             for (var i = 0; i < layers.Count; i++)

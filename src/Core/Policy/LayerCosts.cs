@@ -11,7 +11,9 @@ namespace DSConvService.Core.Policy;
 /// </summary>
 internal sealed class LayerCosts
 {
-    public required QuantizedLayer Layer { get; init; }
+    /// <summary>The layer at the cheapest format; dropped (null) once the sensitivities are measured, with its codes.</summary>
+    public QuantizedLayer? Layer { get; set; }
+
     public required double[] Bytes { get; init; }
     public required double[] ErrorEnergy { get; init; }
 
@@ -21,7 +23,7 @@ internal sealed class LayerCosts
     /// <summary>Predicted output error (1 − cosine) of this layer at format <paramref name="f"/>: the sensitivity scaled by the weight error.</summary>
     public double Error(int f) => ErrorEnergy[0] > 0 ? Sensitivity * ErrorEnergy[f] / ErrorEnergy[0] : 0;
 
-    public string Name => Layer.Name;
+    public string Name { get; init; } = "";
 
     public static LayerCosts For(QuantizedLayer layer, IReadOnlyList<DSConvSettings> formats, QuantizationOptions options)
     {
@@ -37,6 +39,8 @@ internal sealed class LayerCosts
             bytes[f] = qw.StorageBits() / 8.0;
             error[f] = signal > 0 ? WeightQuantizer.ErrorEnergy(c.Weight, qw.Effective()) / signal : 0;
         }
-        return new LayerCosts { Layer = layer, Bytes = bytes, ErrorEnergy = error };
+        // The fp32 weight was read for this layer only: the model's copy stays in its file.
+        c.ReleaseWeight();
+        return new LayerCosts { Layer = layer, Name = layer.Name, Bytes = bytes, ErrorEnergy = error };
     }
 }

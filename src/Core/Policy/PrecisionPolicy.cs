@@ -77,19 +77,35 @@ public static class PrecisionPolicy
         }
         var formats = Formats.Select(f => options.Format with { WeightBits = f.WeightBits, BlockSize = f.BlockSize }).ToArray();
         var dataFree = options with { Target = null, Adapt = false, Format = formats[0], Layers = new Dictionary<string, DSConvSettings>() };
-        var cheapest = DSConvQuantizer.Quantize(fp32, dataFree, null, null, ct);
-        var costs = cheapest.LayerDetails.Select(l => LayerCosts.For(l, formats, dataFree)).ToList();
-        var fixedBytes = cheapest.ToArtifactBytes(preprocessing, labels).LongLength - costs.Sum(c => c.Bytes[0]);
+        QuantizationResult? cheapest = DSConvQuantizer.Quantize(fp32, dataFree, null, null, ct);
+        // Each layer's price list reads its fp32 weight and quantizes it twice more: all garbage once the layer is priced.
+        var released = new ReleasedMemory();
+        var costs = new List<LayerCosts>(cheapest.LayerDetails.Count);
+        foreach (var layer in cheapest.LayerDetails)
+        {
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
+            costs.Add(LayerCosts.For(layer, formats, dataFree));
+            released.Released(GC.GetAllocatedBytesForCurrentThread() - allocated);
+        }
+        var cheapestBytes = ArtifactBytes(cheapest, preprocessing, labels);
+        var fixedBytes = cheapestBytes - costs.Sum(c => c.Bytes[0]);
         var budget = target.MinCompression is { } m ? fp32Bytes / m : double.PositiveInfinity;
         progress?.Report(0.1);
 
-        using var reference = NetworkRunner.Create(cheapest.FloatModel, threads: threads);
-        var expected = Outputs(reference, selection.Inputs, ct);
+        // Every run of the float model is streamed (one layer's weights and packed kernels at a time, the weights read
+        // from their file for the layer): a session holding the whole fp32 model per sensitivity was as large as the
+        // weights, and more. The same operators compute the same values, so the choice is that of whole-model sessions.
+        var floatModel = cheapest.FloatModel;
+        List<float[]> expected;
+        using (var reference = NetworkRunner.CreateStreamed(floatModel, threads: threads))
+        {
+            expected = Outputs(reference, selection.Inputs, ct);
+        }
         for (var i = 0; i < costs.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
-            using (new FloatWeightSwap(cheapest.FloatModel, costs[i].Layer.Source, costs[i].Layer.Weight.Effective()))
-            using (var runner = NetworkRunner.Create(cheapest.FloatModel, threads: threads))
+            using (new FloatWeightSwap(floatModel, costs[i].Layer!.Source, costs[i].Layer!.Weight.Effective()))
+            using (var runner = NetworkRunner.CreateStreamed(floatModel, threads: threads))
             {
                 costs[i].Sensitivity = Math.Max(0, 1 - MeanCosine(expected, Outputs(runner, selection.Inputs, ct)));
             }
@@ -103,6 +119,18 @@ public static class PrecisionPolicy
         if (summed > 0 && cheapestCosine < 1)
         {
             scale = (1 - cheapestCosine) / summed;
+        }
+        // The cheapest quantization's codes are not needed any more unless a round chooses it (then it is quantized again,
+        // the same way, so the same result): the trials hold one quantization beside the best so far, not three.
+        foreach (var c in costs)
+        {
+            c.Layer = null;
+        }
+        cheapest = null;
+        floatModel = null;
+        if (fp32Bytes >= released.Threshold)
+        {
+            released.Collect();
         }
 
         var measured = new List<Trial>();
@@ -119,12 +147,28 @@ public static class PrecisionPolicy
                 Target = null,
                 Layers = costs.Select((c, i) => (c.Name, formats[choice[i]])).ToDictionary(p => p.Name, p => p.Item2, StringComparer.Ordinal),
             };
-            var result = options.Adapt && calibration is { Count: > 0 }
+            var adapted = options.Adapt && calibration is { Count: > 0 };
+            var result = adapted
                 ? DSConvQuantizer.Quantize(fp32, layerOptions, calibration, null, ct)
-                : Array.TrueForAll(choice, f => f == 0) ? cheapest : DSConvQuantizer.Quantize(fp32, layerOptions with { Adapt = false }, null, null, ct);
-            var cosine = Measure(result, expected, selection.Inputs, threads, ct);
-            var bytes = result.ToArtifactBytes(preprocessing, labels).LongLength;
+                : Array.TrueForAll(choice, f => f == 0) ? DSConvQuantizer.Quantize(fp32, dataFree, null, null, ct)
+                : DSConvQuantizer.Quantize(fp32, layerOptions with { Adapt = false }, null, null, ct);
+            var (cosine, bytes) = !adapted && Array.TrueForAll(choice, f => f == 0)
+                ? (cheapestCosine, cheapestBytes)
+                : (Measure(result, expected, selection.Inputs, threads, ct), ArtifactBytes(result, preprocessing, labels));
             measured.Add(new Trial(choice, layerOptions, result, predicted, cosine, bytes, Meets(target, cosine, bytes, fp32Bytes)));
+            // Only the best trial so far can be the best in the end (a new trial either beats it or not): the others' codes go.
+            var leader = Best(measured, target, budget);
+            foreach (var t in measured)
+            {
+                if (!ReferenceEquals(t, leader) && t.Result is not null)
+                {
+                    t.Result = null;
+                    if (fp32Bytes >= released.Threshold)
+                    {
+                        released.Collect();
+                    }
+                }
+            }
             progress?.Report(0.6 + 0.4 * (round + 1) / MaxMeasuredRounds);
             if (target.Cosine is null || 1 - predicted <= 0 || 1 - cosine <= 0)
             {
@@ -133,11 +177,8 @@ public static class PrecisionPolicy
             scale *= (1 - cosine) / (1 - predicted);
         }
 
-        // The smallest file that meets everything; else the best cosine within the size.
-        var best = measured.Where(t => t.Met && (target.Cosine is not { } c || t.Cosine >= Aim(c))).OrderBy(t => t.Bytes).FirstOrDefault()
-            ?? measured.Where(t => t.Met).OrderBy(t => t.Bytes).FirstOrDefault()
-            ?? measured.Where(t => t.Bytes <= budget).OrderByDescending(t => t.Cosine).FirstOrDefault()
-            ?? measured.OrderBy(t => t.Bytes).First();
+        var best = Best(measured, target, budget);
+        var chosenResult = best.Result ?? throw new InvalidOperationException("The best trial's quantization was dropped.");
         var notes = new List<string> { Describe(target, selection, best, fp32Bytes, budget, costs, fixedBytes) };
         var section = new PolicySection
         {
@@ -155,10 +196,25 @@ public static class PrecisionPolicy
                 BlockSize = formats[best.Choice[i]].BlockSize,
             }).ToList(),
         };
-        return new PolicyOutcome(best.Options with { Adapt = options.Adapt }, best.Result, section, notes);
+        return new PolicyOutcome(best.Options with { Adapt = options.Adapt }, chosenResult, section, notes);
     }
 
-    private sealed record Trial(int[] Choice, QuantizationOptions Options, QuantizationResult Result, double Predicted, double Cosine, long Bytes, bool Met);
+    private sealed record Trial(int[] Choice, QuantizationOptions Options, QuantizationResult? Result, double Predicted, double Cosine, long Bytes, bool Met)
+    {
+        /// <summary>The quantization, until a better trial makes it garbage.</summary>
+        public QuantizationResult? Result { get; set; } = Result;
+    }
+
+    /// <summary>The smallest file that meets everything; else the best cosine within the size; else the smallest file.</summary>
+    private static Trial Best(List<Trial> measured, QuantizationTarget target, double budget) =>
+        measured.Where(t => t.Met && (target.Cosine is not { } c || t.Cosine >= Aim(c))).OrderBy(t => t.Bytes).FirstOrDefault()
+            ?? measured.Where(t => t.Met).OrderBy(t => t.Bytes).FirstOrDefault()
+            ?? measured.Where(t => t.Bytes <= budget).OrderByDescending(t => t.Cosine).FirstOrDefault()
+            ?? measured.OrderBy(t => t.Bytes).First();
+
+    /// <summary>The artifact's size, counted as it is written (the bytes of <see cref="QuantizationResult.ToArtifactBytes"/>, not held).</summary>
+    private static long ArtifactBytes(QuantizationResult result, PreprocessingOptions? preprocessing, string[]? labels) =>
+        result.ArtifactLength(preprocessing, labels);
 
     /// <summary>Format index per layer: cheapest everywhere, then the best error-per-byte upgrades while they fit and the cosine is not met.</summary>
     internal static int[] Greedy(IReadOnlyList<LayerCosts> costs, double fixedBytes, double budget, double? cosine, double scale)
@@ -202,7 +258,7 @@ public static class PrecisionPolicy
 
     private static double Measure(QuantizationResult result, List<float[]> expected, IReadOnlyList<Tensor> inputs, int threads, CancellationToken ct)
     {
-        using var runner = NetworkRunner.Create(result.Quantized, threads: threads);
+        using var runner = NetworkRunner.CreateStreamed(result.Quantized, threads: threads);
         return MeanCosine(expected, Outputs(runner, inputs, ct));
     }
 

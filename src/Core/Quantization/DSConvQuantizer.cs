@@ -129,7 +129,10 @@ public static class DSConvQuantizer
                 notes.AddRange(adapter.Run(calibration, progress, ct));
                 foreach (var layer in layers)
                 {
+                    var allocated = GC.GetAllocatedBytesForCurrentThread();
                     layer.WeightSqnrDb = Metrics.SqnrDb(layer.Source.Weight, layer.Weight.Effective());
+                    layer.Source.ReleaseWeight();
+                    released.Released(GC.GetAllocatedBytesForCurrentThread() - allocated);
                 }
             }
             else
@@ -320,7 +323,7 @@ public static class DSConvQuantizer
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            using var runner = NetworkRunner.Create(floatModel, layers.SelectMany(l => new[] { l.Node.Inputs[0], l.Node.Outputs[0] }));
+            using var runner = NetworkRunner.CreateStreamed(floatModel, layers.SelectMany(l => new[] { l.Node.Inputs[0], l.Node.Outputs[0] }));
             return runner.Run(Tensor.Zeros(DataType.Float, inputShape)).ToDictionary(v => v.Key, v => v.Value.Shape, StringComparer.Ordinal);
         }
     }

@@ -85,6 +85,10 @@ public sealed class QuantizationResult
     public byte[] ToArtifactBytes(PreprocessingOptions? preprocessing = null, string[]? labels = null) =>
         DSConvArtifact.Write(Quantized, preprocessing, labels);
 
+    /// <summary>The length of <see cref="ToArtifactBytes"/>, without holding the bytes.</summary>
+    public long ArtifactLength(PreprocessingOptions? preprocessing = null, string[]? labels = null) =>
+        DSConvArtifact.Length(Quantized, preprocessing, labels);
+
     /// <summary><see cref="ToArtifactBytes"/> written to <paramref name="path"/> without holding them; returns the file's size.</summary>
     public long SaveArtifact(string path, PreprocessingOptions? preprocessing = null, string[]? labels = null)
     {

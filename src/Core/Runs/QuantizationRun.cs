@@ -66,6 +66,7 @@ public static class QuantizationRun
             MeasureLatency = settings.LatencyRuns > 0,
             LatencyRuns = Math.Max(1, settings.LatencyRuns),
             CollectBetweenStages = big,
+            StreamLayerRuns = big,
         }, ct, Slice(progress, "evaluating", 0.4, options.Adapt && labels is not null ? 0.95 : 1.0));
         if (options.Adapt && evaluation.Accuracy is not null)
         {

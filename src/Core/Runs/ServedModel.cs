@@ -1,5 +1,6 @@
 using DSConvService.Core.Evaluation;
 using DSConvService.Core.Imaging;
+using DSConvService.Core.Quantization;
 using DSConvService.Core.Quantization.Artifact;
 using DSConvService.Core.Quantization.Simulation;
 using DSConvService.Core.Tensors;
@@ -29,6 +30,29 @@ public sealed class ServedModel : IDisposable
     {
         var (model, metadata) = DSConvArtifact.Load(artifact);
         var runner = NetworkRunner.Create(model, threads: threads);
+        return new ServedModel(runner, metadata?.Preprocessing ?? PreprocessingDefaults.FromModel(model), metadata?.Labels);
+    }
+
+    /// <summary>
+    /// Loads the artifact from its file structurally: no copy of its bytes, and each DSConv layer's codes are read only to
+    /// pack them (the session keeps its packed forms). Whatever else the session may read later is read here, so the
+    /// served model never needs the file again (a spooled copy may be deleted, the job too).
+    /// </summary>
+    public static ServedModel Load(string artifactPath, int threads = 0)
+    {
+        var (model, metadata) = DSConvArtifact.Load(artifactPath);
+        var runner = NetworkRunner.Create(model, threads: threads);
+        foreach (var graph in new[] { model.Graph, runner.Engine?.Model.Graph }.OfType<Graph.Graph>())
+        {
+            var codes = graph.Nodes.Where(DSConvNodes.IsDSConv).Select(n => n.Inputs[DSConvNodes.InputQ]).ToHashSet(StringComparer.Ordinal);
+            foreach (var (name, t) in graph.Initializers)
+            {
+                if (!codes.Contains(name) && !t.IsLoaded)
+                {
+                    _ = t.Data;
+                }
+            }
+        }
         return new ServedModel(runner, metadata?.Preprocessing ?? PreprocessingDefaults.FromModel(model), metadata?.Labels);
     }
 

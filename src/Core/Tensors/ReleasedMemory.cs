@@ -10,7 +10,10 @@ namespace DSConvService.Core.Tensors;
 /// <see cref="Threshold"/> bytes were released keeps the peak near the live data. Models below the threshold
 /// never trigger one.
 /// </summary>
-public sealed class ReleasedMemory(long threshold = ReleasedMemory.DefaultThreshold)
+/// <param name="threshold">Bytes released before a collection.</param>
+/// <param name="compact">False: the collections free the buffers without compacting (cheaper; for a loop that releases
+/// buffers of the sizes it allocates next, which the freed space fits).</param>
+public sealed class ReleasedMemory(long threshold = ReleasedMemory.DefaultThreshold, bool compact = true)
 {
     public const long DefaultThreshold = 64L << 20;
 
@@ -32,7 +35,14 @@ public sealed class ReleasedMemory(long threshold = ReleasedMemory.DefaultThresh
     public void Collect()
     {
         _pending = 0;
-        CollectNow();
+        if (compact)
+        {
+            CollectNow();
+        }
+        else
+        {
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+        }
     }
 
     /// <summary>

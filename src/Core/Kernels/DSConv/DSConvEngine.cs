@@ -59,10 +59,13 @@ public sealed unsafe class DSConvEngine
     /// activation (y = act(conv + bias + residual), the fused_residual input of DSConvConv).</param>
     /// <param name="capabilities">What the layer's code may use; null: <see cref="CpuCapabilities.Current"/>
     /// (the hardware capped by DSCONV_ISA, or what a test forced).</param>
+    /// <param name="keepWeights">Keep <paramref name="weights"/> (their int8 codes, one byte per weight) after packing, for
+    /// <see cref="Weights"/> (tests compare with them); a served layer keeps only its packed forms.</param>
     public DSConvEngine(DSConvWeights weights, int groups, FusedActivation activation, DSConvIsa isa = DSConvIsa.Auto, bool residual = false,
-        CpuCapabilities? capabilities = null)
+        CpuCapabilities? capabilities = null, bool keepWeights = false)
     {
-        Weights = weights;
+        _weights = keepWeights ? weights : null;
+        Format = weights.Format;
         Groups = groups;
         Activation = activation;
         Capabilities = capabilities ?? CpuCapabilities.Current;
@@ -91,10 +94,9 @@ public sealed unsafe class DSConvEngine
         if (DSConvIsaSupport.IsAvx512(isa))
         {
             // Packed on the first run that needs it: only layers that meet small maps pay for a second copy.
-            var packed = _packed;
-            var steps = _int16Steps;
-            var vnni = isa == DSConvIsa.Avx512Vnni;
-            _channel = new Lazy<ChannelVectorPath>(() => new ChannelVectorPath(packed, _bias, activation, steps, vnni));
+            // Locals only: a lambda over a parameter shares the parameters' closure, which holds the weights.
+            var (packed, steps, bias, act, vnni) = (_packed, _int16Steps, _bias, activation, isa == DSConvIsa.Avx512Vnni);
+            _channel = new Lazy<ChannelVectorPath>(() => new ChannelVectorPath(packed, bias, act, steps, vnni));
         }
         if (groups == 1 && weights.KH == 1 && weights.KW == 1)
         {
@@ -112,7 +114,12 @@ public sealed unsafe class DSConvEngine
         }
     }
 
-    public DSConvWeights Weights { get; }
+    private readonly DSConvWeights? _weights;
+
+    /// <summary>The weights the engine was built from, when it was asked to keep them (a 1x1 layer keeps them anyway until it packs its dense forms).</summary>
+    public DSConvWeights Weights => _weights ?? throw new InvalidOperationException("The engine keeps no weights once packed; build it with keepWeights: true to read them.");
+
+    public DSConvFormat Format { get; }
     public int Groups { get; }
     public FusedActivation Activation { get; }
     public DSConvIsa Isa { get; }
@@ -158,7 +165,7 @@ public sealed unsafe class DSConvEngine
 
     public long ScratchFloats(in ConvShape s) =>
         UsesFloatPath
-            ? _float!.ScratchFloats(s, !Weights.Format.FloatActivations)
+            ? _float!.ScratchFloats(s, !Format.FloatActivations)
             : UsesDensePath(s)
                 ? DenseScratchFloats(s.N)
                 : (new DSConvLayout(s, _packed!, MaxWorkers).TotalBytes + 3) / 4;
@@ -180,7 +187,7 @@ public sealed unsafe class DSConvEngine
         var kind = Path(s).Kind;
         if (kind == DSConvPathKind.Float)
         {
-            _float!.Run(x, s, Weights.Format, y, scratch, workers);
+            _float!.Run(x, s, Format, y, scratch, workers);
             if (residual is not null)
             {
                 AddResidual(y, residual, (long)s.N * s.O * s.OutPixels, workers);
@@ -206,7 +213,7 @@ public sealed unsafe class DSConvEngine
     private void RunDense(float[] x, ConvShape s, float[] y, float[] scratch, int workers, float[]? residual)
     {
         var d = DenseRows;
-        var f = Weights.Format;
+        var f = Format;
         var rowsPerChunk = DensePanels?.Rows ?? 16;
         fixed (float* px = x, py = y, ps = scratch, pbias = _bias, pres = residual)
         {
@@ -381,7 +388,7 @@ public sealed unsafe class DSConvEngine
     private void RunInteger(float* px, ConvShape s, float* py, float* ps, int workers, float* pres, bool channelVector, bool prefetch)
     {
         var w = _packed!;
-        var f = Weights.Format;
+        var f = Format;
         var layout = new DSConvLayout(s, w, MaxWorkers);
         fixed (float* pxi = w.Xi, pbias = _bias)
         fixed (sbyte* pq = w.Q)

@@ -27,22 +27,28 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
     {
         var notes = new List<string>();
         List<Tensor> reference;
-        using (var fp32 = NetworkRunner.Create(floatModel))
+        // Streamed runs (one layer's weights and packed kernels at a time, fp32 weights read from their file for the layer):
+        // sessions of the whole fp32 model, or of the float simulation with every layer's ŵ, were each as large as the weights.
+        using (var fp32 = NetworkRunner.CreateStreamed(floatModel))
         {
             reference = fp32.RunMany(calibration).Select(fp32.Output).ToList();
         }
         var before = OutputError(calibration, reference);
         var snapshot = layers.Select(Snapshot).ToList();
         var kept = new List<string>();
+        // A layer's captured inputs, samples and fp32 weight (twice, transposed) are garbage once it is adapted.
+        var released = new ReleasedMemory();
         for (var i = 0; i < layers.Count; i++)
         {
             ct.ThrowIfCancellationRequested();
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
             var layer = layers[i];
             progress?.Report(new QuantizationProgress("adapt", i, layers.Count, layer.Name));
             var x = layer.Node.Inputs[DSConvNodes.InputX];
             var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             List<Tensor> inputs;
-            using (var runner = NetworkRunner.Create(DSConvSimulation.ToFloatGraph(quantized, true), [x]))
+            // Only the layers before this one run: x is all the run is for.
+            using (var runner = NetworkRunner.CreateStreamed(DSConvSimulation.ToFloatGraph(quantized, true), [x], capturesOnly: true))
             {
                 inputs = runner.RunMany(calibration).Select(r => r[x]).ToList();
             }
@@ -53,6 +59,9 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
             {
                 kept.Add(layer.Name);
             }
+            // The layer's fp32 weight was read for it alone.
+            layer.Source.ReleaseWeight();
+            released.Released(GC.GetAllocatedBytesForCurrentThread() - allocated);
             if (Trace)
             {
                 Console.Error.WriteLine($"adapt {layer.Name}: run {System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds:F0} ms, "
@@ -78,7 +87,7 @@ internal sealed class KdsAdapter(Model floatModel, Model quantized, List<Quantiz
 
     private double OutputError(IReadOnlyList<Tensor> calibration, List<Tensor> reference)
     {
-        using var sim = NetworkRunner.Create(DSConvSimulation.ToFloatGraph(quantized, true));
+        using var sim = NetworkRunner.CreateStreamed(DSConvSimulation.ToFloatGraph(quantized, true));
         double e = 0;
         var runs = sim.RunMany(calibration);
         for (var i = 0; i < calibration.Count; i++)

@@ -31,6 +31,14 @@ public static class DSConvArtifact
     public static void Save(Model quantized, PreprocessingOptions? preprocessing, string[]? labels, string path) =>
         OnnxWriter.Save(ToOnnx(quantized, preprocessing, labels), path);
 
+    /// <summary>The length of <see cref="Write"/>'s bytes, counted as they are written one initializer at a time (none kept).</summary>
+    public static long Length(Model quantized, PreprocessingOptions? preprocessing, string[]? labels)
+    {
+        using var counter = new CountingStream();
+        OnnxWriter.WriteTo(ToOnnx(quantized, preprocessing, labels), counter);
+        return counter.Count;
+    }
+
     public static Model ToOnnx(Model quantized, PreprocessingOptions? preprocessing, string[]? labels)
     {
         var model = ModelCloner.Clone(quantized);

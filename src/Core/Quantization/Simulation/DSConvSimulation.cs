@@ -30,9 +30,11 @@ public static class DSConvSimulation
             }
             var fc = node.OpType == DSConvNodes.Gemm;
             var qShape = g.Initializers[node.Inputs[DSConvNodes.InputQ]].Shape;
-            var qw = DSConvNodes.ReadWeight(quantized, node);
             var wName = g.UniqueName(node.DisplayName + "_w_hat");
-            g.Initializers[wName] = Tensor.FromFloats((int[])qShape.Clone(), qw.Effective());
+            // Dequantized when first read (a session reads it when it packs the layer; a streamed one for the layer alone),
+            // so a float graph of a big model does not hold every layer's ŵ (as large as the fp32 weights) at once.
+            var source = node;
+            g.Initializers[wName] = Tensor.Deferred(DataType.Float, (int[])qShape.Clone(), () => DSConvNodes.ReadWeight(quantized, source).Effective());
 
             var x = node.Inputs[DSConvNodes.InputX];
             var settings = DSConvSettings.FromNode(node);

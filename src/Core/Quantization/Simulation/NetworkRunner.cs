@@ -15,12 +15,13 @@ namespace DSConvService.Core.Quantization.Simulation;
 public sealed class NetworkRunner : IDisposable
 {
     private readonly InferenceSession? _engine;
+    private readonly StreamedSession? _streamed;
     private readonly OrtReference? _ort;
     private readonly HashSet<string> _captures;
     private readonly string[] _outputs;
     private readonly string _input;
 
-    private NetworkRunner(Model model, IEnumerable<string> captures, int threads, bool forceOrt)
+    private NetworkRunner(Model model, IEnumerable<string> captures, int threads, bool forceOrt, bool streamed, bool capturesOnly = false)
     {
         _captures = new HashSet<string>(captures, StringComparer.Ordinal);
         _outputs = model.Graph.Outputs.Select(o => o.Name).ToArray();
@@ -34,7 +35,15 @@ public sealed class NetworkRunner : IDisposable
         if (!forceOrt && OperatorRegistry.FindUnsupported(model.Graph).Count == 0)
         {
             // The graph passes (activation fusion) would hide intermediate values: only without captures.
-            _engine = new InferenceSession(model, new SessionOptions { Threads = threads, Optimize = _captures.Count == 0 });
+            var options = new SessionOptions { Threads = threads, Optimize = _captures.Count == 0 };
+            if (streamed)
+            {
+                _streamed = new StreamedSession(model, options, capturesOnly ? _captures : null);
+            }
+            else
+            {
+                _engine = new InferenceSession(model, options);
+            }
             UsesEngine = true;
             return;
         }
@@ -56,7 +65,24 @@ public sealed class NetworkRunner : IDisposable
     public InferenceSession? Engine => _engine;
 
     public static NetworkRunner Create(Model model, IEnumerable<string>? captures = null, int threads = 0, bool forceOrt = false) =>
-        new(model, captures ?? [], threads > 0 ? threads : Environment.ProcessorCount, forceOrt);
+        new(model, captures ?? [], threads > 0 ? threads : Environment.ProcessorCount, forceOrt, streamed: false);
+
+    /// <summary>
+    /// A runner that holds no operator between runs: each run builds and drops one node's operator at a time
+    /// (<see cref="StreamedSession"/>), reading a weight still in its file for that node only. The same values as
+    /// <see cref="Create"/> on this engine, for the memory of one layer instead of the model's packed weights; every
+    /// run reads and packs the weights again, so for few runs over a model larger than the memory it may use.
+    /// A graph this engine cannot run goes to ONNX Runtime as with <see cref="Create"/>.
+    /// </summary>
+    /// <param name="capturesOnly">The runs stop once the captured values are computed (the graph's outputs are then not
+    /// in the results; on ONNX Runtime they still are): for callers that only read captured values.</param>
+    public static NetworkRunner CreateStreamed(Model model, IEnumerable<string>? captures = null, int threads = 0, bool capturesOnly = false) =>
+        new(model, captures ?? [], threads > 0 ? threads : Environment.ProcessorCount, forceOrt: false, streamed: true, capturesOnly);
+
+    private bool OnEngine => _engine is not null || _streamed is not null;
+
+    private Tensor[] EngineRun(Tensor input, Action<Node, Tensor[]> afterNode) =>
+        _engine is not null ? _engine.Run([input], afterNode) : _streamed!.Run([input], afterNode);
 
     /// <summary>Runs one input; the result maps each graph output and each captured value name to a fresh tensor.</summary>
     public Dictionary<string, Tensor> Run(Tensor input)
@@ -66,9 +92,9 @@ public sealed class NetworkRunner : IDisposable
         {
             result[_input] = input;
         }
-        if (_engine is not null)
+        if (OnEngine)
         {
-            var outs = _engine.Run([input], (node, tensors) =>
+            var outs = EngineRun(input, (node, tensors) =>
             {
                 for (var k = 0; k < node.Outputs.Count; k++)
                 {
@@ -78,7 +104,7 @@ public sealed class NetworkRunner : IDisposable
                     }
                 }
             });
-            for (var i = 0; i < _outputs.Length; i++)
+            for (var i = 0; i < outs.Length; i++)
             {
                 result[_outputs[i]] = outs[i];
             }
@@ -103,9 +129,9 @@ public sealed class NetworkRunner : IDisposable
         {
             captured(_input, input);
         }
-        if (_engine is not null)
+        if (OnEngine)
         {
-            _engine.Run([input], (node, tensors) =>
+            EngineRun(input, (node, tensors) =>
             {
                 for (var k = 0; k < node.Outputs.Count; k++)
                 {
@@ -127,6 +153,41 @@ public sealed class NetworkRunner : IDisposable
         }
     }
 
+    /// <summary>
+    /// <see cref="RunCaptured"/> for each of <paramref name="inputs"/> in turn (the index of the input comes with each value);
+    /// a streamed runner takes them through each operator together. For every input the values come in the order of
+    /// <see cref="RunCaptured"/>; across inputs, a streamed runner gives each node's values for all of them before the next node's.
+    /// </summary>
+    public void RunManyCaptured(IReadOnlyList<Tensor> inputs, Action<int, string, Tensor> captured)
+    {
+        if (_streamed is null)
+        {
+            for (var s = 0; s < inputs.Count; s++)
+            {
+                var index = s;
+                RunCaptured(inputs[s], (name, value) => captured(index, name, value));
+            }
+            return;
+        }
+        if (_captures.Contains(_input))
+        {
+            for (var s = 0; s < inputs.Count; s++)
+            {
+                captured(s, _input, inputs[s]);
+            }
+        }
+        _streamed.RunMany(inputs.Select(i => new[] { i }).ToList(), (s, node, tensors) =>
+        {
+            for (var k = 0; k < node.Outputs.Count; k++)
+            {
+                if (_captures.Contains(node.Outputs[k]))
+                {
+                    captured(s, node.Outputs[k], tensors[k]);
+                }
+            }
+        });
+    }
+
     /// <summary>True when the model's input has a free batch dimension (inputs can be stacked).</summary>
     public bool DynamicBatch { get; }
 
@@ -139,6 +200,31 @@ public sealed class NetworkRunner : IDisposable
         var results = new List<Dictionary<string, Tensor>>(inputs.Count);
         if (!DynamicBatch || batch <= 1 || inputs.Any(t => t.Rank == 0 || t.Shape[0] != 1 || !t.Shape.AsSpan(1).SequenceEqual(inputs[0].Shape.AsSpan(1))))
         {
+            if (_streamed is not null)
+            {
+                // One input at a time, as Run would, but each operator built once for several of them.
+                results.AddRange(inputs.Select(input => _captures.Contains(_input)
+                    ? new Dictionary<string, Tensor>(StringComparer.Ordinal) { [_input] = input }
+                    : new Dictionary<string, Tensor>(StringComparer.Ordinal)));
+                var outs = _streamed.RunMany(inputs.Select(i => new[] { i }).ToList(), (s, node, tensors) =>
+                {
+                    for (var k = 0; k < node.Outputs.Count; k++)
+                    {
+                        if (_captures.Contains(node.Outputs[k]))
+                        {
+                            results[s][node.Outputs[k]] = tensors[k].Clone();
+                        }
+                    }
+                });
+                for (var s = 0; s < outs.Count; s++)
+                {
+                    for (var i = 0; i < outs[s].Length; i++)
+                    {
+                        results[s][_outputs[i]] = outs[s][i];
+                    }
+                }
+                return results;
+            }
             results.AddRange(inputs.Select(Run));
             return results;
         }

@@ -64,7 +64,7 @@ public sealed class DsconvEngine : IQuantizationEngine
 
     public Task<RunOutcome> RunAsync(RunRequest request, CancellationToken ct) => Task.Run(() => QuantizationRun.Execute(request, ct), ct);
 
-    public IInferenceModel LoadForInference(byte[] artifact, int threads) => new Served(ServedModel.Load(artifact, threads));
+    public IInferenceModel LoadForInference(string artifactPath, int threads) => new Served(ServedModel.Load(artifactPath, threads));
 
     private sealed class Served(ServedModel model) : IInferenceModel
     {

@@ -27,8 +27,8 @@ public interface IQuantizationEngine
     /// <summary>One quantization run through Core's front door (<see cref="QuantizationRun"/>): artifact and report.</summary>
     Task<RunOutcome> RunAsync(RunRequest request, CancellationToken ct);
 
-    /// <summary>Loads a stored artifact for inference; the result is safe for concurrent use.</summary>
-    IInferenceModel LoadForInference(byte[] artifact, int threads);
+    /// <summary>Loads a stored artifact from its file for inference (streamed, not as one array); the result is safe for concurrent use and does not read the file again.</summary>
+    IInferenceModel LoadForInference(string artifactPath, int threads);
 }
 
 /// <summary>What the service needs to know about an uploaded fp32 model (Memory: what one run of it needs for its values).</summary>

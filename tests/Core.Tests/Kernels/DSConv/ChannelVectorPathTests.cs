@@ -116,7 +116,7 @@ public class ChannelVectorPathTests
                 var q = Enumerable.Repeat((sbyte)qValue, o * c * 9).ToArray();
                 var kds = Enumerable.Repeat(0.03125f, o * 2 * 9).ToArray();
                 var weights = new DSConvWeights(o, c, 3, 3, new DSConvFormat(32, bits, 8, 8, false), q, kds);
-                var engine = new DSConvEngine(weights, 1, FusedActivation.None, isa) { ChannelVector = true };
+                var engine = new DSConvEngine(weights, 1, FusedActivation.None, isa, keepWeights: true) { ChannelVector = true };
                 Assert.True(engine.UsesChannelVectorPath(shape));
                 var y = Run(engine, shape, x, null, 2);
                 var expected = DSConvReference.Run(x, shape, weights, FusedActivation.None);
@@ -203,6 +203,6 @@ public class ChannelVectorPathTests
         var weights = new DSConvWeights(k.O, cg, k.KH, k.KW, format, q, kds, bias);
         x = DSConvTestData.Activations(rng, k.N * k.C * k.H * k.W, k.H * k.W);
         res = residual ? DSConvTestData.RandomFloats(rng, k.N * k.O * oh * ow, -2f, 2f) : null;
-        return new DSConvEngine(weights, k.Groups, act, isa, residual) { ChannelVector = channelVector };
+        return new DSConvEngine(weights, k.Groups, act, isa, residual, keepWeights: true) { ChannelVector = channelVector };
     }
 }

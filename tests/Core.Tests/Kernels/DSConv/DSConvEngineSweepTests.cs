@@ -169,7 +169,7 @@ public class DSConvEngineSweepTests
                 var q = Enumerable.Repeat((sbyte)qValue, o * c * 9).ToArray();
                 var kds = Enumerable.Repeat(0.03125f, o * 2 * 9).ToArray();
                 var weights = new DSConvWeights(o, c, 3, 3, new DSConvFormat(32, bits, 8, 8, false), q, kds);
-                var engine = new DSConvEngine(weights, 1, FusedActivation.None, isa);
+                var engine = new DSConvEngine(weights, 1, FusedActivation.None, isa, keepWeights: true);
                 var y = Run(engine, shape, x, 2);
                 var expected = DSConvReference.Run(x, shape, weights, FusedActivation.None);
                 Assert.True(RandomTensors.RelativeDiff(Tensor.FromFloats([y.Length], y), Tensor.FromFloats([y.Length], expected)) <= Tolerance, $"{isa}");
@@ -273,6 +273,6 @@ public class DSConvEngineSweepTests
         var weights = new DSConvWeights(k.O, cg, k.KH, k.KW, format, q, kds, bias, beta);
         x = DSConvTestData.Activations(rng, k.N * k.C * k.H * k.W, k.H * k.W);
         var act = seed % 2 == 0 ? new FusedActivation(ActivationKind.Relu, 0, 0, 0) : new FusedActivation(ActivationKind.LeakyRelu, 0, 0, 0.1f);
-        return new DSConvEngine(weights, k.Groups, act, isa);
+        return new DSConvEngine(weights, k.Groups, act, isa, keepWeights: true);
     }
 }

@@ -97,6 +97,6 @@ public unsafe class StemFloatPathTests
         var bias = DSConvTestData.RandomFloats(rng, 64, -1f, 1f);
         x = DSConvTestData.Activations(rng, batch * 3 * size * size, size * size);
         var weights = new DSConvWeights(64, 3, 7, 7, format, q, kds, bias);
-        return new DSConvEngine(weights, 1, new FusedActivation(ActivationKind.Relu, 0, 0, 0), DSConvIsa.Auto);
+        return new DSConvEngine(weights, 1, new FusedActivation(ActivationKind.Relu, 0, 0, 0), DSConvIsa.Auto, keepWeights: true);
     }
 }

@@ -36,8 +36,12 @@ public sealed class DSConvConv : Operator
         {
             throw Error($"{Passes.ResidualFusion.Attribute} is set but input {Passes.ResidualFusion.InputIndex} is missing.");
         }
+        (_o, _cg, _kh, _kw) = (weights.O, weights.Cg, weights.KH, weights.KW);
         _engine = new DSConvEngine(weights, _attributes.Group, _attributes.Activation, residual: _residual);
     }
+
+    // The layer's geometry (the engine keeps its packed forms, not the weights).
+    private readonly int _o, _cg, _kh, _kw;
 
     /// <summary>The integer engine of this layer (for tests and benchmarks).</summary>
     public DSConvEngine Engine => _engine;
@@ -75,12 +79,11 @@ public sealed class DSConvConv : Operator
             throw Error($"X must be a float tensor [N, C, H, W], got {x}.");
         }
         var c = x.Shape[1];
-        if (c != _engine.Weights.Cg * _attributes.Group)
+        if (c != _cg * _attributes.Group)
         {
-            throw Error($"X has {c} channels, the weights expect {_engine.Weights.Cg} x group {_attributes.Group}.");
+            throw Error($"X has {c} channels, the weights expect {_cg} x group {_attributes.Group}.");
         }
-        var w = _engine.Weights;
-        return _attributes.Resolve(Node, x.Shape[0], c, x.Shape[2], x.Shape[3], w.O, w.KH, w.KW);
+        return _attributes.Resolve(Node, x.Shape[0], c, x.Shape[2], x.Shape[3], _o, _kh, _kw);
     }
 }
 

@@ -24,8 +24,12 @@ public sealed class DSConvGemm : Operator
         }
         var format = attributes.Format with { Depthwise = false };
         var weights = DSConvInputs.Weights(this, node, context, q.Shape[0], q.Shape[1], 1, 1, format, DSConvInputs.Codes(q));
+        (_outputs, _features) = (weights.O, weights.Cg);
         _engine = new DSConvEngine(weights, 1, attributes.Activation);
     }
+
+    // The layer's geometry (the engine keeps its packed forms, not the weights).
+    private readonly int _outputs, _features;
 
     public DSConvEngine Engine => _engine;
 
@@ -54,10 +58,10 @@ public sealed class DSConvGemm : Operator
         }
         var n = x.Shape.Length == 1 ? 1 : x.Shape[0];
         var k = x.Shape.Length == 1 ? x.Shape[0] : ShapeUtil.Size(x.Shape) / Math.Max(n, 1);
-        if (k != _engine.Weights.Cg)
+        if (k != _features)
         {
-            throw Error($"X has {k} features per row, Q expects {_engine.Weights.Cg}.");
+            throw Error($"X has {k} features per row, Q expects {_features}.");
         }
-        return ConvShape.Dense(n, k, _engine.Weights.O);
+        return ConvShape.Dense(n, k, _outputs);
     }
 }
