@@ -371,11 +371,27 @@ public sealed unsafe class DSConvEngine
                 RunInteger(px, s, py, ps, workers, pres, channelVector, prefetch);
                 return;
             }
-            for (var n = 0; n < s.N; n++)
+            // Each worker takes whole images with its own part of the scratch (one fork-join per layer, not two per image),
+            // when the batch's scratch holds a single-image layout per worker; else the images in turn on all workers.
+            var imageFloats = (new DSConvLayout(one, _packed!, MaxWorkers).TotalBytes + 63) / 64 * 16;
+            var parts = Math.Min(workers, s.N);
+            var byImage = parts > 1 && parts * imageFloats <= scratch.Length;
+            var (ax, ay, ares, ascratch) = ((nint)px, (nint)py, (nint)pres, (nint)ps);
+            var shape = s;
+            CpuParallel.For(byImage ? parts : 1, byImage ? parts : 1, (p0, p1) =>
             {
-                var yOffset = (long)n * s.O * s.OutPixels;
-                RunInteger(px + (long)n * s.C * s.InPixels, one, py + yOffset, ps, workers, pres == null ? null : pres + yOffset, false, prefetch);
-            }
+                for (var part = p0; part < p1; part++)
+                {
+                    var (first, end) = byImage ? CpuParallel.Chunk(shape.N, parts, part) : (0, shape.N);
+                    var mem = (float*)ascratch + (byImage ? part * imageFloats : 0);
+                    for (var n = first; n < end; n++)
+                    {
+                        var yOffset = (long)n * shape.O * shape.OutPixels;
+                        RunInteger((float*)ax + (long)n * shape.C * shape.InPixels, one, (float*)ay + yOffset, mem, byImage ? 1 : workers,
+                            ares == 0 ? null : (float*)ares + yOffset, false, prefetch);
+                    }
+                }
+            });
         }
     }
 
