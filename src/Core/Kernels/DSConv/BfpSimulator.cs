@@ -110,42 +110,32 @@ public static unsafe class BfpSimulator
     }
 
     /// <summary>
-    /// Values [start, end) (end − start ≥ 16) of blocks of one channel (depthwise inputs): each value is its own
-    /// block, so x̂ is x rounded half-even to M−2 fraction bits on its float bits, except that a positive value rounding
-    /// up to the next power of two keeps the largest mantissa of its own (the clamp at 2^(M−1)−1; a negative one
-    /// reaches −2^(M−1)). Values whose exponent falls outside the format's range or the guard band, denormals and
-    /// non-finite ones are redone through the reference after the loop, which has no call in it (so the JIT keeps the
-    /// constants in registers).
+    /// Values [start, end) (end − start ≥ 16) of blocks of one channel (depthwise inputs): the 16-lane form of
+    /// <see cref="SingleValueBfp256"/> (x ± 2^(e+25−M) ∓ 2^(e+25−M), held at the exponent's largest mantissa). Values it
+    /// leaves to the reference are redone after the loop, which has no call in it (so the JIT keeps the constants in
+    /// registers).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SimulateSingles(float* x, float* dst, int start, int end, DSConvFormat f)
     {
-        var m = f.MantissaBits;
-        var drop = 25 - m;
-        var lowBits = (1 << drop) - 1;
-        var notLow = Vector512.Create(~lowBits);
-        var keep = Vector512.Create(0x7FFFFF & ~lowBits);
-        var roundDown = Vector512.Create((1 << (drop - 1)) - 1);
-        var one = Vector512.Create(1);
-        var implicitOne = Vector512.Create(0x800000);
-        var magnitude = Vector512.Create(0x7FFFFFFF);
-        var sign = Vector512.Create(int.MinValue);
+        var drop = 25 - f.MantissaBits;
+        var dropExponent = Vector512.Create(drop << 23);
+        var keep = Vector512.Create(0x7FFFFF & ~((1 << drop) - 1));
         var (low, high) = SingleValueBfp256.FastFields(f);
-        var lowField = Vector512.Create(low);
-        var highField = Vector512.Create(high);
+        var lowBits = Vector512.Create(low << 23);
+        var range = Vector512.Create((uint)(((high + 1) << 23) - 1 - (low << 23)));
         var anySpecial = Vector512<int>.Zero;
         for (var p = start; p < end; p += 16)
         {
             // The last vector overlaps the one before: x and dst are distinct, so recomputing is harmless.
             var p0 = Math.Min(p, end - 16);
-            var v = Vector512.Load(x + p0).AsInt32();
-            var b = v & magnitude;
-            var field = b >>> 23;
-            anySpecial |= ~Vector512.Equals(b, Vector512<int>.Zero) & (Vector512.LessThan(field, lowField) | Vector512.GreaterThan(field, highField));
-            // Ties go to the even kept significand; with M = 2 its last bit is the implicit leading one.
-            var rounded = (b + roundDown + (((b | implicitOne) >>> drop) & one)) & notLow;
-            var mag = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512<int>.Zero), rounded, Vector512.Min(rounded, (b | keep) & notLow));
-            (mag | (v & sign & ~Vector512.Equals(mag, Vector512<int>.Zero))).AsSingle().Store(dst + p0);
+            var v = Vector512.Load(x + p0);
+            var bits = v.AsInt32();
+            var b = bits & Vector512.Create(0x7FFFFFFF);
+            var exponent = bits & Vector512.Create(0x7F800000);
+            anySpecial |= Vector512.GreaterThan((b - lowBits).AsUInt32(), range).AsInt32() & ~Vector512.Equals(b, Vector512<int>.Zero);
+            var c = ((exponent + dropExponent) | (bits & Vector512.Create(int.MinValue))).AsSingle();
+            Vector512.Min(v + c - c, (exponent | keep).AsSingle()).Store(dst + p0);
         }
         if (anySpecial == Vector512<int>.Zero)
         {
