@@ -22,19 +22,26 @@ public sealed class InferenceSession
     public InferenceSession(Model model, SessionOptions? options = null)
     {
         Options = options ?? new SessionOptions();
-        Model = Options.Optimize ? Preparation.GraphOptimizer.Optimize(model) : model;
-        Model.Graph.SortTopologically();
-        var unsupported = OperatorRegistry.FindUnsupported(Model.Graph);
-        if (unsupported.Count > 0)
-        {
-            throw new UnsupportedOperatorException(string.Join(", ", unsupported),
-                Model.Graph.Nodes.First(n => !OperatorRegistry.IsSupported(n)).DisplayName,
-                "the engine supports " + string.Join(", ", OperatorRegistry.SupportedOps()));
-        }
+        Model = Prepare(model, Options);
         var ctx = new OperatorContext(Model);
         _ops = Model.Graph.Nodes.Select(n => OperatorRegistry.Create(n, ctx)).ToArray();
         Inputs = Model.Graph.RuntimeInputs.ToArray();
         Outputs = Model.Graph.Outputs.ToArray();
+    }
+
+    /// <summary>The graph a session runs: optimized when asked, sorted, every operator supported (else <see cref="UnsupportedOperatorException"/>).</summary>
+    internal static Model Prepare(Model model, SessionOptions options)
+    {
+        var prepared = options.Optimize ? Preparation.GraphOptimizer.Optimize(model) : model;
+        prepared.Graph.SortTopologically();
+        var unsupported = OperatorRegistry.FindUnsupported(prepared.Graph);
+        if (unsupported.Count > 0)
+        {
+            throw new UnsupportedOperatorException(string.Join(", ", unsupported),
+                prepared.Graph.Nodes.First(n => !OperatorRegistry.IsSupported(n)).DisplayName,
+                "the engine supports " + string.Join(", ", OperatorRegistry.SupportedOps()));
+        }
+        return prepared;
     }
 
     public SessionOptions Options { get; }

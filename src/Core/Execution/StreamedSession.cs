@@ -40,15 +40,7 @@ public sealed class StreamedSession
     {
         var o = options ?? new SessionOptions();
         _threads = o.Threads;
-        Model = o.Optimize ? Preparation.GraphOptimizer.Optimize(model) : model;
-        Model.Graph.SortTopologically();
-        var unsupported = OperatorRegistry.FindUnsupported(Model.Graph);
-        if (unsupported.Count > 0)
-        {
-            throw new UnsupportedOperatorException(string.Join(", ", unsupported),
-                Model.Graph.Nodes.First(n => !OperatorRegistry.IsSupported(n)).DisplayName,
-                "the engine supports " + string.Join(", ", OperatorRegistry.SupportedOps()));
-        }
+        Model = InferenceSession.Prepare(model, o);
         Inputs = Model.Graph.RuntimeInputs.ToArray();
         Outputs = Model.Graph.Outputs.ToArray();
         var nodes = Model.Graph.Nodes;
