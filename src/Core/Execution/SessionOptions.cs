@@ -14,6 +14,13 @@ public sealed class SessionOptions
     /// </summary>
     public bool ReuseBuffers { get; init; } = true;
 
+    /// <summary>
+    /// With several threads, a batch of a graph that keeps each image to itself runs as its images, each thread taking
+    /// whole images (the default; see <see cref="InferenceSession"/>). Off runs every batch whole, each operator split
+    /// over the threads; only a benchmark comparing the two needs it.
+    /// </summary>
+    public bool ImageParallel { get; init; } = true;
+
     /// <summary>Tests only: outputs filled with garbage before each operator runs (see <see cref="ExecutionPlan"/>).</summary>
     internal bool PoisonOutputs { get; init; }
 }
