@@ -7,7 +7,7 @@ using Xunit;
 
 namespace DSConvService.Core.Tests.Kernels;
 
-/// <summary>The direct few-channel convolution against a scalar reference conv (double sums, relative error ≤ 1e-5).</summary>
+/// <summary>The direct few-channel convolution against a scalar reference conv (double sums, relative error ≤ 1e-5 up to 256 taps).</summary>
 public sealed unsafe class FewChannelConvTests
 {
     private const double Tolerance = 1e-5;
@@ -40,6 +40,11 @@ public sealed unsafe class FewChannelConvTests
         new("1x1 stride 2 (single phase used), c3 o13", 2, 3, 9, 66, 13, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0),
         new("16x16 taps = 256, c1 o5", 1, 1, 20, 40, 5, 16, 16, 1, 1, 1, 1, 0, 0, 0, 0),
         new("input narrower than the kernel, c3 o8", 1, 3, 4, 3, 8, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3),
+        // Wide rows of 16-64 channels (AVX-512F only, see FewChannelConv.AppliesToWideRows).
+        new("wide rows 3x3/1 pad 1, c16 o16, 28 wide", 1, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+        new("wide rows 3x3/2 pad 1, c17 o13, batch 2, 14 wide", 2, 17, 27, 27, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1),
+        new("wide rows 3x3/1 pad 1, c64 o64, 56 wide", 1, 64, 9, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+        new("wide rows 5x5 dilation 2 pad 4, c33 o9, 10 wide", 1, 33, 12, 10, 9, 5, 5, 1, 1, 2, 2, 4, 4, 4, 4),
     ];
 
     public static readonly FusedActivation[] Activations =
@@ -77,6 +82,7 @@ public sealed unsafe class FewChannelConvTests
     {
         Skip.IfNot(Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported, "The direct few-channel convolution needs AVX-512F or AVX2 with FMA.");
         var k = Cases[caseIndex];
+        Skip.If(k.C > FewChannelConv.MaxChannels && !Avx512F.IsSupported, "Layers of more than 4 channels run the direct kernel with AVX-512F only.");
         var act = Activations[activation];
         var rng = new Random(caseIndex * 31 + activation);
         var x = Floats(rng, k.N * k.C * k.H * k.W, 2f);
@@ -85,7 +91,9 @@ public sealed unsafe class FewChannelConvTests
         var y = Run(new FewChannelConv(w, bias, k.O, k.C, k.KH, k.KW, act), k, x, threads);
         var expected = Reference(k, x, w, bias, act);
         var diff = RandomTensors.RelativeDiff(Tensor.FromFloats([y.Length], y), Tensor.FromFloats([y.Length], expected));
-        Assert.True(diff <= Tolerance, $"relative error {diff:E2}");
+        // A float sum's rounding error grows with its length: beyond 256 taps (the 64-channel 3×3 case has 576) in proportion.
+        var tolerance = Tolerance * Math.Max(1.0, k.C * k.KH * k.KW / 256.0);
+        Assert.True(diff <= tolerance, $"relative error {diff:E2} (tolerance {tolerance:E2})");
     }
 
     [SkippableFact]
@@ -100,14 +108,27 @@ public sealed unsafe class FewChannelConvTests
     }
 
     [Fact]
-    public void Rule_Takes_One_Group_Of_At_Most_4_Channels_And_256_Taps()
+    public void Rule_Takes_One_Group_Of_At_Most_4_Channels_And_2048_Taps()
     {
         var vector = Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported;
         Assert.Equal(vector, FewChannelConv.Applies(1, 3, 7, 7));
-        Assert.Equal(vector, FewChannelConv.Applies(1, 4, 8, 8));
+        Assert.Equal(vector, FewChannelConv.Applies(1, 4, 9, 9));
         Assert.False(FewChannelConv.Applies(1, 5, 3, 3));
-        Assert.False(FewChannelConv.Applies(1, 4, 9, 9));
+        Assert.False(FewChannelConv.Applies(1, 1, 46, 46));
         Assert.False(FewChannelConv.Applies(2, 2, 3, 3));
+    }
+
+    [Fact]
+    public void Wide_Row_Rule_Takes_Spatial_Kernels_Of_At_Most_64_Channels_With_AVX512()
+    {
+        Assert.Equal(Avx512F.IsSupported, FewChannelConv.AppliesToWideRows(1, 64, 3, 3));
+        Assert.Equal(Avx512F.IsSupported, FewChannelConv.AppliesToWideRows(1, 16, 5, 5));
+        Assert.False(FewChannelConv.AppliesToWideRows(1, 65, 3, 3));
+        Assert.False(FewChannelConv.AppliesToWideRows(1, 32, 1, 1));
+        Assert.False(FewChannelConv.AppliesToWideRows(2, 16, 3, 3));
+        Assert.False(FewChannelConv.AppliesToWideRows(1, 64, 7, 7));
+        Assert.True(FewChannelConv.RowsAreWide(Cases[^4].Geometry));
+        Assert.False(FewChannelConv.RowsAreWide(new ConvGeometry(64, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 7, 7)));
     }
 
     private static float[] Run(FewChannelConv conv, Case k, float[] x, int threads)

@@ -57,6 +57,27 @@ public class ResNetOpsTests
         OpParity.AssertMatchesOrt(b, RandomTensors.Normal(1, shape));
     }
 
+    /// <summary>
+    /// Convolutions of 16–64 channels: the direct kernel on wide output rows, the im2col GEMM on narrow ones
+    /// (FewChannelConv.RowsAreWide), the same operator for both; bias, Relu fusion and batch 2.
+    /// </summary>
+    [Theory]
+    [InlineData(16, 24, 28, 3, 1, 1)]
+    [InlineData(17, 8, 27, 3, 2, 1)]
+    [InlineData(64, 64, 7, 3, 1, 1)]
+    [InlineData(32, 16, 14, 5, 1, 2)]
+    [InlineData(48, 20, 11, 3, 1, 0)]
+    public void Conv_Of_Up_To_64_Channels_Matches_Ort_On_Wide_And_Narrow_Rows(int c, int o, int size, int k, int stride, int pad)
+    {
+        var b = new ModelBuilder();
+        var x = b.Input("x", 2, c, size, size);
+        var w = b.Initializer(RandomTensors.Normal(c, [o, c, k, k], 0.2f));
+        var bias = b.Initializer(RandomTensors.Normal(o, [o]));
+        var conv = b.Node("Conv", [x, w, bias], new { kernel_shape = new[] { k, k }, strides = new[] { stride, stride }, pads = new[] { pad, pad, pad, pad } });
+        b.Output(b.Node("Relu", [conv]));
+        OpParity.AssertMatchesOrt(b, RandomTensors.Normal(1, [2, c, size, size]));
+    }
+
     [Fact]
     public void Add_Broadcasts_Per_Channel_By_Hand()
     {

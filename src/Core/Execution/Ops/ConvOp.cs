@@ -19,6 +19,9 @@ public sealed class ConvOp : Operator
     private readonly float[]? _packed;
     private readonly FewChannelConv? _direct;
     private readonly bool _usesDirect;
+
+    // Layers of up to 64 channels keep both forms: the direct kernel where output rows are wide, the GEMM elsewhere.
+    private readonly bool _directOnWideRows;
     private readonly long _packedPerGroup;
     private readonly float[]? _bias;
     private readonly int _outChannels;
@@ -87,20 +90,23 @@ public sealed class ConvOp : Operator
             }
         }
         _usesDirect = !IsDepthwise && !_oneD && FewChannelConv.Applies(_group, _groupChannels, _kernelH, _kernelW);
+        _directOnWideRows = !IsDepthwise && !_oneD && !_usesDirect && FewChannelConv.AppliesToWideRows(_group, _groupChannels, _kernelH, _kernelW);
         if (context.ShapesOnly)
         {
             return;
         }
-        if (_usesDirect)
+        if (_usesDirect || _directOnWideRows)
         {
-            // The RGB stem: a direct convolution instead of im2col panels for a GEMM with a short K.
+            // The RGB stem and small-channel layers: a direct convolution instead of im2col panels for a GEMM with a short K.
             _direct = new FewChannelConv(_weights, _bias, _outChannels, _groupChannels, _kernelH, _kernelW, _activation);
         }
-        else if (!IsDepthwise)
+        if (!_usesDirect && !IsDepthwise)
         {
             _packed = PackWeights(out _packedPerGroup);
         }
     }
+
+    private bool RunsDirect(in ConvGeometry g) => _usesDirect || _directOnWideRows && FewChannelConv.RowsAreWide(g);
 
     /// <summary>One input channel per group: the direct depthwise kernel runs instead of im2col + GEMM.</summary>
     private bool IsDepthwise => _groupChannels == 1 && _group > 1;
@@ -133,7 +139,7 @@ public sealed class ConvOp : Operator
         {
             return DepthwiseConv.ScratchFloats(g);
         }
-        if (_usesDirect)
+        if (RunsDirect(g))
         {
             return FewChannelConv.ScratchFloats(g, x[0]);
         }
@@ -161,7 +167,7 @@ public sealed class ConvOp : Operator
         var og = OutPerGroup;
         fixed (float* xs = x.Floats, ys = y.Floats, scratch = context.Scratch, packed = _packed, bias = _bias)
         {
-            if (_direct is not null)
+            if (_direct is not null && RunsDirect(g))
             {
                 _direct.Run(xs, batch, g, ys, scratch, context.Threads);
                 return;
