@@ -91,7 +91,8 @@ public static class ProfileBench
         }
         Array.Sort(whole);
         Console.WriteLine();
-        Console.WriteLine($"{label}: median whole run {whole[whole.Length / 2]:F3} ms, sum of per-node minima {perNode.Values.Sum():F3} ms, {perNode.Count} nodes run");
+        Console.WriteLine($"{label}: values of one run {session.Plan([x.Shape]).ValueElements * 4 / 1e6:F1} MB");
+        Console.WriteLine($"{label}: median whole run {whole[whole.Length / 2]:F3} ms (fastest {whole[0]:F3}, 90th percentile {whole[whole.Length * 9 / 10]:F3}), sum of per-node minima {perNode.Values.Sum():F3} ms, {perNode.Count} nodes run");
         Console.WriteLine();
         Console.WriteLine("| kind | nodes | sum of wall minima (ms) | sum of process-CPU minima (ms) |");
         Console.WriteLine("| --- | ---: | ---: | ---: |");
