@@ -159,6 +159,16 @@ public class ResNetOpsTests
         OpParity.AssertMatchesOrt(b, RandomTensors.Normal(1, [2, 3, 11, 13]));
     }
 
+    /// <summary>Enough planes (2 × 37, the last block partial) for the channel-blocked max pool.</summary>
+    [Theory]
+    [MemberData(nameof(PoolCases))]
+    public void Pool_On_Many_Channels_Matches_Ort(string op, object attributes)
+    {
+        var b = new ModelBuilder(19);
+        b.Output(b.Node(op, [b.Input("x", 2, 37, 11, 13)], attributes));
+        OpParity.AssertMatchesOrt(b, RandomTensors.Normal(2, [2, 37, 11, 13]));
+    }
+
     [Theory]
     [InlineData(8)]
     [InlineData(11)]

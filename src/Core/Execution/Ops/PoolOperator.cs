@@ -150,10 +150,23 @@ public sealed class MaxPoolOperator(Node node, OperatorContext context) : PoolOp
     protected override void Plane(ReadOnlySpan<float> x, Span<float> y, in PoolWindow g, Span<float> scratch) =>
         MaxPoolKernel.Plane(x, y, g, scratch);
 
-    public override void Run(Tensor?[] inputs, Tensor[] outputs, RunContext context)
+    public override long ScratchFloats(TensorDesc?[] inputs) =>
+        Node.Outputs.Count < 2 && Input(inputs, 0).Shape is var shape && Window(shape) is var g && MaxPoolChannelBlocked.Applies(g, shape[0] * shape[1])
+            ? MaxPoolChannelBlocked.ScratchFloats(g) : 0;
+
+    public override unsafe void Run(Tensor?[] inputs, Tensor[] outputs, RunContext context)
     {
         if (outputs.Length < 2)
         {
+            var window = RunWindow(inputs[0]!.Shape);
+            if (MaxPoolChannelBlocked.Applies(window, inputs[0]!.Shape[0] * inputs[0]!.Shape[1]))
+            {
+                fixed (float* px = inputs[0]!.Floats, py = outputs[0].Floats, scratch = context.Scratch)
+                {
+                    MaxPoolChannelBlocked.Run(px, py, inputs[0]!.Shape[0] * inputs[0]!.Shape[1], window, scratch, context.Threads);
+                }
+                return;
+            }
             base.Run(inputs, outputs, context);
             return;
         }

@@ -68,6 +68,40 @@ public class PoolKernelTests
         }
     }
 
+    /// <summary>The channel-blocked max pool on 11 planes (a partial block of 3), dirty scratch, 1 and 2 threads.</summary>
+    [SkippableTheory]
+    [MemberData(nameof(Geometries))]
+    public unsafe void Channel_Blocked_Max_Matches_The_Window_Formulas(int width, int kernel, int stride, int pad, int dilation, bool ceil)
+    {
+        Skip.IfNot(MaxPoolChannelBlocked.Supported, "no AVX2 on this machine");
+        const int planes = 11;
+        var height = width % 7 + 3;
+        var g = Window(height, width, kernel, stride, pad, dilation, ceil);
+        var x = RandomTensors.Normal(width * 17 + kernel, [planes * height * width]).Floats;
+        foreach (var threads in new[] { 1, 2 })
+        {
+            var y = Enumerable.Repeat(float.NaN, planes * g.OutputH * g.OutputW + 3).ToArray();
+            var scratch = Enumerable.Repeat(float.NaN, (int)MaxPoolChannelBlocked.ScratchFloats(g)).ToArray();
+            fixed (float* px = x, py = y, ps = scratch)
+            {
+                MaxPoolChannelBlocked.Run(px, py, planes, g, ps, threads);
+            }
+            for (var p = 0; p < planes; p++)
+            {
+                var plane = x.AsSpan(p * height * width, height * width).ToArray();
+                for (var oh = 0; oh < g.OutputH; oh++)
+                {
+                    for (var ow = 0; ow < g.OutputW; ow++)
+                    {
+                        Assert.Equal(Reference(plane, g, oh, ow).Max, y[(p * g.OutputH + oh) * g.OutputW + ow]);
+                    }
+                }
+            }
+            // Nothing written past the last plane.
+            Assert.All(y[^3..], v => Assert.True(float.IsNaN(v)));
+        }
+    }
+
     [SkippableTheory]
     [InlineData(1)]
     [InlineData(2)]
