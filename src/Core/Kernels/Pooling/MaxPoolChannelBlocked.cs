@@ -29,7 +29,8 @@ internal static unsafe class MaxPoolChannelBlocked
     /// Whether this kernel is the faster one (`bench pool`, 1 thread, Zen 4): every window of the suite with output rows of
     /// at most <see cref="MaxOutputWidth"/> (GoogLeNet's 3×3/1 on 480x14x14 0.668 → 0.113 ms, 192x28x28 0.354 → 0.135,
     /// its 3×3/2 on 480x28x28 0.370 → 0.147, ResNet18's 64x112x112 0.307 → 0.230), once there are
-    /// <see cref="MinPlanes"/> planes to amortise the offset table (LeNet's 6x28x28 2×2/2: 0.002 against 0.010 ms).
+    /// <see cref="MinPlanes"/> planes to amortise the offset table (LeNet's 6x28x28 2×2/2: 0.002 against 0.010 ms; ShuffleNet's
+    /// 24x112x112 3×3/2 0.111 → 0.094).
     /// </summary>
     public static bool Applies(in PoolWindow g, int planes) => Supported && g.OutputW <= MaxOutputWidth && planes >= MinPlanes;
 
@@ -37,7 +38,7 @@ internal static unsafe class MaxPoolChannelBlocked
     public const int MaxOutputWidth = 56;
 
     /// <summary>Fewest planes (batch × channels) taken (see <see cref="Applies"/>).</summary>
-    public const int MinPlanes = 32;
+    public const int MinPlanes = 16;
 
     /// <summary>Padded rows, and columns rounded up so that the 8 pixels of a row's last group read inside the row.</summary>
     private static (int Rows, int Columns) PaddedSize(in PoolWindow g) =>
