@@ -68,12 +68,15 @@ public static class ProfileBench
         {
             session.Run(x);
         }
+        var collections = GC.CollectionCount(0);
+        var allocated = GC.GetTotalAllocatedBytes(true);
         for (var r = 0; r < o.Runs; r++)
         {
             var start = Stopwatch.GetTimestamp();
             session.Run(x);
             whole[r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
+        Console.WriteLine($"{label}: {(GC.GetTotalAllocatedBytes(true) - allocated) / o.Runs / 1024.0:F1} KiB allocated and {(GC.CollectionCount(0) - collections) / (double)o.Runs:F2} gen-0 collections per run");
         for (var r = 0; r < o.Runs; r++)
         {
             var last = Stopwatch.GetTimestamp();
