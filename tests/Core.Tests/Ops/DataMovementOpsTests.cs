@@ -19,6 +19,29 @@ public class DataMovementOpsTests
         OpParity.AssertMatchesOrt(b, RandomTensors.Normal(1, [2, 3, 4]), RandomTensors.Normal(2, [2, 3, 4]));
     }
 
+    /// <summary>
+    /// Large enough (over 2^16 elements) for the copies to be split over threads, chunks ending mid-copy; batch 1, so the
+    /// session does not run the images apart on one thread each.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Large_Concat_And_Split_Match_Ort(int axis)
+    {
+        var b = new ModelBuilder(13);
+        var a = b.Input("a", 1, 37, 39, 47);
+        var x = b.Input("x", 1, 37, 39, 47);
+        var c = b.Node("Concat", [a, x, a], new { axis });
+        b.Output(c);
+        var total = 3 * new[] { 1, 37, 39, 47 }[axis];
+        foreach (var part in b.NodeN("Split", [c, b.Longs(13, 24, total - 37)], 3, new { axis }))
+        {
+            b.Output(part);
+        }
+        OpParity.AssertMatchesOrt(b, RandomTensors.Normal(1, [1, 37, 39, 47]), RandomTensors.Normal(2, [1, 37, 39, 47]));
+    }
+
     [Fact]
     public void Concat_By_Hand()
     {

@@ -36,15 +36,17 @@ public sealed class ConcatOperator(Node node, OperatorContext context) : Folding
         }
         var row = outer == 0 ? 0 : y.Length / outer;
         var at = 0;
+        var copies = new List<ParallelCopy.Part>(inputs.Length * outer);
         foreach (var x in inputs)
         {
             var block = outer == 0 ? 0 : x!.Length / outer;
             for (var o = 0; o < outer; o++)
             {
-                Array.Copy(x!.Data, o * block, y.Data, o * row + at, block);
+                copies.Add(new ParallelCopy.Part(x!.Data, (long)o * block, y.Data, (long)o * row + at, block));
             }
             at += block;
         }
+        ParallelCopy.Run(copies, context.Threads);
     }
 }
 
@@ -104,14 +106,16 @@ public sealed class SplitOperator(Node node, OperatorContext context) : FoldingO
         }
         var row = outer == 0 ? 0 : x.Length / outer;
         var at = 0;
+        var copies = new List<ParallelCopy.Part>(outputs.Length * outer);
         foreach (var y in outputs)
         {
             var block = outer == 0 ? 0 : y.Length / outer;
             for (var o = 0; o < outer; o++)
             {
-                Array.Copy(x.Data, o * row + at, y.Data, o * block, block);
+                copies.Add(new ParallelCopy.Part(x.Data, (long)o * row + at, y.Data, (long)o * block, block));
             }
             at += block;
         }
+        ParallelCopy.Run(copies, context.Threads);
     }
 }
