@@ -20,7 +20,7 @@ public class DataMovementOpsTests
     }
 
     /// <summary>
-    /// Large enough (over 2^16 elements) for the copies to be split over threads, chunks ending mid-copy; batch 1, so the
+    /// Large enough (over 2^17 elements) for the copies to be split over threads, chunks ending mid-copy; batch 1, so the
     /// session does not run the images apart on one thread each.
     /// </summary>
     [Theory]
@@ -40,6 +40,18 @@ public class DataMovementOpsTests
             b.Output(part);
         }
         OpParity.AssertMatchesOrt(b, RandomTensors.Normal(1, [1, 37, 39, 47]), RandomTensors.Normal(2, [1, 37, 39, 47]));
+    }
+
+    /// <summary>A channel shuffle and strided slices large enough for the rows to be split over threads (batch 1).</summary>
+    [Fact]
+    public void Large_Transpose_And_Slice_Match_Ort()
+    {
+        var b = new ModelBuilder(13);
+        var x = b.Input("x", 1, 2, 116, 28, 29);
+        b.Output(b.Node("Transpose", [x], new { perm = new[] { 0, 2, 1, 3, 4 } }));
+        b.Output(b.Node("Slice", [x, b.Longs(1), b.Longs(115), b.Longs(2)]));
+        b.Output(b.Node("Slice", [x, b.Longs(28, 100), b.Longs(-30, 1), b.Longs(4, 2), b.Longs(-1, -1)]));
+        OpParity.AssertMatchesOrt(b, RandomTensors.Normal(3, [1, 2, 116, 28, 29]));
     }
 
     [Fact]

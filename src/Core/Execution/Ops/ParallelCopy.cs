@@ -8,6 +8,12 @@ namespace DSConvService.Core.Execution.Ops;
 /// </summary>
 internal static class ParallelCopy
 {
+    /// <summary>
+    /// Fewest elements split (512 KiB of floats): below it the copy is in L2 and a fork-join costs what it saves
+    /// (ShuffleNet's 116x28x28 Concats, 2 threads: 0.090 → 0.103 ms at 2^16).
+    /// </summary>
+    public const int MinElements = 1 << 17;
+
     public readonly record struct Part(Array Source, long SourceAt, Array Target, long TargetAt, long Length);
 
     public static void Run(IReadOnlyList<Part> copies, int threads)
@@ -17,7 +23,7 @@ internal static class ParallelCopy
         {
             total += c.Length;
         }
-        var parts = total < ParallelPolicy.MinElements ? 1 : Math.Max(1, threads);
+        var parts = total < MinElements ? 1 : Math.Max(1, threads);
         CpuParallel.For(parts, parts, (p0, p1) =>
         {
             for (var p = p0; p < p1; p++)

@@ -74,6 +74,6 @@ public sealed class SliceOperator(Node node, OperatorContext context) : FoldingO
     {
         var x = inputs[0]!;
         var (offset, shape, strides) = Resolve(x.Shape, inputs);
-        TypedArrays.Dispatch(x.Data, outputs[0].Data, new StridedCopyAction(offset, shape, strides));
+        TypedArrays.Dispatch(x.Data, outputs[0].Data, new StridedCopyAction(offset, shape, strides, context.Threads));
     }
 }

@@ -29,7 +29,7 @@ public sealed class TransposeOperator(Node node, OperatorContext context) : Fold
         var x = inputs[0]!;
         var perm = Perm(x.Rank);
         var strides = ShapeUtil.Strides(x.Shape);
-        TypedArrays.Dispatch(x.Data, outputs[0].Data, new StridedCopyAction(0, outputs[0].Shape, perm.Select(p => strides[p]).ToArray()));
+        TypedArrays.Dispatch(x.Data, outputs[0].Data, new StridedCopyAction(0, outputs[0].Shape, perm.Select(p => strides[p]).ToArray(), context.Threads));
     }
 }
 
