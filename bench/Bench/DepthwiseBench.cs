@@ -61,35 +61,12 @@ public static unsafe class DepthwiseBench
             var paths = new[] { DepthwisePath.Direct, DepthwisePath.Copy, DepthwisePath.Blocked }
                 .Where(p => p switch { DepthwisePath.Direct => DepthwiseDirectKernel.Supports(g), DepthwisePath.Blocked => DepthwiseChannelBlocked.Supported, _ => true })
                 .ToArray();
-            var measured = FastestCpu(o, paths.Select(Path).ToArray());
+            var measured = Timing.FastestCpu(o, paths.Select(Path).ToArray());
             double Time(DepthwisePath p) => Array.IndexOf(paths, p) is var i and >= 0 ? measured[i] : double.NaN;
             var chosen = DepthwiseConv.Choose(g, 1);
             var macs = (double)c * oh * oh * k * k;
             Console.WriteLine($"| {c}x{h}x{h} {k}x{k}/{s} | {Time(DepthwisePath.Direct):F3} | {Time(DepthwisePath.Copy):F3} | {Time(DepthwisePath.Blocked):F3} | {chosen.ToString().ToLowerInvariant()} | {macs / Time(chosen) / 1e6:F1} |");
         }
         return 0;
-    }
-
-    /// <summary>Warm-up, then rounds of one run of each action; the smallest process CPU time per action in ms.</summary>
-    private static double[] FastestCpu(BenchOptions o, params Action[] actions)
-    {
-        foreach (var a in actions)
-        {
-            for (var i = 0; i < o.Warmup; i++)
-            {
-                a();
-            }
-        }
-        var best = actions.Select(_ => double.MaxValue).ToArray();
-        for (var r = 0; r < o.Runs; r++)
-        {
-            for (var k = 0; k < actions.Length; k++)
-            {
-                var start = CpuClock.ProcessMs();
-                actions[k]();
-                best[k] = Math.Min(best[k], CpuClock.ProcessMs() - start);
-            }
-        }
-        return best;
     }
 }

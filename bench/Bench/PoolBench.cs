@@ -52,31 +52,9 @@ public static unsafe class PoolBench
                     MaxPoolChannelBlocked.Run(px, py, c, g, ps, 1);
                 }
             }
-            var t = FastestCpu(o, PerPlane, Blocked);
+            var t = Timing.FastestCpu(o, PerPlane, Blocked);
             Console.WriteLine($"| {c}x{h}x{h} {k}x{k}/{s} pad {p}{(ceil ? " ceil" : "")} | {t[0]:F3} | {t[1]:F3} | {(MaxPoolChannelBlocked.Applies(g, c) ? "blocked" : "per plane")} |");
         }
         return 0;
-    }
-
-    private static double[] FastestCpu(BenchOptions o, params Action[] actions)
-    {
-        foreach (var a in actions)
-        {
-            for (var i = 0; i < o.Warmup; i++)
-            {
-                a();
-            }
-        }
-        var best = actions.Select(_ => double.MaxValue).ToArray();
-        for (var r = 0; r < o.Runs; r++)
-        {
-            for (var k = 0; k < actions.Length; k++)
-            {
-                var start = CpuClock.ProcessMs();
-                actions[k]();
-                best[k] = Math.Min(best[k], CpuClock.ProcessMs() - start);
-            }
-        }
-        return best;
     }
 }

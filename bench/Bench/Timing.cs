@@ -42,4 +42,27 @@ public static class Timing
         Array.Sort(times);
         return runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
     }
+
+    /// <summary>Warm-up, then rounds of one run of each action; the smallest process CPU time per action in ms.</summary>
+    public static double[] FastestCpu(BenchOptions o, params Action[] actions)
+    {
+        foreach (var a in actions)
+        {
+            for (var i = 0; i < o.Warmup; i++)
+            {
+                a();
+            }
+        }
+        var best = actions.Select(_ => double.MaxValue).ToArray();
+        for (var r = 0; r < o.Runs; r++)
+        {
+            for (var k = 0; k < actions.Length; k++)
+            {
+                var start = CpuClock.ProcessMs();
+                actions[k]();
+                best[k] = Math.Min(best[k], CpuClock.ProcessMs() - start);
+            }
+        }
+        return best;
+    }
 }

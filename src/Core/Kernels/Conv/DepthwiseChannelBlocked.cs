@@ -90,41 +90,10 @@ public static unsafe class DepthwiseChannelBlocked
         });
     }
 
-    /// <summary>
-    /// Zeros the padded block where the transpose writes nothing: rows above and below the image and the columns left
-    /// and right of it (clearing the whole block was a second pass over it: 416 KB per block of a 112×112 layer).
-    /// </summary>
-    private static void ClearBorder(float* padded, int rows, int columns, in ConvGeometry g)
-    {
-        var rowFloats = columns * Lanes;
-        var top = Math.Min(g.PadTop, rows);
-        var bottom = Math.Min(g.PadTop + g.Height, rows);
-        new Span<float>(padded, top * rowFloats).Clear();
-        new Span<float>(padded + (long)bottom * rowFloats, (rows - bottom) * rowFloats).Clear();
-        var left = Math.Min(g.PadLeft, columns) * Lanes;
-        var right = Math.Min(g.PadLeft + g.Width, columns) * Lanes;
-        for (var r = top; r < bottom; r++)
-        {
-            var row = padded + (long)r * rowFloats;
-            new Span<float>(row, left).Clear();
-            new Span<float>(row + right, rowFloats - right).Clear();
-        }
-    }
-
-    // Input pixel p goes to padded (iy + PadTop, ix + PadLeft), or to the drop pixel after the block if no tap reads it.
     private static void FillOffsets(in ConvGeometry g, int* offsets)
     {
         var (rows, columns) = PaddedSize(g);
-        var drop = rows * columns * Lanes;
-        for (var iy = 0; iy < g.Height; iy++)
-        {
-            var py = iy + g.PadTop;
-            for (var ix = 0; ix < g.Width; ix++)
-            {
-                var px = ix + g.PadLeft;
-                offsets[iy * g.Width + ix] = py < rows && px < columns ? (py * columns + px) * Lanes : drop;
-            }
-        }
+        ChannelBlockPadding.FillOffsets(rows, columns, g.PadTop, g.PadLeft, g.Height, g.Width, offsets);
     }
 
     // planes: the block's count input planes, InPixels apart.
@@ -148,7 +117,7 @@ public static unsafe class DepthwiseChannelBlocked
         {
             b[c] = c < count && bias != null ? bias[c0 + c] : 0f;
         }
-        ClearBorder(padded, rows, columns, g);
+        ChannelBlockPadding.FillBorder(padded, rows, columns, g.PadTop, g.PadLeft, g.Height, g.Width, 0f);
         ChannelBlockTranspose256.PlanesToPixels(planes, g.InPixels, count, g.InPixels, offsets, padded, map);
         var vb = Vector256.Load(b);
         var output = y + ((long)n * channels + c0) * g.OutPixels;

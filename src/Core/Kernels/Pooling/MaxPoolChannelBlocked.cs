@@ -85,50 +85,23 @@ internal static unsafe class MaxPoolChannelBlocked
         });
     }
 
-    // Input pixel (iy, ix) goes to padded (iy + PadTop, ix + PadLeft), or to the drop pixel when no window reads it.
     private static void FillOffsets(in PoolWindow g, int* offsets)
     {
         var (rows, columns) = PaddedSize(g);
-        var drop = rows * columns * Lanes;
-        for (var iy = 0; iy < g.InputH; iy++)
-        {
-            var py = iy + g.PadTop;
-            for (var ix = 0; ix < g.InputW; ix++)
-            {
-                var px = ix + g.PadLeft;
-                offsets[iy * g.InputW + ix] = py < rows && px < columns ? (py * columns + px) * Lanes : drop;
-            }
-        }
+        ChannelBlockPadding.FillOffsets(rows, columns, g.PadTop, g.PadLeft, g.InputH, g.InputW, offsets);
     }
 
     private static void RunBlock(float* planes, int count, float* output, in PoolWindow g, int* offsets, float* padded)
     {
         var (rows, columns) = PaddedSize(g);
-        FillBorder(padded, rows, columns, g);
+        // float.MinValue in the padding: it never wins a max.
+        ChannelBlockPadding.FillBorder(padded, rows, columns, g.PadTop, g.PadLeft, g.InputH, g.InputW, float.MinValue);
         ChannelBlockTranspose256.PlanesToPixels(planes, (long)g.InputH * g.InputW, count, g.InputH * g.InputW, offsets, padded, default(IdentityMap256));
         var rowFloats = (long)columns * Lanes;
         var plane = (long)g.OutputH * g.OutputW;
         for (var oy = 0; oy < g.OutputH; oy++)
         {
             Row(padded + oy * g.StrideH * rowFloats, rowFloats, g, output + (long)oy * g.OutputW, plane, count);
-        }
-    }
-
-    /// <summary>float.MinValue where the transpose writes nothing: rows above and below the image, columns left and right of it.</summary>
-    private static void FillBorder(float* padded, int rows, int columns, in PoolWindow g)
-    {
-        var rowFloats = columns * Lanes;
-        var top = Math.Min(g.PadTop, rows);
-        var bottom = Math.Min(g.PadTop + g.InputH, rows);
-        new Span<float>(padded, top * rowFloats).Fill(float.MinValue);
-        new Span<float>(padded + (long)bottom * rowFloats, (rows - bottom) * rowFloats).Fill(float.MinValue);
-        var left = Math.Min(g.PadLeft, columns) * Lanes;
-        var right = Math.Min(g.PadLeft + g.InputW, columns) * Lanes;
-        for (var r = top; r < bottom; r++)
-        {
-            var row = padded + (long)r * rowFloats;
-            new Span<float>(row, left).Fill(float.MinValue);
-            new Span<float>(row + right, rowFloats - right).Fill(float.MinValue);
         }
     }
 
