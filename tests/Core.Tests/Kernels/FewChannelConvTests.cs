@@ -45,6 +45,11 @@ public sealed unsafe class FewChannelConvTests
         new("wide rows 3x3/2 pad 1, c17 o13, batch 2, 14 wide", 2, 17, 27, 27, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1),
         new("wide rows 3x3/1 pad 1, c64 o64, 56 wide", 1, 64, 9, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
         new("wide rows 5x5 dilation 2 pad 4, c33 o9, 10 wide", 1, 33, 12, 10, 9, 5, 5, 1, 1, 2, 2, 4, 4, 4, 4),
+        // Narrow rows at stride 1 run flat (AVX-512): 16-pixel tiles over the rows laid end to end.
+        new("flat 3x3/1 pad 1, c64 o64, 7x7, batch 2", 2, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+        new("flat 5x5 dilation 2 pad 3, c9 o11, 8 wide", 1, 9, 11, 8, 11, 5, 5, 1, 1, 2, 2, 3, 3, 3, 3),
+        new("flat 3x1 no pad, c6 o17, 5 wide, batch 3", 3, 6, 6, 5, 17, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0),
+        new("flat 2x2 asymmetric pads, c2 o9, 1 wide", 1, 2, 3, 1, 9, 2, 2, 1, 1, 1, 1, 1, 0, 0, 1),
     ];
 
     public static readonly FusedActivation[] Activations =
@@ -127,8 +132,18 @@ public sealed unsafe class FewChannelConvTests
         Assert.False(FewChannelConv.AppliesToWideRows(1, 32, 1, 1));
         Assert.False(FewChannelConv.AppliesToWideRows(2, 16, 3, 3));
         Assert.False(FewChannelConv.AppliesToWideRows(1, 64, 7, 7));
-        Assert.True(FewChannelConv.RowsAreWide(Cases[^4].Geometry));
+        Assert.True(FewChannelConv.RowsAreWide(Cases.First(c => c.Name.StartsWith("wide rows 3x3/1")).Geometry));
         Assert.False(FewChannelConv.RowsAreWide(new ConvGeometry(64, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 7, 7)));
+    }
+
+    [SkippableFact]
+    public void Narrow_Rows_At_Stride_1_Run_Flat_With_AVX512()
+    {
+        Skip.IfNot(Avx512F.IsSupported, "The flat tiles are AVX-512 only.");
+        var conv = new FewChannelConv(new float[64 * 64 * 9], null, 64, 64, 3, 3, FusedActivation.None);
+        Assert.True(conv.RunsFlat(new ConvGeometry(64, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 7, 7)));
+        Assert.False(conv.RunsFlat(new ConvGeometry(64, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 7, 7)));
+        Assert.False(conv.RunsFlat(new ConvGeometry(64, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14)));
     }
 
     private static float[] Run(FewChannelConv conv, Case k, float[] x, int threads)

@@ -67,6 +67,8 @@ public class ResNetOpsTests
     [InlineData(64, 64, 7, 3, 1, 1)]
     [InlineData(32, 16, 14, 5, 1, 2)]
     [InlineData(48, 20, 11, 3, 1, 0)]
+    [InlineData(20, 13, 9, 3, 1, 1)]
+    [InlineData(3, 8, 6, 5, 1, 2)]
     public void Conv_Of_Up_To_64_Channels_Matches_Ort_On_Wide_And_Narrow_Rows(int c, int o, int size, int k, int stride, int pad)
     {
         var b = new ModelBuilder();

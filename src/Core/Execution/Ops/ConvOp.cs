@@ -106,7 +106,7 @@ public sealed class ConvOp : Operator
         }
     }
 
-    private bool RunsDirect(in ConvGeometry g) => _usesDirect || _directOnWideRows && FewChannelConv.RowsAreWide(g);
+    private bool RunsDirect(in ConvGeometry g) => _usesDirect || _directOnWideRows && (FewChannelConv.RowsAreWide(g) || _direct!.RunsFlat(g));
 
     /// <summary>One input channel per group: the direct depthwise kernel runs instead of im2col + GEMM.</summary>
     private bool IsDepthwise => _groupChannels == 1 && _group > 1;

@@ -110,8 +110,15 @@ public sealed unsafe class FewChannelConv
     public int KernelW { get; }
     public int Taps => Channels * KernelH * KernelW;
 
-    /// <summary>Scratch of <see cref="Run"/>: the phase-split padded copy of every image.</summary>
-    public static long ScratchFloats(in ConvGeometry g, int batch) => batch * ImageFloats(g) + 16;
+    /// <summary>Scratch of <see cref="Run"/>: the phase-split padded copy of every image (or the flat one, <see cref="RunsFlat"/>).</summary>
+    public static long ScratchFloats(in ConvGeometry g, int batch) => batch * Math.Max(ImageFloats(g), FlatImageFloats(g)) + 16;
+
+    /// <summary>
+    /// Whether a layer runs its rows flat (AVX-512, stride 1, output rows under 10 wide): the output grid OH × Wf, with
+    /// Wf = OW + (KW − 1)·DW the padded input width, is walked as one sequence of 16-pixel tiles, so rows of 7 fill 49 of
+    /// 64 lanes instead of 49 of 112; the Wf − OW padding columns of each row are computed and dropped.
+    /// </summary>
+    public bool RunsFlat(in ConvGeometry g) => Wide && g.StrideH == 1 && g.StrideW == 1 && g.OutWidth < 10;
 
     /// <param name="x">[batch, C, H, W].</param>
     /// <param name="y">[batch, O, OH, OW].</param>
@@ -120,6 +127,11 @@ public sealed unsafe class FewChannelConv
         if (g.Channels != Channels || g.KernelH != KernelH || g.KernelW != KernelW)
         {
             throw new ArgumentException("The geometry does not match the layer.");
+        }
+        if (RunsFlat(g))
+        {
+            RunFlat(x, batch, g, y, scratch, threads);
+            return;
         }
         var geometry = g;
         var rows = PaddedRows(g);
@@ -203,6 +215,95 @@ public sealed unsafe class FewChannelConv
             }
         });
     }
+
+    /// <summary><see cref="RunsFlat"/>: padded planes of width Wf, 16-pixel tiles over the flattened output grid.</summary>
+    private void RunFlat(float* x, int batch, in ConvGeometry g, float* y, float* scratch, int threads)
+    {
+        var geometry = g;
+        var rows = PaddedRows(g);
+        var width = FlatWidth(g);
+        var imageFloats = FlatImageFloats(g);
+        var buffer = (nint)Sgemm.Align64(scratch);
+        var source = (nint)x;
+        CpuParallel.For(batch * g.Channels * rows, threads, (a, b) =>
+        {
+            for (var r = a; r < b; r++)
+            {
+                var plane = r / rows;
+                var n = plane / geometry.Channels;
+                var dst = (float*)buffer + n * imageFloats + (long)(plane - n * geometry.Channels) * rows * width + (long)(r - plane * rows) * width;
+                PhaseSplitCopy.Row((float*)source + (long)plane * geometry.InPixels, r - plane * rows, geometry, dst, width);
+            }
+        });
+        for (var n = 0; n < batch; n++)
+        {
+            // What the last tile reads past the last padded row: its lanes beyond the grid are dropped, but must be numbers.
+            new Span<float>((float*)buffer + n * imageFloats + (long)g.Channels * rows * width, FlatSlack(g)).Clear();
+        }
+        var taps = Taps;
+        var offsets = stackalloc int[taps];
+        for (var c = 0; c < g.Channels; c++)
+        {
+            for (var ky = 0; ky < g.KernelH; ky++)
+            {
+                for (var kx = 0; kx < g.KernelW; kx++)
+                {
+                    offsets[(c * g.KernelH + ky) * g.KernelW + kx] = (c * rows + ky * g.DilationH) * width + kx * g.DilationW;
+                }
+            }
+        }
+        var grid = g.OutHeight * width;
+        var tiles = (grid + 15) / 16;
+        var blocks = (OutChannels + Block - 1) / Block;
+        var (table, output, packed, bias, act, outChannels) = ((nint)offsets, (nint)y, _packed, _bias, _activation, OutChannels);
+        CpuParallel.For(batch * tiles * blocks, threads, (a, b) =>
+        {
+            var tile = stackalloc float[Block * 16];
+            fixed (float* pw = packed, pb = bias)
+            {
+                for (var u = a; u < b; u++)
+                {
+                    var block = u % blocks;
+                    var t = u / blocks % tiles;
+                    var n = u / blocks / tiles;
+                    var o0 = block * Block;
+                    var channels = Math.Min(Block, outChannels - o0);
+                    FewChannelConvKernel.Tile16((float*)buffer + n * imageFloats + t * 16, (int*)table, taps, pw + (long)block * taps * Block,
+                        pb + o0, tile, 16, channels, 16, act);
+                    // Lane i is grid pixel t·16 + i: row f / width, column f % width, kept when the column is an output.
+                    var plane = (long)geometry.OutPixels;
+                    var yo = (float*)output + ((long)n * outChannels + o0) * plane;
+                    for (var f = t * 16; f < Math.Min(grid, t * 16 + 16);)
+                    {
+                        var oy = f / width;
+                        var ox = f - oy * width;
+                        var run = Math.Min(Math.Min(geometry.OutWidth - ox, t * 16 + 16 - f), grid - f);
+                        if (run > 0)
+                        {
+                            for (var c = 0; c < channels; c++)
+                            {
+                                new ReadOnlySpan<float>(tile + c * 16 + (f - t * 16), run).CopyTo(new Span<float>(yo + c * plane + oy * geometry.OutWidth + ox, run));
+                            }
+                            f += run;
+                        }
+                        else
+                        {
+                            f += width - ox;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>Width of the flat padded rows: the padded input width, OW + (KW − 1)·DW at stride 1.</summary>
+    private static int FlatWidth(in ConvGeometry g) => g.OutWidth + (g.KernelW - 1) * g.DilationW;
+
+    /// <summary>Past the last padded row, what the last tile's lanes read: up to 15 grid pixels and the farthest column tap.</summary>
+    private static int FlatSlack(in ConvGeometry g) => 16 + (g.KernelW - 1) * g.DilationW;
+
+    private static long FlatImageFloats(in ConvGeometry g) =>
+        g.StrideH == 1 && g.StrideW == 1 ? (long)g.Channels * PaddedRows(g) * FlatWidth(g) + FlatSlack(g) : 0;
 
     /// <summary>Rows of the padded input that outputs read: (OH − 1)·sh + (KH − 1)·dh + 1.</summary>
     private static int PaddedRows(in ConvGeometry g) => (g.OutHeight - 1) * g.StrideH + (g.KernelH - 1) * g.DilationH + 1;
