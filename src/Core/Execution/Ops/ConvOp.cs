@@ -1,4 +1,5 @@
 using DSConvService.Core.Graph;
+using DSConvService.Core.Hardware;
 using DSConvService.Core.Kernels.Conv;
 using DSConvService.Core.Kernels.Gemm;
 using DSConvService.Core.Tensors;
@@ -106,7 +107,9 @@ public sealed class ConvOp : Operator
         }
     }
 
-    private bool RunsDirect(in ConvGeometry g) => _usesDirect || _directOnWideRows && (FewChannelConv.RowsAreWide(g) || _direct!.RunsFlat(g));
+    // Also while planning from shapes alone (no kernel built): the rule depends on the geometry and the CPU only.
+    private bool RunsDirect(in ConvGeometry g) =>
+        _usesDirect || _directOnWideRows && (FewChannelConv.RowsAreWide(g) || FewChannelConv.RunsFlat(g, CpuCapabilities.Current.Avx512F));
 
     /// <summary>One input channel per group: the direct depthwise kernel runs instead of im2col + GEMM.</summary>
     private bool IsDepthwise => _groupChannels == 1 && _group > 1;

@@ -118,7 +118,10 @@ public sealed unsafe class FewChannelConv
     /// Wf = OW + (KW − 1)·DW the padded input width, is walked as one sequence of 16-pixel tiles, so rows of 7 fill 49 of
     /// 64 lanes instead of 49 of 112; the Wf − OW padding columns of each row are computed and dropped.
     /// </summary>
-    public bool RunsFlat(in ConvGeometry g) => Wide && g.StrideH == 1 && g.StrideW == 1 && g.OutWidth < 10;
+    public bool RunsFlat(in ConvGeometry g) => RunsFlat(g, Wide);
+
+    /// <summary><see cref="RunsFlat(in ConvGeometry)"/> before the layer is built (planning): <paramref name="wide"/> is AVX-512F.</summary>
+    public static bool RunsFlat(in ConvGeometry g, bool wide) => wide && g.StrideH == 1 && g.StrideW == 1 && g.OutWidth < 10;
 
     /// <param name="x">[batch, C, H, W].</param>
     /// <param name="y">[batch, O, OH, OW].</param>
