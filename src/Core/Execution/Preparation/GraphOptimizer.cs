@@ -22,6 +22,8 @@ public static class GraphOptimizer
             ResidualFusion.Run(copy);
             GatedActivationFusion.Run(copy);
             ActivationFusion.Run(copy);
+            // After the activations: the SiLU inside a squeeze (x·Sigmoid(x)) is fused into its conv by then, not taken for a gate.
+            GateFusion.Run(copy);
         }
         copy.Graph.RemoveUnused();
         return copy;

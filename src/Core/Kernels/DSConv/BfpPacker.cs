@@ -24,8 +24,11 @@ public static unsafe class BfpPacker
     /// <param name="rowEnd">End of the rows packed (−1: h).</param>
     /// <param name="prefetch">Prefetch each channel plane ahead (AVX-512 form): for inputs that come from memory, where the
     /// block's side-by-side planes are more streams than the hardware prefetcher follows.</param>
+    /// <param name="gate">Null, or one factor per channel of the block: the values packed are fl(x·gate[c]), the bits a separate
+    /// Mul node would give (a squeeze-and-excitation gate folded in, see <see cref="Passes.GateFusion"/>).</param>
     public static void PackBlock(float* x, int channels, int h, int w, DSConvFormat f, int steps,
-        uint* planes, float* scales, in PlaneGeometry geo, CpuCapabilities? caps = null, int rowStart = 0, int rowEnd = -1, bool prefetch = false)
+        uint* planes, float* scales, in PlaneGeometry geo, CpuCapabilities? caps = null, int rowStart = 0, int rowEnd = -1, bool prefetch = false,
+        float* gate = null)
     {
         if (rowEnd < 0)
         {
@@ -47,7 +50,7 @@ public static unsafe class BfpPacker
         {
             for (var p = rowStart * w; p < rowEnd * w; p++)
             {
-                PackPixel(x, channels, hw, p, w, f, steps, planes, scales, geo);
+                PackPixel(x, channels, hw, p, w, f, steps, planes, scales, geo, gate);
             }
             return;
         }
@@ -61,13 +64,13 @@ public static unsafe class BfpPacker
             {
                 var count = Math.Min(lanes, end - p);
                 var packed = wide
-                    ? PackVector(x, channels, hw, 0, p, count, w, f, steps, planes, scales, geo, prefetch)
-                    : BfpPackerAvx2.PackVector(x, channels, hw, 0, p, count, w, f, steps, planes, scales, geo);
+                    ? PackVector(x, channels, hw, 0, p, count, w, f, steps, planes, scales, geo, prefetch, gate)
+                    : BfpPackerAvx2.PackVector(x, channels, hw, 0, p, count, w, f, steps, planes, scales, geo, gate);
                 if (!packed)
                 {
                     for (var i = 0; i < count; i++)
                     {
-                        PackPixel(x, channels, hw, p + i, w, f, steps, planes, scales, geo);
+                        PackPixel(x, channels, hw, p + i, w, f, steps, planes, scales, geo, gate);
                     }
                 }
             }
@@ -86,13 +89,13 @@ public static unsafe class BfpPacker
             {
                 var count = Math.Min(lanes, w - ix);
                 var packed = wide
-                    ? PackVector(x, channels, hw, iy, ix, count, w, f, steps, planes, scales, geo, prefetch)
-                    : BfpPackerAvx2.PackVector(x, channels, hw, iy, ix, count, w, f, steps, planes, scales, geo);
+                    ? PackVector(x, channels, hw, iy, ix, count, w, f, steps, planes, scales, geo, prefetch, gate)
+                    : BfpPackerAvx2.PackVector(x, channels, hw, iy, ix, count, w, f, steps, planes, scales, geo, gate);
                 if (!packed)
                 {
                     for (var i = 0; i < count; i++)
                     {
-                        PackPixel(x, channels, hw, iy * w + ix + i, w, f, steps, planes, scales, geo);
+                        PackPixel(x, channels, hw, iy * w + ix + i, w, f, steps, planes, scales, geo, gate);
                     }
                 }
             }
@@ -184,7 +187,7 @@ public static unsafe class BfpPacker
     /// <summary>Pixels ix .. ix+count−1 of row iy (count ≤ 16); false when one of them needs the scalar path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool PackVector(float* x, int channels, int hw, int iy, int ix, int count, int w, DSConvFormat f, int steps,
-        uint* planes, float* scales, in PlaneGeometry geo, bool prefetch)
+        uint* planes, float* scales, in PlaneGeometry geo, bool prefetch, float* gate)
     {
         var m = f.MantissaBits;
         var p0 = iy * w + ix;
@@ -197,7 +200,7 @@ public static unsafe class BfpPacker
             {
                 Sse.Prefetch0(x + (long)c * hw + p0 + 128);
             }
-            maxAbs = Vector512.MaxNative(maxAbs, Vector512.Abs(Load(x + (long)c * hw + p0, full, mask)));
+            maxAbs = Vector512.MaxNative(maxAbs, Vector512.Abs(Load(x + (long)c * hw + p0, full, mask, gate, c)));
         }
         var bits = maxAbs.AsInt32();
         var field = (bits >>> 23) & Vector512.Create(0xFF);
@@ -226,10 +229,10 @@ public static unsafe class BfpPacker
         for (var st = 0; st < fullSteps; st++)
         {
             var c0 = x + (long)4 * st * hw + p0;
-            var u0 = Vector512.Min(Vector512.Max(Avx512F.ConvertToVector512Int32(Load(c0, full, mask) * inv), lo), hi) + off;
-            var u1 = Vector512.Min(Vector512.Max(Avx512F.ConvertToVector512Int32(Load(c0 + hw, full, mask) * inv), lo), hi) + off;
-            var u2 = Vector512.Min(Vector512.Max(Avx512F.ConvertToVector512Int32(Load(c0 + 2L * hw, full, mask) * inv), lo), hi) + off;
-            var u3 = Vector512.Min(Vector512.Max(Avx512F.ConvertToVector512Int32(Load(c0 + 3L * hw, full, mask) * inv), lo), hi) + off;
+            var u0 = Vector512.Min(Vector512.Max(Avx512F.ConvertToVector512Int32(Load(c0, full, mask, gate, 4 * st) * inv), lo), hi) + off;
+            var u1 = Vector512.Min(Vector512.Max(Avx512F.ConvertToVector512Int32(Load(c0 + hw, full, mask, gate, 4 * st + 1) * inv), lo), hi) + off;
+            var u2 = Vector512.Min(Vector512.Max(Avx512F.ConvertToVector512Int32(Load(c0 + 2L * hw, full, mask, gate, 4 * st + 2) * inv), lo), hi) + off;
+            var u3 = Vector512.Min(Vector512.Max(Avx512F.ConvertToVector512Int32(Load(c0 + 3L * hw, full, mask, gate, 4 * st + 3) * inv), lo), hi) + off;
             var dword = u0 | (u1 << 8) | (u2 << 16) | (u3 << 24);
             Put(dword.AsUInt32(), planes + (long)st * geo.PlaneLength, iy, ix, target, geo);
         }
@@ -243,7 +246,7 @@ public static unsafe class BfpPacker
                 if (c < channels)
                 {
                     // vcvtps2dq rounds half to even (the default MXCSR mode), as the spec's round.
-                    var v = Avx512F.ConvertToVector512Int32(Load(x + (long)c * hw + p0, full, mask) * inv);
+                    var v = Avx512F.ConvertToVector512Int32(Load(x + (long)c * hw + p0, full, mask, gate, c) * inv);
                     u = Vector512.Min(Vector512.Max(v, lo), hi) + off;
                 }
                 else
@@ -259,8 +262,11 @@ public static unsafe class BfpPacker
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Load(float* p, bool full, Vector512<float> mask) =>
-        full ? Vector512.Load(p) : Avx512F.MaskLoad(p, mask, Vector512<float>.Zero);
+    private static Vector512<float> Load(float* p, bool full, Vector512<float> mask, float* gate, int c)
+    {
+        var v = full ? Vector512.Load(p) : Avx512F.MaskLoad(p, mask, Vector512<float>.Zero);
+        return gate == null ? v : v * Vector512.Create(gate[c]);
+    }
 
     /// <summary>Where a run of pixels of one row goes: its first plane index (and, at stride 2 along x, the first odd one).</summary>
     private readonly record struct Target(int Dst, int DstOdd, int Count, Vector512<float> Mask);
@@ -309,14 +315,14 @@ public static unsafe class BfpPacker
     }
 
     private static void PackPixel(float* x, int channels, int hw, int p, int w, DSConvFormat f, int steps,
-        uint* planes, float* scales, in PlaneGeometry geo)
+        uint* planes, float* scales, in PlaneGeometry geo, float* gate)
     {
         var m = f.MantissaBits;
         Span<float> block = stackalloc float[channels];
         var nonZero = false;
         for (var c = 0; c < channels; c++)
         {
-            block[c] = x[(long)c * hw + p];
+            block[c] = gate == null ? x[(long)c * hw + p] : x[(long)c * hw + p] * gate[c];
             nonZero |= block[c] != 0f;
         }
         var e = BfpReference.BlockExponent(block, f.ExponentBits);

@@ -12,8 +12,9 @@ internal static unsafe class BfpPackerAvx2
 {
     /// <summary>Pixels ix .. ix+count−1 of row iy (count ≤ 8); false (nothing written) when one of them needs the scalar path.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <param name="gate">Null, or one factor per channel (see <see cref="BfpPacker.PackBlock"/>).</param>
     public static bool PackVector(float* x, int channels, int hw, int iy, int ix, int count, int w, DSConvFormat f, int steps,
-        uint* planes, float* scales, in PlaneGeometry geo)
+        uint* planes, float* scales, in PlaneGeometry geo, float* gate = null)
     {
         var m = f.MantissaBits;
         var p0 = iy * w + ix;
@@ -22,7 +23,7 @@ internal static unsafe class BfpPackerAvx2
         var maxAbs = Vector256<float>.Zero;
         for (var c = 0; c < channels; c++)
         {
-            maxAbs = Vector256.MaxNative(maxAbs, Vector256.Abs(Load(x + (long)c * hw + p0, full, mask)));
+            maxAbs = Vector256.MaxNative(maxAbs, Vector256.Abs(Load(x + (long)c * hw + p0, full, mask, gate, c)));
         }
         var bits = maxAbs.AsInt32();
         var field = (bits >>> 23) & Vector256.Create(0xFF);
@@ -49,10 +50,10 @@ internal static unsafe class BfpPackerAvx2
         for (var st = 0; st < fullSteps; st++)
         {
             var c0 = x + (long)4 * st * hw + p0;
-            var u0 = Quantize(Load(c0, full, mask), inv, lo, hi, off);
-            var u1 = Quantize(Load(c0 + hw, full, mask), inv, lo, hi, off);
-            var u2 = Quantize(Load(c0 + 2L * hw, full, mask), inv, lo, hi, off);
-            var u3 = Quantize(Load(c0 + 3L * hw, full, mask), inv, lo, hi, off);
+            var u0 = Quantize(Load(c0, full, mask, gate, 4 * st), inv, lo, hi, off);
+            var u1 = Quantize(Load(c0 + hw, full, mask, gate, 4 * st + 1), inv, lo, hi, off);
+            var u2 = Quantize(Load(c0 + 2L * hw, full, mask, gate, 4 * st + 2), inv, lo, hi, off);
+            var u3 = Quantize(Load(c0 + 3L * hw, full, mask, gate, 4 * st + 3), inv, lo, hi, off);
             Put((u0 | (u1 << 8) | (u2 << 16) | (u3 << 24)).AsUInt32(), planes + (long)st * geo.PlaneLength, iy, ix, count, dst, dstOdd, geo);
         }
         for (var st = fullSteps; st < steps; st++)
@@ -61,7 +62,7 @@ internal static unsafe class BfpPackerAvx2
             for (var lane = 0; lane < 4; lane++)
             {
                 var c = 4 * st + lane;
-                var u = c < channels ? Quantize(Load(x + (long)c * hw + p0, full, mask), inv, lo, hi, off) : off;
+                var u = c < channels ? Quantize(Load(x + (long)c * hw + p0, full, mask, gate, c), inv, lo, hi, off) : off;
                 dword |= (u & Vector256.Create(0xFF)) << (8 * lane);
             }
             Put(dword.AsUInt32(), planes + (long)st * geo.PlaneLength, iy, ix, count, dst, dstOdd, geo);
@@ -76,8 +77,11 @@ internal static unsafe class BfpPackerAvx2
         Vector256.Min(Vector256.Max(Avx.ConvertToVector256Int32(v * inv), lo), hi) + off;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Load(float* p, bool full, Vector256<float> mask) =>
-        full ? Vector256.Load(p) : Avx.MaskLoad(p, mask);
+    private static Vector256<float> Load(float* p, bool full, Vector256<float> mask, float* gate, int c)
+    {
+        var v = full ? Vector256.Load(p) : Avx.MaskLoad(p, mask);
+        return gate == null ? v : v * Vector256.Create(gate[c]);
+    }
 
     private static readonly Vector256<int> EvenOdd = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
 

@@ -177,7 +177,10 @@ public sealed unsafe class DSConvEngine
     public bool UsesDensePath(in ConvShape s) => Path(s).Kind is DSConvPathKind.DenseRow or DSConvPathKind.DensePanel;
 
     /// <param name="residual">Null, or a tensor of y's shape added before the activation (engine built with residual: true).</param>
-    public void Run(float[] x, in ConvShape s, float[] y, float[] scratch, int threads, float[]? residual = null)
+    /// <param name="gate">Null, or [N, C] factors (or [N] for one per image): the layer's input is x·gate broadcast over the
+    /// pixels, the squeeze-and-excitation Mul folded in (<see cref="Passes.GateFusion"/>). The integer paths multiply as
+    /// they pack; the float and dense paths make x·gate first.</param>
+    public void Run(float[] x, in ConvShape s, float[] y, float[] scratch, int threads, float[]? residual = null, float[]? gate = null)
     {
         if (_residual != residual is not null)
         {
@@ -185,6 +188,12 @@ public sealed unsafe class DSConvEngine
         }
         var workers = Math.Clamp(threads, 1, MaxWorkers);
         var kind = Path(s).Kind;
+        if (gate is not null && (kind is DSConvPathKind.Float or DSConvPathKind.DenseRow or DSConvPathKind.DensePanel || gate.Length != (long)s.N * s.C))
+        {
+            var gated = Gated(x, s, gate);
+            Run(gated, s, y, scratch, threads, residual);
+            return;
+        }
         if (kind == DSConvPathKind.Float)
         {
             _float!.Run(x, s, Format, y, scratch, workers);
@@ -199,7 +208,24 @@ public sealed unsafe class DSConvEngine
             RunDense(x, s, y, scratch, workers, residual);
             return;
         }
-        RunInteger(x, s, y, scratch, workers, residual, kind == DSConvPathKind.ChannelVector);
+        RunInteger(x, s, y, scratch, workers, residual, kind == DSConvPathKind.ChannelVector, gate);
+    }
+
+    /// <summary>x·gate with the gate broadcast over each image's pixels (and over its channels when it has one per image).</summary>
+    private static float[] Gated(float[] x, in ConvShape s, float[] gate)
+    {
+        var perImage = gate.Length / s.N;
+        var y = new float[x.Length];
+        for (var n = 0; n < s.N; n++)
+        {
+            for (var c = 0; c < s.C; c++)
+            {
+                var g = gate[n * perImage + (perImage == 1 ? 0 : c)];
+                var at = ((long)n * s.C + c) * s.InPixels;
+                System.Numerics.Tensors.TensorPrimitives.Multiply(x.AsSpan((int)at, s.InPixels), g, y.AsSpan((int)at, s.InPixels));
+            }
+        }
+        return y;
     }
 
     /// <summary>Below this many multiply-adds a layer runs on the calling thread: a dispatch would cost more.</summary>
@@ -360,15 +386,15 @@ public sealed unsafe class DSConvEngine
     /// </summary>
     private const long PrefetchInputBytes = 8L << 20;
 
-    private void RunInteger(float[] x, ConvShape s, float[] y, float[] scratch, int workers, float[]? residual, bool channelVector)
+    private void RunInteger(float[] x, ConvShape s, float[] y, float[] scratch, int workers, float[]? residual, bool channelVector, float[]? gate)
     {
-        fixed (float* px = x, py = y, ps = scratch, pres = residual)
+        fixed (float* px = x, py = y, ps = scratch, pres = residual, pgate = gate)
         {
             var prefetch = (long)s.N * s.C * s.InPixels * sizeof(float) > PrefetchInputBytes;
             var one = s with { N = 1 };
             if (s.N == 1 || channelVector || s.N * s.Groups * PackedBytesPerGroup(one) <= BatchPackedBytes)
             {
-                RunInteger(px, s, py, ps, workers, pres, channelVector, prefetch);
+                RunInteger(px, s, py, ps, workers, pres, channelVector, prefetch, pgate);
                 return;
             }
             // Each worker takes whole images with its own part of the scratch (one fork-join per layer, not two per image),
@@ -376,7 +402,7 @@ public sealed unsafe class DSConvEngine
             var imageFloats = (new DSConvLayout(one, _packed!, MaxWorkers).TotalBytes + 63) / 64 * 16;
             var parts = Math.Min(workers, s.N);
             var byImage = parts > 1 && parts * imageFloats <= scratch.Length;
-            var (ax, ay, ares, ascratch) = ((nint)px, (nint)py, (nint)pres, (nint)ps);
+            var (ax, ay, ares, ascratch, agate) = ((nint)px, (nint)py, (nint)pres, (nint)ps, (nint)pgate);
             var shape = s;
             CpuParallel.For(byImage ? parts : 1, byImage ? parts : 1, (p0, p1) =>
             {
@@ -388,7 +414,7 @@ public sealed unsafe class DSConvEngine
                     {
                         var yOffset = (long)n * shape.O * shape.OutPixels;
                         RunInteger((float*)ax + (long)n * shape.C * shape.InPixels, one, (float*)ay + yOffset, mem, byImage ? 1 : workers,
-                            ares == 0 ? null : (float*)ares + yOffset, false, prefetch);
+                            ares == 0 ? null : (float*)ares + yOffset, false, prefetch, agate == 0 ? null : (float*)agate + (long)n * shape.C);
                     }
                 }
             });
@@ -401,8 +427,9 @@ public sealed unsafe class DSConvEngine
         return layout.QuantBytesPerGroup + layout.ScaleBytesPerGroup;
     }
 
-    private void RunInteger(float* px, ConvShape s, float* py, float* ps, int workers, float* pres, bool channelVector, bool prefetch)
+    private void RunInteger(float* px, ConvShape s, float* py, float* ps, int workers, float* pres, bool channelVector, bool prefetch, float* gate)
     {
+        var ag = (nint)gate;
         var w = _packed!;
         var f = Format;
         var layout = new DSConvLayout(s, w, MaxWorkers);
@@ -437,7 +464,8 @@ public sealed unsafe class DSConvEngine
                     var c0 = g * s.Cg + j * f.BlockSize;
                     BfpPacker.PackBlock((float*)ax + ((long)n * s.C + c0) * s.InPixels, Math.Min(f.BlockSize, s.Cg - j * f.BlockSize), s.H, s.W, f, steps,
                         (uint*)((byte*)mem + layout.QuantPlane(unit, j, 0)), (float*)((byte*)mem + layout.ScalePlane(unit, j)),
-                        layout.Geometry, Capabilities, height * range / ranges, height * (range + 1) / ranges, prefetch);
+                        layout.Geometry, Capabilities, height * range / ranges, height * (range + 1) / ranges, prefetch,
+                        ag == 0 ? null : (float*)ag + (long)n * s.C + c0);
                 }
             });
 

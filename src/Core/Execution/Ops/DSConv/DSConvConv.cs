@@ -8,7 +8,9 @@ namespace DSConvService.Core.Execution.Ops.DSConv;
 /// A DSConv-quantized convolution (domain ai.dsconv). Inputs: X, Q [O,Cg,kh,kw] (Int8/Int4 held as sbyte),
 /// Kds, [Bias], [KdsBias], [CdsScale], [CdsBias]; the weights must be initializers and are packed here, once.
 /// Inside sessions, <see cref="Passes.ResidualFusion"/> may add input 7, a tensor of the output's shape added
-/// before the fused activation (attribute fused_residual = 1): y = act(conv + bias + residual).
+/// before the fused activation (attribute fused_residual = 1): y = act(conv + bias + residual); and
+/// <see cref="Passes.GateFusion"/> input 8, a squeeze-and-excitation gate [N, C or 1, 1, 1] the input is multiplied by
+/// (attribute fused_gate = 1): y = conv(x · gate).
 /// </summary>
 [OnnxOp("DSConvConv", Domain = "ai.dsconv")]
 public sealed class DSConvConv : Operator
@@ -16,6 +18,7 @@ public sealed class DSConvConv : Operator
     private readonly DSConvAttributes _attributes;
     private readonly DSConvEngine _engine;
     private readonly bool _residual;
+    private readonly bool _gated;
 
     public DSConvConv(Node node, OperatorContext context)
         : base(node)
@@ -35,6 +38,11 @@ public sealed class DSConvConv : Operator
         if (_residual && node.Input(Passes.ResidualFusion.InputIndex) is null)
         {
             throw Error($"{Passes.ResidualFusion.Attribute} is set but input {Passes.ResidualFusion.InputIndex} is missing.");
+        }
+        _gated = node.GetInt(Passes.GateFusion.Attribute, 0) != 0;
+        if (_gated && node.Input(Passes.GateFusion.InputIndex) is null)
+        {
+            throw Error($"{Passes.GateFusion.Attribute} is set but input {Passes.GateFusion.InputIndex} is missing.");
         }
         (_o, _cg, _kh, _kw) = (weights.O, weights.Cg, weights.KH, weights.KW);
         _engine = new DSConvEngine(weights, _attributes.Group, _attributes.Activation, residual: _residual);
@@ -60,6 +68,16 @@ public sealed class DSConvConv : Operator
                 throw Error($"The fused residual must be a float tensor [{string.Join(", ", shape)}], got {r}.");
             }
         }
+        if (_gated)
+        {
+            var x = Required(inputs, 0).Shape;
+            var gate = Required(inputs, Passes.GateFusion.InputIndex);
+            if (!gate.Type.IsFloat() || gate.Shape.Length != 4 || gate.Shape[0] != x[0] || (gate.Shape[1] != x[1] && gate.Shape[1] != 1)
+                || gate.Shape[2] != 1 || gate.Shape[3] != 1)
+            {
+                throw Error($"The fused gate must be a float tensor [{x[0]}, {x[1]} or 1, 1, 1], got {gate}.");
+            }
+        }
         return [new TensorDesc(DataType.Float, shape)];
     }
 
@@ -69,7 +87,8 @@ public sealed class DSConvConv : Operator
     {
         var x = inputs[0]!;
         var residual = _residual ? inputs[Passes.ResidualFusion.InputIndex]!.Floats : null;
-        _engine.Run(x.Floats, Shape(TensorDesc.Of(x)), outputs[0].Floats, context.Scratch, context.Threads, residual);
+        var gate = _gated ? inputs[Passes.GateFusion.InputIndex]!.Floats : null;
+        _engine.Run(x.Floats, Shape(TensorDesc.Of(x)), outputs[0].Floats, context.Scratch, context.Threads, residual, gate);
     }
 
     private ConvShape Shape(TensorDesc x)
