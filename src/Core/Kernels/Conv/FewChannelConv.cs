@@ -142,31 +142,10 @@ public sealed unsafe class FewChannelConv
         var width = PhaseWidth(g);
         var imageFloats = ImageFloats(g);
         var buffer = (nint)Sgemm.Align64(scratch);
-        var source = (nint)x;
-        CpuParallel.For(batch * g.Channels * rows, threads, (a, b) =>
-        {
-            for (var r = a; r < b; r++)
-            {
-                var plane = r / rows;
-                PhaseSplitCopy.Row((float*)source + (long)plane * geometry.InPixels, r - plane * rows, geometry,
-                    (float*)buffer + (long)r * phases * width, width);
-            }
-        });
-
+        CopyPadded(x, batch, g, (float*)buffer, phases, width, imageFloats, threads);
         var taps = Taps;
         var offsets = stackalloc int[taps];
-        for (var c = 0; c < g.Channels; c++)
-        {
-            for (var ky = 0; ky < g.KernelH; ky++)
-            {
-                for (var kx = 0; kx < g.KernelW; kx++)
-                {
-                    var column = kx * g.DilationW;
-                    offsets[(c * g.KernelH + ky) * g.KernelW + kx] =
-                        ((c * rows + ky * g.DilationH) * phases + column % phases) * width + column / phases;
-                }
-            }
-        }
+        FillTapOffsets(g, phases, width, offsets);
         var blocks = (OutChannels + Block - 1) / Block;
         var table = (nint)offsets;
         var output = (nint)y;
@@ -227,17 +206,7 @@ public sealed unsafe class FewChannelConv
         var width = FlatWidth(g);
         var imageFloats = FlatImageFloats(g);
         var buffer = (nint)Sgemm.Align64(scratch);
-        var source = (nint)x;
-        CpuParallel.For(batch * g.Channels * rows, threads, (a, b) =>
-        {
-            for (var r = a; r < b; r++)
-            {
-                var plane = r / rows;
-                var n = plane / geometry.Channels;
-                var dst = (float*)buffer + n * imageFloats + (long)(plane - n * geometry.Channels) * rows * width + (long)(r - plane * rows) * width;
-                PhaseSplitCopy.Row((float*)source + (long)plane * geometry.InPixels, r - plane * rows, geometry, dst, width);
-            }
-        });
+        CopyPadded(x, batch, g, (float*)buffer, 1, width, imageFloats, threads);
         for (var n = 0; n < batch; n++)
         {
             // What the last tile reads past the last padded row: its lanes beyond the grid are dropped, but must be numbers.
@@ -245,16 +214,7 @@ public sealed unsafe class FewChannelConv
         }
         var taps = Taps;
         var offsets = stackalloc int[taps];
-        for (var c = 0; c < g.Channels; c++)
-        {
-            for (var ky = 0; ky < g.KernelH; ky++)
-            {
-                for (var kx = 0; kx < g.KernelW; kx++)
-                {
-                    offsets[(c * g.KernelH + ky) * g.KernelW + kx] = (c * rows + ky * g.DilationH) * width + kx * g.DilationW;
-                }
-            }
-        }
+        FillTapOffsets(g, 1, width, offsets);
         var grid = g.OutHeight * width;
         var tiles = (grid + 15) / 16;
         var blocks = (OutChannels + Block - 1) / Block;
@@ -297,6 +257,45 @@ public sealed unsafe class FewChannelConv
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// The zero-padded input of every image, split by column phase (<see cref="PhaseSplitCopy"/>): image n from
+    /// n·<paramref name="imageFloats"/>, its padded row r of channel c at (c·rows + r)·phases·width.
+    /// </summary>
+    private static void CopyPadded(float* x, int batch, in ConvGeometry g, float* buffer, int phases, int width, long imageFloats, int threads)
+    {
+        var geometry = g;
+        var rows = PaddedRows(g);
+        var (source, target) = ((nint)x, (nint)buffer);
+        CpuParallel.For(batch * g.Channels * rows, threads, (a, b) =>
+        {
+            for (var r = a; r < b; r++)
+            {
+                var plane = r / rows;
+                var n = plane / geometry.Channels;
+                var dst = (float*)target + n * imageFloats + ((long)(plane - n * geometry.Channels) * rows + r - plane * rows) * phases * width;
+                PhaseSplitCopy.Row((float*)source + (long)plane * geometry.InPixels, r - plane * rows, geometry, dst, width);
+            }
+        });
+    }
+
+    /// <summary>Where tap (c, ky, kx) of an image's first output reads in the layout of <see cref="CopyPadded"/>.</summary>
+    private static void FillTapOffsets(in ConvGeometry g, int phases, int width, int* offsets)
+    {
+        var rows = PaddedRows(g);
+        for (var c = 0; c < g.Channels; c++)
+        {
+            for (var ky = 0; ky < g.KernelH; ky++)
+            {
+                for (var kx = 0; kx < g.KernelW; kx++)
+                {
+                    var column = kx * g.DilationW;
+                    offsets[(c * g.KernelH + ky) * g.KernelW + kx] =
+                        ((c * rows + ky * g.DilationH) * phases + column % phases) * width + column / phases;
+                }
+            }
+        }
     }
 
     /// <summary>Width of the flat padded rows: the padded input width, OW + (KW − 1)·DW at stride 1.</summary>
