@@ -143,6 +143,21 @@ public sealed class ExecutionPlan
 
     public int[][] InputShapes { get; }
 
+    private Tensor[]? _ownInputs;
+
+    /// <summary>
+    /// Input tensors that belong to this plan, of its input shapes and the given types, made once: a caller that rents
+    /// the plan fills them in place (the session's image-by-image runs) instead of allocating an image per run.
+    /// </summary>
+    internal Tensor[] OwnInputs(IReadOnlyList<Tensor> like)
+    {
+        if (_ownInputs is null || _ownInputs.Where((t, i) => t.Type != like[i].Type).Any())
+        {
+            _ownInputs = InputShapes.Select((shape, i) => Tensor.Zeros(like[i].Type, shape)).ToArray();
+        }
+        return _ownInputs;
+    }
+
     /// <summary>Values share buffers once their last reader has run (see <see cref="BufferPool"/>).</summary>
     public bool ReusesBuffers { get; }
 

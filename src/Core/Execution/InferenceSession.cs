@@ -152,7 +152,7 @@ public sealed class InferenceSession
                 var plan = pool.Idle.TryTake(out var idle) ? idle : Plan(pool.Shapes, 1);
                 try
                 {
-                    var slices = inputs.Select((t, k) => Tensor.Zeros(t.Type, pool.Shapes[k])).ToArray();
+                    var slices = plan.OwnInputs(inputs);
                     for (var k = 0; k < slices.Length; k++)
                     {
                         Array.Copy(inputs[k].Data, (long)start * (inputs[k].Length / batch), slices[k].Data, 0, slices[k].Length);
