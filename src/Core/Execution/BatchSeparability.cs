@@ -102,9 +102,10 @@ internal static class BatchSeparability
                 }
             }
         }
-        catch (Exception e) when (e is InvalidModelException or ArgumentException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception)
         {
-            // Shapes that do not fit at batch 1 or 2 (a fixed batch somewhere): the batch runs whole.
+            // Shapes that do not fit at batch 1 or 2 (a fixed batch somewhere), whatever an operator throws for them: this
+            // only decides whether a faster form may run, so the batch runs whole and its own errors are reported there.
             return null;
         }
         return descs;

@@ -143,6 +143,9 @@ public sealed class ExecutionPlan
 
     public int[][] InputShapes { get; }
 
+    /// <summary>Floats of the scratch memory all operators of this plan share.</summary>
+    internal long ScratchFloats => _context.Scratch.Length;
+
     private Tensor[]? _ownInputs;
 
     /// <summary>

@@ -77,8 +77,9 @@ public class ResNetOpsTests
         var bias = b.Initializer(RandomTensors.Normal(o, [o]));
         var conv = b.Node("Conv", [x, w, bias], new { kernel_shape = new[] { k, k }, strides = new[] { stride, stride }, pads = new[] { pad, pad, pad, pad } });
         b.Output(b.Node("Relu", [conv]));
-        // Planning from shapes alone (no kernel built) takes the same path decision.
-        Assert.True(Execution.ActivationMemory.Estimate(b.Build()).ScratchBytes > 0);
+        // Planning from shapes alone (no kernel built) takes the same path decision as a plan with its kernels.
+        var plan = new Execution.InferenceSession(b.Build(), new Execution.SessionOptions { Optimize = false }).Plan([[2, c, size, size]]);
+        Assert.Equal(plan.ScratchFloats * sizeof(float), Execution.ActivationMemory.Estimate(b.Build()).ScratchBytes);
         OpParity.AssertMatchesOrt(b, RandomTensors.Normal(1, [2, c, size, size]));
     }
 
