@@ -10,6 +10,19 @@ public static class CpuParallel
         set => ForkJoinPool.SpinMicroseconds = value;
     }
 
+    /// <summary>
+    /// Whether the helper threads are pinned to CPUs other than the caller's (Linux; default on, or
+    /// DSCONV_PIN_HELPERS=0): see <see cref="ForkJoinPool"/>.
+    /// </summary>
+    public static bool PinHelpers
+    {
+        get => ForkJoinPool.PinHelpers;
+        set => ForkJoinPool.PinHelpers = value;
+    }
+
+    /// <summary>How often a helper was pinned to another CPU in this process.</summary>
+    public static long HelperPlacements => ForkJoinPool.Placements;
+
     /// <summary>Runs body(start, end) over [0, count) in at most <paramref name="threads"/> contiguous chunks.</summary>
     public static void For(int count, int threads, Action<int, int> body)
     {

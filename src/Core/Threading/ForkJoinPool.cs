@@ -9,6 +9,7 @@ namespace DSConvService.Core.Threading;
 /// Chunks are claimed with an atomic counter, so the caller finishes the job alone when a helper is
 /// slow to wake (a loaded machine) and only waits for chunks already started. One job at a time:
 /// <see cref="TryRun"/> returns false when the pool is busy (concurrent sessions, nested loops).
+/// On Linux each helper is pinned to a CPU other than the caller's (<see cref="PlaceHelpers"/>).
 /// </summary>
 internal sealed class ForkJoinPool
 {
@@ -19,6 +20,19 @@ internal sealed class ForkJoinPool
     private Job? _job;
     private int _generation;
     private int _busy;
+
+    private readonly int[] _helperThreadIds;
+    private readonly int[] _helperCpus;
+    private readonly int[] _allowedCpus = ThreadPlacement.AllowedCpus();
+    private int _placedForCpu = -1;
+
+    /// <summary>Whether helpers are pinned away from the caller's CPU (on by default; DSCONV_PIN_HELPERS=0 turns it off).</summary>
+    public static bool PinHelpers { get; set; } = Environment.GetEnvironmentVariable("DSCONV_PIN_HELPERS") != "0";
+
+    /// <summary>How often helpers were pinned to another CPU (tests and benchmarks).</summary>
+    public static long Placements => Interlocked.Read(ref _placements);
+
+    private static long _placements;
 
     /// <summary>
     /// How long a helper (and the caller, for the last chunks) spins before sleeping on its event. An inference
@@ -38,11 +52,19 @@ internal sealed class ForkJoinPool
     private ForkJoinPool(int helpers)
     {
         _wake = new ManualResetEventSlim[helpers];
+        _helperThreadIds = new int[helpers];
+        _helperCpus = new int[helpers];
         for (var i = 0; i < helpers; i++)
         {
             _wake[i] = new ManualResetEventSlim(false);
+            _helperCpus[i] = -1;
             var wake = _wake[i];
-            new Thread(() => HelperLoop(wake)) { IsBackground = true, Name = $"CpuParallel helper {i}" }.Start();
+            var index = i;
+            new Thread(() =>
+            {
+                Volatile.Write(ref _helperThreadIds[index], ThreadPlacement.CurrentThreadId());
+                HelperLoop(wake);
+            }) { IsBackground = true, Name = $"CpuParallel helper {i}" }.Start();
         }
     }
 
@@ -57,6 +79,7 @@ internal sealed class ForkJoinPool
         }
         try
         {
+            PlaceHelpers(Math.Min(_wake.Length, parts - 1));
             var job = new Job(body, count, parts);
             _done.Reset();
             Volatile.Write(ref _job, job);
@@ -88,6 +111,66 @@ internal sealed class ForkJoinPool
         {
             Volatile.Write(ref _busy, 0);
         }
+    }
+
+    /// <summary>
+    /// Pins the first <paramref name="helpers"/> helpers to CPUs other than the caller's, again whenever the caller
+    /// has moved. Some VM kernels pack threads onto few virtual CPUs: a helper woken by the caller is put on the
+    /// caller's CPU and stays there, so the two share one CPU while the other idles, and a batch-1 run takes its
+    /// one-thread time or longer (on this project's 2-vCPU VMs, in about half the jobs after an idle gap). Costs one
+    /// sched_getcpu per job and a sched_setaffinity only when the placement changes.
+    /// </summary>
+    private void PlaceHelpers(int helpers)
+    {
+        if (_allowedCpus.Length < 2 || helpers == 0)
+        {
+            return;
+        }
+        if (!PinHelpers)
+        {
+            Unpin();
+            return;
+        }
+        var cpu = ThreadPlacement.CurrentCpu();
+        if (cpu < 0 || cpu == _placedForCpu)
+        {
+            return;
+        }
+        var others = Array.FindAll(_allowedCpus, c => c != cpu);
+        var placedAll = true;
+        for (var i = 0; i < _helperCpus.Length; i++)
+        {
+            var target = others[i % others.Length];
+            if (_helperCpus[i] == target)
+            {
+                continue;
+            }
+            var tid = Volatile.Read(ref _helperThreadIds[i]);
+            if (tid != 0 && ThreadPlacement.Pin(tid, target))
+            {
+                _helperCpus[i] = target;
+                Interlocked.Increment(ref _placements);
+            }
+            else
+            {
+                placedAll = false;
+            }
+        }
+        // A helper not started yet (or refused) is tried again at the next job.
+        _placedForCpu = placedAll ? cpu : -1;
+    }
+
+    /// <summary>Gives pinned helpers back every CPU the process had at start.</summary>
+    private void Unpin()
+    {
+        for (var i = 0; i < _helperCpus.Length; i++)
+        {
+            if (_helperCpus[i] >= 0 && ThreadPlacement.Allow(Volatile.Read(ref _helperThreadIds[i]), _allowedCpus))
+            {
+                _helperCpus[i] = -1;
+            }
+        }
+        _placedForCpu = -1;
     }
 
     private void HelperLoop(ManualResetEventSlim wake)
