@@ -6,6 +6,7 @@ public static class Program
     private static readonly Dictionary<string, (string Help, Func<string[], int> Run)> Commands = new(StringComparer.Ordinal)
     {
         ["batching"] = ("A batch run whole against image by image (each thread taking whole images), fp32 and DSConv, with ORT fp32 (--models a,b --batches 8 --runs N --threads T)", BatchingBench.Run),
+        ["forkjoin"] = ("Bursts of short two-chunk loops with idle gaps: two threads against one, loops the caller ran alone (--work-us W --gap-us G; compare DSCONV_PIN_HELPERS=0)", ForkJoinBench.Run),
         ["pool"] = ("Max pooling on the suite's shapes: per-plane kernels against the channel-blocked one, 1 thread (--runs N)", PoolBench.Run),
         ["suite"] = ("Every model of the cross-architecture suite: ORT fp32, our fp32 executor, DSConv 4/8/32, ResNet18 vs ORT int8 (options: --runs N, --threads T, --batches 1,8, --models a,b)", SuiteBench.Run),
         ["profile"] = ("Time per node of one suite model, grouped by kind (--model NAME [--engine fp32|dsconv|both] [--batch B] [--runs N] [--threads T])", ProfileBench.Run),
