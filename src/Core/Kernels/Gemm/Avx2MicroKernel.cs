@@ -88,6 +88,7 @@ public sealed unsafe class Avx2MicroKernel : IGemmMicroKernel
         }
         for (var k = 0; k < kc; k++)
         {
+            Sse.Prefetch0(a + Avx512MicroKernel.PrefetchFloats);
             var b0 = Vector256.Load(b + 0);
             var b1 = Vector256.Load(b + 8);
             var a0 = Vector256.Create(a[0]);
@@ -165,6 +166,7 @@ public sealed unsafe class Avx2MicroKernel : IGemmMicroKernel
         }
         for (var k = 0; k < kc; k++)
         {
+            Sse.Prefetch0(a + Avx512MicroKernel.PrefetchFloats);
             var b0 = Vector256.Load(b + 0);
             var a0 = Vector256.Create(a[0]);
             c00 = Fma.MultiplyAdd(a0, b0, c00);
