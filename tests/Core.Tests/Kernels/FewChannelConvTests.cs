@@ -45,6 +45,9 @@ public sealed unsafe class FewChannelConvTests
         new("wide rows 3x3/2 pad 1, c17 o13, batch 2, 14 wide", 2, 17, 27, 27, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1),
         new("wide rows 3x3/1 pad 1, c64 o64, 56 wide", 1, 64, 9, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
         new("wide rows 5x5 dilation 2 pad 4, c33 o9, 10 wide", 1, 33, 12, 10, 9, 5, 5, 1, 1, 2, 2, 4, 4, 4, 4),
+        // 65-128 channels where output rows are at least 28 wide.
+        new("wide map 3x3/1 pad 1, c128 o20, 28 wide, batch 2", 2, 128, 5, 28, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+        new("wide map 3x3/2 pad 1, c97 o9, 30 wide", 1, 97, 7, 60, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1),
         // Narrow rows at stride 1 run flat (AVX-512): 16-pixel tiles over the rows laid end to end.
         new("flat 3x3/1 pad 1, c64 o64, 7x7, batch 2", 2, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
         new("flat 5x5 dilation 2 pad 3, c9 o11, 8 wide", 1, 9, 11, 8, 11, 5, 5, 1, 1, 2, 2, 3, 3, 3, 3),
@@ -124,11 +127,16 @@ public sealed unsafe class FewChannelConvTests
     }
 
     [Fact]
-    public void Wide_Row_Rule_Takes_Spatial_Kernels_Of_At_Most_64_Channels_With_AVX512()
+    public void Wide_Row_Rule_Takes_Spatial_Kernels_Of_At_Most_128_Channels_With_AVX512_Beyond_64_On_Rows_Of_28()
     {
         Assert.Equal(Avx512F.IsSupported, FewChannelConv.AppliesToWideRows(1, 64, 3, 3));
         Assert.Equal(Avx512F.IsSupported, FewChannelConv.AppliesToWideRows(1, 16, 5, 5));
-        Assert.False(FewChannelConv.AppliesToWideRows(1, 65, 3, 3));
+        Assert.Equal(Avx512F.IsSupported, FewChannelConv.AppliesToWideRows(1, 128, 3, 3));
+        Assert.False(FewChannelConv.AppliesToWideRows(1, 129, 3, 3));
+        Assert.True(FewChannelConv.RowsAreWide(new ConvGeometry(128, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1, 28, 28)));
+        Assert.False(FewChannelConv.RowsAreWide(new ConvGeometry(128, 28, 28, 3, 3, 2, 2, 1, 1, 1, 1, 14, 14)));
+        Assert.True(FewChannelConv.RowsAreWide(new ConvGeometry(64, 28, 28, 3, 3, 2, 2, 1, 1, 1, 1, 14, 14)));
+        Assert.False(FewChannelConv.RunsFlat(new ConvGeometry(128, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 7, 7), wide: true));
         Assert.False(FewChannelConv.AppliesToWideRows(1, 32, 1, 1));
         Assert.False(FewChannelConv.AppliesToWideRows(2, 16, 3, 3));
         Assert.False(FewChannelConv.AppliesToWideRows(1, 64, 7, 7));

@@ -31,6 +31,16 @@ public sealed unsafe class FewChannelConv
     /// </summary>
     public const int WideRowChannels = 64;
 
+    /// <summary>
+    /// Most input channels where output rows are at least <see cref="WideMapWidth"/> wide: there the 8 × 32 tiles are nearly
+    /// full and the im2col panels still cost more than the tiles lose (ResNet18's 128-channel 3×3 layers at 28×28, 1 thread:
+    /// 1.30–1.38 → 1.18–1.21 ms each; its 128-channel layer at 14×14 is slower direct, 0.74 → 0.83 ms).
+    /// </summary>
+    public const int WideMapChannels = 128;
+
+    /// <summary>Output row width from which layers of <see cref="WideRowChannels"/>–<see cref="WideMapChannels"/> channels run direct.</summary>
+    public const int WideMapWidth = 28;
+
     /// <summary>Most taps (C·KH·KW): the tap offset table lives on the stack.</summary>
     public const int MaxTaps = 2048;
 
@@ -52,7 +62,7 @@ public sealed unsafe class FewChannelConv
         if (!Applies(1, channels, kh, kw, caps) && !AppliesToWideRows(1, channels, kh, kw, caps))
         {
             throw new ArgumentException($"A direct few-channel convolution needs AVX-512F or AVX2, at most {MaxChannels} channels " +
-                $"({WideRowChannels} with AVX-512F and a spatial kernel) and {MaxTaps} taps.");
+                $"({WideMapChannels} with AVX-512F and a spatial kernel) and {MaxTaps} taps.");
         }
         if (weights.Length != (long)outChannels * channels * kh * kw || (bias is not null && bias.Length != outChannels))
         {
@@ -87,16 +97,16 @@ public sealed unsafe class FewChannelConv
 
     /// <summary>
     /// True when the kernel can run the layer and beats the GEMM on it where output rows are wide
-    /// (<see cref="RowsAreWide"/>): AVX-512F, one group, a spatial kernel, at most <see cref="WideRowChannels"/> input channels.
+    /// (<see cref="RowsAreWide"/>): AVX-512F, one group, a spatial kernel, at most <see cref="WideRowChannels"/> input channels (<see cref="WideMapChannels"/> where rows are <see cref="WideMapWidth"/> wide).
     /// </summary>
     public static bool AppliesToWideRows(int groups, int channels, int kh, int kw, CpuCapabilities? caps = null) =>
-        Runs(groups, channels, kh, kw, caps) && (caps ?? CpuCapabilities.Current).Avx512F && channels <= WideRowChannels && kh * kw > 1;
+        Runs(groups, channels, kh, kw, caps) && (caps ?? CpuCapabilities.Current).Avx512F && channels <= WideMapChannels && kh * kw > 1;
 
     /// <summary>
     /// Whether output rows fill most of the 16- and 32-pixel tiles (at least 10 pixels: 7 leave 9 of 16 lanes idle,
     /// and there the GEMM is faster: resnet_mini's 64-channel 7×7 layers 0.065 → 0.080 ms on this kernel; LeNet's second 5×5 layer, rows of 10, 0.054 → 0.040 ms).
     /// </summary>
-    public static bool RowsAreWide(in ConvGeometry g) => g.OutWidth >= 10;
+    public static bool RowsAreWide(in ConvGeometry g) => g.OutWidth >= (g.Channels > WideRowChannels ? WideMapWidth : 10);
 
     private static bool Runs(int groups, int channels, int kh, int kw, CpuCapabilities? caps) =>
         ((caps ?? CpuCapabilities.Current) is var c && (c.Avx512F || c.Avx2Fma)) && groups == 1 && channels * kh * kw <= MaxTaps;
@@ -121,7 +131,7 @@ public sealed unsafe class FewChannelConv
     public bool RunsFlat(in ConvGeometry g) => RunsFlat(g, Wide);
 
     /// <summary><see cref="RunsFlat(in ConvGeometry)"/> before the layer is built (planning): <paramref name="wide"/> is AVX-512F.</summary>
-    public static bool RunsFlat(in ConvGeometry g, bool wide) => wide && g.StrideH == 1 && g.StrideW == 1 && g.OutWidth < 10;
+    public static bool RunsFlat(in ConvGeometry g, bool wide) => wide && g.StrideH == 1 && g.StrideW == 1 && g.OutWidth < 10 && g.Channels <= WideRowChannels;
 
     /// <param name="x">[batch, C, H, W].</param>
     /// <param name="y">[batch, O, OH, OW].</param>
