@@ -511,7 +511,7 @@ public sealed unsafe class DSConvEngine
             {
                 Mem = mem, Y = (nint)py, Residual = (nint)pres, Q = (nint)pq, Xi = (nint)pxi, Correction = (nint)pcorr, Bias = (nint)pbias,
                 CorrectionPairs = _foldedCorrection ? (nint)ppairs : 0, AStride = layout.PlaneLength * 4,
-                AOffsets = (nint)aOff, SOffsets = (nint)sOff, OChunks = oChunks,
+                AOffsets = (nint)aOff, SOffsets = (nint)sOff, OChunks = oChunks, TileKernel = Path(s).Kernel ?? Isa,
             };
             var parts = Math.Min(workers, items);
             CpuParallel.For(parts, parts, (a, b) =>
@@ -547,6 +547,9 @@ public sealed unsafe class DSConvEngine
         public nint AOffsets { get; init; }
         public nint SOffsets { get; init; }
         public int OChunks { get; init; }
+
+        /// <summary>The micro-kernel of the 32-pixel tiles for this shape (<see cref="DSConvPath.Choose"/>; may differ from <see cref="Isa"/>).</summary>
+        public DSConvIsa TileKernel { get; init; }
     }
 
     private void RunItem(in GemmContext ctx, in ConvShape s, in DSConvLayout layout, int worker, int item)
@@ -586,8 +589,9 @@ public sealed unsafe class DSConvEngine
         var tileOuter = (panel1 - panel0) * panelBytes <= 512 * 1024 && w.KSteps > ShortK;
         var outer = tileOuter ? tile1 - tile0 : panel1 - panel0;
         var inner = tileOuter ? panel1 - panel0 : tile1 - tile0;
-        if (Isa == DSConvIsa.Avx512Int16)
+        if (ctx.TileKernel == DSConvIsa.Avx512Int16)
         {
+            _census?.Ran("MicroKernel", DSConvIsaSupport.Level(DSConvIsa.Avx512Int16));
             // The kernel writes y from its registers (no C tile in memory, no second pass over it).
             var sink = new PlaneSink(Activation) { PlaneStride = s.OutPixels };
             for (var i = 0; i < outer; i++)
