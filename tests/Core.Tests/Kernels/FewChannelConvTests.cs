@@ -45,6 +45,9 @@ public sealed unsafe class FewChannelConvTests
         new("wide rows 3x3/2 pad 1, c17 o13, batch 2, 14 wide", 2, 17, 27, 27, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1),
         new("wide rows 3x3/1 pad 1, c64 o64, 56 wide", 1, 64, 9, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
         new("wide rows 5x5 dilation 2 pad 4, c33 o9, 10 wide", 1, 33, 12, 10, 9, 5, 5, 1, 1, 2, 2, 4, 4, 4, 4),
+        // Rows of at most 16 pixels, two to a tile: an odd row count, stride 2, a partial channel block.
+        new("row pairs 3x3/1 pad 1, c64 o20, 13x13, batch 2", 2, 64, 13, 13, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+        new("row pairs 3x3/2 pad 1, c40 o9, 11 rows of 12", 1, 40, 22, 24, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1),
         // 65-128 channels where output rows are at least 28 wide.
         new("wide map 3x3/1 pad 1, c128 o20, 28 wide, batch 2", 2, 128, 5, 28, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
         new("wide map 3x3/2 pad 1, c97 o9, 30 wide", 1, 97, 7, 60, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1),

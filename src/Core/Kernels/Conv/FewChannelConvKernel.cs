@@ -6,16 +6,26 @@ using DSConvService.Core.Kernels.Gemm;
 namespace DSConvService.Core.Kernels.Conv;
 
 /// <summary>
-/// Register tiles of <see cref="FewChannelConv"/> (AVX-512F): 8 output channels × 32 or 16 consecutive output
-/// pixels of one row, 16 or 8 zmm accumulators. For j &lt; <c>channels</c>, i &lt; <c>count</c>:
-/// y[j·plane + i] = act(bias[j] + Σ_t w[t·8 + j] · x[offsets[t] + i]). Each tap reads 32 (16) contiguous
-/// floats of the phase-split input and 8 weights; every accumulator is a local so the JIT keeps it in a
-/// register (hand-unrolled on purpose).
+/// Register tiles of <see cref="FewChannelConv"/> (AVX-512F): 8 output channels × two runs of 16 pixels (<see cref="Tile32"/>:
+/// 32 consecutive pixels of a row, or two rows of up to 16) or one run (<see cref="Tile16"/>), 16 or 8 zmm accumulators.
+/// For j &lt; <c>channels</c>, i &lt; <c>count</c>: y[j·plane + i] = act(bias[j] + Σ_t w[t·8 + j] · x[offsets[t] + i]).
+/// Each tap reads 16 contiguous floats of the phase-split input per run and 8 weights; every accumulator is a local so
+/// the JIT keeps it in a register (hand-unrolled on purpose).
 /// </summary>
 internal static unsafe class FewChannelConvKernel
 {
+    /// <summary>32 consecutive pixels of one row: <paramref name="count"/> of them stored.</summary>
+    public static void Tile32(float* x, int* offsets, int taps, float* w, float* bias, float* y, long plane, int channels, int count, in FusedActivation act) =>
+        Tile2x16(x, 16, offsets, taps, w, bias, y, 16, plane, channels, Math.Min(count, 16), count - 16, act);
+
+    /// <summary>
+    /// Two runs of 16 pixels: the second reads the input <paramref name="secondX"/> floats after the first and is stored
+    /// <paramref name="secondY"/> floats after it (16 and 16 for one row of 32; a row's input and output strides for two
+    /// rows of narrow maps); <paramref name="count0"/> and <paramref name="count1"/> of their pixels are stored.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Tile32(float* x, int* offsets, int taps, float* w, float* bias, float* y, long plane, int channels, int count, in FusedActivation act)
+    public static void Tile2x16(float* x, int secondX, int* offsets, int taps, float* w, float* bias, float* y, long secondY, long plane, int channels,
+        int count0, int count1, in FusedActivation act)
     {
         Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
         c00 = Vector512<float>.Zero;
@@ -38,7 +48,7 @@ internal static unsafe class FewChannelConvKernel
         {
             var xt = x + offsets[t];
             var x0 = Vector512.Load(xt + 0);
-            var x1 = Vector512.Load(xt + 16);
+            var x1 = Vector512.Load(xt + secondX);
             var w0 = Vector512.Create(w[0]);
             c00 = Avx512F.FusedMultiplyAdd(x0, w0, c00);
             c01 = Avx512F.FusedMultiplyAdd(x1, w0, c01);
@@ -65,52 +75,52 @@ internal static unsafe class FewChannelConvKernel
             c71 = Avx512F.FusedMultiplyAdd(x1, w7, c71);
             w += 8;
         }
-        var mask0 = Mask(count);
-        var mask1 = Mask(count - 16);
+        var mask0 = Mask(count0);
+        var mask1 = Mask(count1);
         Store(y + 0 * plane + 0, c00, bias[0], act, mask0);
-        Store(y + 0 * plane + 16, c01, bias[0], act, mask1);
+        Store(y + 0 * plane + secondY, c01, bias[0], act, mask1);
         if (channels <= 1)
         {
             return;
         }
         Store(y + 1 * plane + 0, c10, bias[1], act, mask0);
-        Store(y + 1 * plane + 16, c11, bias[1], act, mask1);
+        Store(y + 1 * plane + secondY, c11, bias[1], act, mask1);
         if (channels <= 2)
         {
             return;
         }
         Store(y + 2 * plane + 0, c20, bias[2], act, mask0);
-        Store(y + 2 * plane + 16, c21, bias[2], act, mask1);
+        Store(y + 2 * plane + secondY, c21, bias[2], act, mask1);
         if (channels <= 3)
         {
             return;
         }
         Store(y + 3 * plane + 0, c30, bias[3], act, mask0);
-        Store(y + 3 * plane + 16, c31, bias[3], act, mask1);
+        Store(y + 3 * plane + secondY, c31, bias[3], act, mask1);
         if (channels <= 4)
         {
             return;
         }
         Store(y + 4 * plane + 0, c40, bias[4], act, mask0);
-        Store(y + 4 * plane + 16, c41, bias[4], act, mask1);
+        Store(y + 4 * plane + secondY, c41, bias[4], act, mask1);
         if (channels <= 5)
         {
             return;
         }
         Store(y + 5 * plane + 0, c50, bias[5], act, mask0);
-        Store(y + 5 * plane + 16, c51, bias[5], act, mask1);
+        Store(y + 5 * plane + secondY, c51, bias[5], act, mask1);
         if (channels <= 6)
         {
             return;
         }
         Store(y + 6 * plane + 0, c60, bias[6], act, mask0);
-        Store(y + 6 * plane + 16, c61, bias[6], act, mask1);
+        Store(y + 6 * plane + secondY, c61, bias[6], act, mask1);
         if (channels <= 7)
         {
             return;
         }
         Store(y + 7 * plane + 0, c70, bias[7], act, mask0);
-        Store(y + 7 * plane + 16, c71, bias[7], act, mask1);
+        Store(y + 7 * plane + secondY, c71, bias[7], act, mask1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
