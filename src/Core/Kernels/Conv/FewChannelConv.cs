@@ -34,7 +34,7 @@ public sealed unsafe class FewChannelConv
     /// <summary>
     /// Most input channels where output rows are at least <see cref="WideMapWidth"/> wide: there the 8 × 32 tiles are nearly
     /// full and the im2col panels still cost more than the tiles lose (ResNet18's 128-channel 3×3 layers at 28×28, 1 thread:
-    /// 1.30–1.38 → 1.18–1.21 ms each; its 128-channel layer at 14×14 is slower direct, 0.74 → 0.83 ms).
+    /// 1.30–1.38 → 1.18–1.21 ms each; its 128-channel stride-2 layer to 14×14 is slower direct, 0.82–0.84 → 0.98–0.99 ms).
     /// </summary>
     public const int WideMapChannels = 128;
 
