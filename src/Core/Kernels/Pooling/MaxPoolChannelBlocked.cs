@@ -32,7 +32,8 @@ internal static unsafe class MaxPoolChannelBlocked
     /// <see cref="MinPlanes"/> planes to amortise the offset table (LeNet's 6x28x28 2×2/2: 0.002 against 0.010 ms; ShuffleNet's
     /// 24x112x112 3×3/2 0.111 → 0.094).
     /// </summary>
-    public static bool Applies(in PoolWindow g, int planes) => Supported && g.OutputW <= MaxOutputWidth && planes >= MinPlanes;
+    public static bool Applies(in PoolWindow g, int planes) =>
+        Supported && g.OutputW <= MaxOutputWidth && planes >= MinPlanes && !MaxPool3x3Stride1.Applies(g);
 
     /// <summary>Widest output row taken (see <see cref="Applies"/>).</summary>
     public const int MaxOutputWidth = 56;

@@ -18,6 +18,14 @@ public static class MaxPoolKernel
             }
             return;
         }
+        if (MaxPool3x3Stride1.Applies(g) && x.Length >= g.InputH * g.InputW && y.Length >= g.OutputH * g.OutputW)
+        {
+            fixed (float* px = x, py = y)
+            {
+                MaxPool3x3Stride1.Plane(px, py, g);
+            }
+            return;
+        }
         if (Pool2x2Stride2.Applies(g) && x.Length >= g.InputH * g.InputW && y.Length >= g.OutputH * g.OutputW)
         {
             fixed (float* px = x, py = y)

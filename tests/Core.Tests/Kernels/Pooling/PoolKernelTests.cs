@@ -24,6 +24,11 @@ public class PoolKernelTests
             // ceil_mode on odd widths: the last window hangs over the edge, so the 2×2/2 fast path must not take it.
             data.Add(width, 2, 2, 0, 1, true);
             data.Add(width, 3, 1, 1, 1, false);
+            data.Add(width, 3, 1, 1, 1, true);
+            if (width >= 3)
+            {
+                data.Add(width, 3, 1, 0, 1, false);
+            }
         }
         foreach (var width in new[] { 9, 17, 33, 50 })
         {
