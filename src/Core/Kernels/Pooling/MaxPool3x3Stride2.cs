@@ -34,7 +34,10 @@ internal static unsafe class MaxPool3x3Stride2
         var start = buffer + 1 - g.PadLeft;
         for (var oy = 0; oy < g.OutputH; oy++)
         {
-            var (first, count) = g.RowsInside(oy);
+            // The window's rows inside the plane (inline: a call per row here was a tier-0 call in short runs).
+            var h0 = oy * 2 - g.PadTop;
+            var first = Math.Max(-h0, 0);
+            var count = Math.Max(0, Math.Min(3, g.InputH - h0) - first);
             var yr = y + (long)oy * g.OutputW;
             if (count == 0)
             {
