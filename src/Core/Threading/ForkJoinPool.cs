@@ -136,11 +136,11 @@ internal sealed class ForkJoinPool
         {
             return;
         }
-        var others = Array.FindAll(_allowedCpus, c => c != cpu);
+        var targets = HelperCpus(_allowedCpus, cpu, _helperCpus.Length);
         var placedAll = true;
         for (var i = 0; i < _helperCpus.Length; i++)
         {
-            var target = others[i % others.Length];
+            var target = targets[i];
             if (_helperCpus[i] == target)
             {
                 continue;
@@ -158,6 +158,18 @@ internal sealed class ForkJoinPool
         }
         // A helper not started yet (or refused) is tried again at the next job.
         _placedForCpu = placedAll ? cpu : -1;
+    }
+
+    /// <summary>
+    /// The CPU of each of <paramref name="helpers"/> helpers: those after the caller's in the allowed set, wrapping, never the
+    /// caller's own (while there is another). Where the process may use many CPUs but runs few threads (a container's CPU
+    /// quota on a large host), helpers then follow their own caller instead of all landing on the first CPUs.
+    /// </summary>
+    internal static int[] HelperCpus(int[] allowed, int callerCpu, int helpers)
+    {
+        var at = Array.IndexOf(allowed, callerCpu);
+        var others = at < 0 ? allowed : allowed[(at + 1)..].Concat(allowed[..at]).ToArray();
+        return Enumerable.Range(0, helpers).Select(i => others[i % others.Length]).ToArray();
     }
 
     /// <summary>Gives pinned helpers back every CPU the process had at start.</summary>

@@ -90,6 +90,19 @@ public class HelperPlacementTests
         Assert.NotEqual(allowed[0], Assert.Single(afterOn));
     }
 
+    [Fact]
+    public void Helper_Cpus_Follow_The_Caller_Through_The_Allowed_Set()
+    {
+        int[] allowed = [0, 1, 2, 3, 8, 9];
+        Assert.Equal([9, 0, 1], ForkJoinPool.HelperCpus(allowed, 8, 3));
+        Assert.Equal([0], ForkJoinPool.HelperCpus(allowed, 9, 1));
+        Assert.Equal([1, 2, 3, 8, 9, 1], ForkJoinPool.HelperCpus(allowed, 0, 6));
+        // A caller outside the set (its own affinity narrower or different): the set in order.
+        Assert.Equal([0, 1], ForkJoinPool.HelperCpus(allowed, 5, 2));
+        Assert.Equal([1], ForkJoinPool.HelperCpus([0, 1], 0, 1));
+        Assert.Equal([0], ForkJoinPool.HelperCpus([0, 1], 1, 1));
+    }
+
     /// <summary>Runs two-chunk loops until a helper takes a chunk (the caller may take both when a helper is slow to wake).</summary>
     private static int HelperThreadId()
     {
