@@ -81,8 +81,8 @@ public class ChannelVectorPathTests
         {
             var engine = Engine(k, caseIndex, act, residual, channelVector: true, out var shape, out var x, out var res, isa);
             Assert.True(engine.UsesChannelVectorPath(shape));
-            var y1 = Run(engine, shape, x, res, threads: 1);
-            var y2 = Run(engine, shape, x, res, threads: 2);
+            var y1 = DSConvTestData.Run(engine, shape, x, res, threads: 1);
+            var y2 = DSConvTestData.Run(engine, shape, x, res, threads: 2);
             // Every output comes from one kernel call, whatever the split over workers.
             Assert.Equal(y1, y2);
             var (expected, scale) = Reference(engine, shape, x, res);
@@ -93,7 +93,7 @@ public class ChannelVectorPathTests
             // outputs are bit-identical; the bound leaves room for a different split of K on either path).
             var pixel = Engine(k, caseIndex, act, residual, channelVector: false, out _, out _, out _, isa);
             Assert.False(pixel.UsesChannelVectorPath(shape));
-            var yp = Run(pixel, shape, x, res, threads: 2);
+            var yp = DSConvTestData.Run(pixel, shape, x, res, threads: 2);
             var cross = RandomTensors.RelativeDiff(Tensor.FromFloats([y2.Length], y2), Tensor.FromFloats([y2.Length], yp));
             Assert.True(cross <= 1e-6, $"{act.Kind}, residual {residual}: channel vs pixel path relative difference {cross:E2}");
         }
@@ -118,7 +118,7 @@ public class ChannelVectorPathTests
                 var weights = new DSConvWeights(o, c, 3, 3, new DSConvFormat(32, bits, 8, 8, false), q, kds);
                 var engine = new DSConvEngine(weights, 1, FusedActivation.None, isa, keepWeights: true) { ChannelVector = true };
                 Assert.True(engine.UsesChannelVectorPath(shape));
-                var y = Run(engine, shape, x, null, 2);
+                var y = DSConvTestData.Run(engine, shape, x, null, 2);
                 var expected = DSConvReference.Run(x, shape, weights, FusedActivation.None);
                 var diff = RandomTensors.RelativeDiff(Tensor.FromFloats([y.Length], y), Tensor.FromFloats([y.Length], expected));
                 Assert.True(diff <= Tolerance, $"{bits}-bit q={qValue} sign {sign}: relative error {diff:E2}");
@@ -149,15 +149,6 @@ public class ChannelVectorPathTests
         Assert.True(new DSConvEngine(weights, 1, FusedActivation.None, DSConvIsa.Avx512Int16) { ChannelVector = true }.UsesChannelVectorPath(shape));
         // Other kernels have no channel-vector path, even when asked.
         Assert.False(new DSConvEngine(weights, 1, FusedActivation.None, DSConvIsa.Scalar) { ChannelVector = true }.UsesChannelVectorPath(shape));
-    }
-
-    private static float[] Run(DSConvEngine engine, ConvShape shape, float[] x, float[]? residual, int threads)
-    {
-        var y = new float[shape.N * shape.O * shape.OutPixels];
-        var scratch = new float[engine.ScratchFloats(shape)];
-        scratch.AsSpan().Fill(float.NaN);
-        engine.Run(x, shape, y, scratch, threads, residual);
-        return y;
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using DSConvService.Core.Kernels.DSConv;
+
 namespace DSConvService.Core.Tests.Kernels.DSConv;
 
 internal static class DSConvTestData
@@ -49,5 +51,15 @@ internal static class DSConvTestData
             }
         }
         return x;
+    }
+
+    /// <summary>y of one engine run with scratch that starts dirty (NaN), as a reused buffer would be.</summary>
+    public static float[] Run(DSConvEngine engine, ConvShape shape, float[] x, float[]? residual, int threads)
+    {
+        var y = new float[shape.N * shape.O * shape.OutPixels];
+        var scratch = new float[engine.ScratchFloats(shape)];
+        scratch.AsSpan().Fill(float.NaN);
+        engine.Run(x, shape, y, scratch, threads, residual);
+        return y;
     }
 }

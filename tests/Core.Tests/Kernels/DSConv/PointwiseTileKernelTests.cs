@@ -84,18 +84,9 @@ public class PointwiseTileKernelTests
         Assert.Equal(DSConvIsa.Avx512Vnni, vnni.Path(shape).Kernel);
         foreach (var threads in new[] { 1, 2 })
         {
-            var expected = Run(vnni, shape, x, res, threads);
-            var actual = Run(auto, shape, x, res, threads);
+            var expected = DSConvTestData.Run(vnni, shape, x, res, threads);
+            var actual = DSConvTestData.Run(auto, shape, x, res, threads);
             Assert.Equal(expected, actual);
         }
-    }
-
-    private static float[] Run(DSConvEngine engine, ConvShape shape, float[] x, float[]? residual, int threads)
-    {
-        var y = new float[shape.N * shape.O * shape.OutPixels];
-        var scratch = new float[engine.ScratchFloats(shape)];
-        scratch.AsSpan().Fill(float.NaN);
-        engine.Run(x, shape, y, scratch, threads, residual);
-        return y;
     }
 }
