@@ -30,8 +30,8 @@ public static unsafe class DepthwiseBench
         var o = BenchOptions.Parse(args);
         Console.WriteLine($"CPU: {SuiteModels.CpuModel()}; 1 thread, {act.Kind} fused, {(cold ? "cold buffers, " : "")}fastest process CPU time of {o.Runs} interleaved runs");
         Console.WriteLine();
-        Console.WriteLine("| shape | direct ms | copy ms | blocked ms | chosen | GMAC/s (chosen) |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | --- | ---: |");
+        Console.WriteLine("| shape | direct ms | copy ms | blocked 8 ms | blocked 16 ms | chosen | GMAC/s (chosen) |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | --- | ---: |");
         foreach (var (c, h, k, s) in shapes)
         {
             var pad = k / 2;
@@ -42,7 +42,7 @@ public static unsafe class DepthwiseBench
             var ys = Enumerable.Range(0, copies).Select(_ => new float[c * oh * oh]).ToArray();
             var w = new float[c * k * k];
             var turn = 0;
-            var scratch = new float[Math.Max(DepthwiseConv.CopyPathScratchFloats(g), DepthwiseChannelBlocked.ScratchFloats(g)) + 16];
+            var scratch = new float[Math.Max(DepthwiseConv.CopyPathScratchFloats(g), Math.Max(DepthwiseChannelBlocked.ScratchFloats(g, 8), DepthwiseChannelBlocked.ScratchFloats(g, 16))) + 16];
             foreach (var x in xs)
             {
                 for (var i = 0; i < x.Length; i++)
@@ -58,14 +58,14 @@ public static unsafe class DepthwiseBench
                     DepthwiseConv.Run(px, pw, null, py, 1, c, 1, g, act, ps, 1, path);
                 }
             };
-            var paths = new[] { DepthwisePath.Direct, DepthwisePath.Copy, DepthwisePath.Blocked }
-                .Where(p => p switch { DepthwisePath.Direct => DepthwiseDirectKernel.Supports(g), DepthwisePath.Blocked => DepthwiseChannelBlocked.Supported, _ => true })
+            var paths = new[] { DepthwisePath.Direct, DepthwisePath.Copy, DepthwisePath.Blocked, DepthwisePath.Blocked16 }
+                .Where(p => p switch { DepthwisePath.Direct => DepthwiseDirectKernel.Supports(g), DepthwisePath.Blocked => DepthwiseChannelBlocked.Supported, DepthwisePath.Blocked16 => DepthwiseBlockedKernel512.Supported, _ => true })
                 .ToArray();
             var measured = Timing.FastestCpu(o, paths.Select(Path).ToArray());
             double Time(DepthwisePath p) => Array.IndexOf(paths, p) is var i and >= 0 ? measured[i] : double.NaN;
             var chosen = DepthwiseConv.Choose(g, 1);
             var macs = (double)c * oh * oh * k * k;
-            Console.WriteLine($"| {c}x{h}x{h} {k}x{k}/{s} | {Time(DepthwisePath.Direct):F3} | {Time(DepthwisePath.Copy):F3} | {Time(DepthwisePath.Blocked):F3} | {chosen.ToString().ToLowerInvariant()} | {macs / Time(chosen) / 1e6:F1} |");
+            Console.WriteLine($"| {c}x{h}x{h} {k}x{k}/{s} | {Time(DepthwisePath.Direct):F3} | {Time(DepthwisePath.Copy):F3} | {Time(DepthwisePath.Blocked):F3} | {Time(DepthwisePath.Blocked16):F3} | {chosen.ToString().ToLowerInvariant()} | {macs / Time(chosen) / 1e6:F1} |");
         }
         return 0;
     }

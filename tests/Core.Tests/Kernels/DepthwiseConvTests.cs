@@ -65,6 +65,12 @@ public sealed unsafe class DepthwiseConvTests
             new("3x3/3 dilation 2, 9 channels, asymmetric pads, 17x29", 2, 9, 1, 17, 29, 3, 3, 3, 3, 2, 2, 2, 0, 1, 3),
             new("5x5/1 pad 2, 12 channels, 3x3 map", 1, 12, 1, 3, 3, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2),
             new("7x7/1 pad 3, 10 channels, 9x17", 1, 10, 1, 9, 17, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3),
+            // Blocks of 16 channels: whole, one partial block above 8 and one at most 8, rows around 8 outputs.
+            new("3x3/1 pad 1, 32 channels, 12x12, batch 2", 2, 32, 1, 12, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
+            new("3x3/2 pad 1, 29 channels, 23x17", 1, 29, 1, 23, 17, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1),
+            new("5x5/1 pad 2, 21 channels, 7x9", 1, 21, 1, 7, 9, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2),
+            new("5x5/2 pad 2, 40 channels, 14x14, batch 2", 2, 40, 1, 14, 14, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2),
+            new("3x3/1 dilation 2, 17 channels, 11x26", 1, 17, 1, 11, 26, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2),
         };
         foreach (var w in new[] { 1, 2, 5, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 33 })
         {
@@ -102,6 +108,10 @@ public sealed unsafe class DepthwiseConvTests
         {
             yield return DepthwisePath.Blocked;
         }
+        if (DepthwiseBlockedKernel512.Supported && c.M == 1)
+        {
+            yield return DepthwisePath.Blocked16;
+        }
     }
 
     [Fact]
@@ -112,7 +122,8 @@ public sealed unsafe class DepthwiseConvTests
             var needed = DepthwiseConv.Choose(c.Geometry, c.M) switch
             {
                 DepthwisePath.Copy => DepthwiseConv.CopyPathScratchFloats(c.Geometry),
-                DepthwisePath.Blocked => DepthwiseChannelBlocked.ScratchFloats(c.Geometry),
+                DepthwisePath.Blocked => DepthwiseChannelBlocked.ScratchFloats(c.Geometry, 8),
+                DepthwisePath.Blocked16 => DepthwiseChannelBlocked.ScratchFloats(c.Geometry, 16),
                 _ => 0,
             };
             Assert.True(DepthwiseConv.ScratchFloats(c.Geometry) >= needed, c.Name);
@@ -131,7 +142,8 @@ public sealed unsafe class DepthwiseConvTests
         var scratchFloats = path switch
         {
             DepthwisePath.Copy => DepthwiseConv.CopyPathScratchFloats(g),
-            DepthwisePath.Blocked => DepthwiseChannelBlocked.ScratchFloats(g),
+            DepthwisePath.Blocked => DepthwiseChannelBlocked.ScratchFloats(g, 8),
+            DepthwisePath.Blocked16 => DepthwiseChannelBlocked.ScratchFloats(g, 16),
             _ => 0,
         };
         var scratch = new float[scratchFloats + Guard];

@@ -14,8 +14,6 @@ namespace DSConvService.Core.Kernels.Conv;
 /// </summary>
 public static unsafe class DepthwiseChannelBlocked
 {
-    private const int Lanes = 8;
-
     /// <summary>Below this many multiply-adds in total a layer runs on the calling thread: a dispatch would cost more.</summary>
     private const long ParallelMacs = 1 << 15;
 
@@ -25,26 +23,40 @@ public static unsafe class DepthwiseChannelBlocked
     /// <summary>Whether this CPU can run the kernel (AVX2 and FMA).</summary>
     public static bool Supported => Avx2.IsSupported && Fma.IsSupported;
 
+    /// <summary>
+    /// Channels per block for this geometry: 16 (<see cref="DepthwiseBlockedKernel512"/>) where 512-bit vectors run at
+    /// full width and the map is small, else 8. `bench depthwise`, Zen 5, 1 thread, warm buffers: 16 lanes take
+    /// 576x14x14 0.058 → 0.046 ms, 960x7x7 0.042 → 0.038, 672x14x14 5×5 0.166 → 0.132, 240x28x28 5×5 0.209 → 0.167; on
+    /// 56- and 112-wide maps they are level or slower (96x112x112/2 0.220 → 0.259, cold 0.361 → 0.467): there the work
+    /// is moving the data, and 16 input and 16 output planes at once stream worse than 8 (the block overflows L2; strips
+    /// of rows and prefetching the next strip did not help).
+    /// </summary>
+    public static int Lanes(in ConvGeometry g) =>
+        DepthwiseBlockedKernel512.Supported && g.Width <= 28 && (g.Width <= 14 || g.KernelW >= 5) ? 16 : 8;
+
     /// <summary>Padded rows and columns one block needs: exactly those the taps of the outputs read.</summary>
     internal static (int Rows, int Columns) PaddedSize(in ConvGeometry g) =>
         ((g.OutHeight - 1) * g.StrideH + (g.KernelH - 1) * g.DilationH + 1, (g.OutWidth - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1);
 
     // Per thread: the padded block, its slack, the block's weights and bias.
-    private static long PartFloats(in ConvGeometry g)
+    private static long PartFloats(in ConvGeometry g, int lanes)
     {
         var (rows, columns) = PaddedSize(g);
-        return (long)rows * columns * Lanes + SlackFloats(g) + g.KernelH * g.KernelW * Lanes + Lanes;
+        return (long)rows * columns * lanes + SlackFloats(g, lanes) + g.KernelH * g.KernelW * lanes + lanes;
     }
 
     // After the padded block: what the unused lanes of a row's last group read past the last row (7 pixels at the
     // stride, then one vector), and where input pixels no tap reads are dropped (its first pixel).
-    private static int SlackFloats(in ConvGeometry g) => (7 * g.StrideW + 1) * Lanes;
+    private static int SlackFloats(in ConvGeometry g, int lanes) => (7 * g.StrideW + 1) * lanes;
 
-    // Shared by the threads: where each input pixel goes in the padded block (one int per pixel, rounded up to 8).
-    private static long OffsetFloats(in ConvGeometry g) => (g.InPixels + Lanes - 1) / Lanes * Lanes;
+    // Shared by the threads: where each input pixel goes in the padded block (one int per pixel, rounded up to 16).
+    private static long OffsetFloats(in ConvGeometry g) => (g.InPixels + 15) / 16 * 16;
 
-    /// <summary>Scratch floats <see cref="Run"/> needs, whatever the thread count.</summary>
-    public static long ScratchFloats(in ConvGeometry g) => OffsetFloats(g) + MaxParts * PartFloats(g);
+    /// <summary>Scratch floats <see cref="Run(float*, float*, float*, float*, int, int, in ConvGeometry, FusedActivation, float*, int)"/> needs, whatever the thread count.</summary>
+    public static long ScratchFloats(in ConvGeometry g) => ScratchFloats(g, Lanes(g));
+
+    /// <summary>Scratch floats for blocks of <paramref name="lanes"/> (8 or 16) channels.</summary>
+    internal static long ScratchFloats(in ConvGeometry g, int lanes) => OffsetFloats(g) + MaxParts * PartFloats(g, lanes);
 
     /// <summary>
     /// y[n, c] = act(bias[c] + depthwise(x[n, c], w[c])) for <paramref name="channels"/> channels of
@@ -52,7 +64,7 @@ public static unsafe class DepthwiseChannelBlocked
     /// </summary>
     public static void Run(float* x, float* w, float* bias, float* y, int batch, int channels, in ConvGeometry g, FusedActivation act,
         float* scratch, int threads) =>
-        Run(x, default(IdentityMap256), w, bias, y, batch, channels, g, act, scratch, threads);
+        Run(x, default(IdentityMap256), w, bias, y, batch, channels, g, act, scratch, threads, Lanes(g));
 
     /// <summary>
     /// <see cref="Run(float*, float*, float*, float*, int, int, in ConvGeometry, FusedActivation, float*, int)"/> on
@@ -61,15 +73,25 @@ public static unsafe class DepthwiseChannelBlocked
     /// </summary>
     public static void Run<TMap>(float* x, TMap map, float* w, float* bias, float* y, int batch, int channels, in ConvGeometry g,
         FusedActivation act, float* scratch, int threads)
+        where TMap : struct, IValueMap256 =>
+        Run(x, map, w, bias, y, batch, channels, g, act, scratch, threads, Lanes(g));
+
+    /// <summary>The run on blocks of <paramref name="lanes"/> channels: 8 (AVX2) or 16 (AVX-512; tests run both).</summary>
+    internal static void Run<TMap>(float* x, TMap map, float* w, float* bias, float* y, int batch, int channels, in ConvGeometry g,
+        FusedActivation act, float* scratch, int threads, int lanes)
         where TMap : struct, IValueMap256
     {
-        var blocks = (channels + Lanes - 1) / Lanes;
+        if (lanes != 8 && (lanes != 16 || !DepthwiseBlockedKernel512.Supported))
+        {
+            throw new ArgumentException($"Blocks of {lanes} channels are not supported on this CPU.", nameof(lanes));
+        }
+        var blocks = (channels + lanes - 1) / lanes;
         var units = batch * blocks;
         var macs = (long)batch * channels * g.OutPixels * g.KernelH * g.KernelW;
         var parts = macs < ParallelMacs ? 1 : Math.Clamp(threads, 1, Math.Min(units, MaxParts));
-        var perPart = PartFloats(g);
+        var perPart = PartFloats(g, lanes);
         var offsets = (int*)scratch;
-        FillOffsets(g, offsets);
+        FillOffsets(g, offsets, lanes);
         var (ax, aw, ab, ay, asc) = ((nint)x, (nint)w, (nint)bias, (nint)y, (nint)(scratch + OffsetFloats(g)));
         var geometry = g;
         CpuParallel.For(parts, parts, (p0, p1) =>
@@ -81,19 +103,44 @@ public static unsafe class DepthwiseChannelBlocked
                 for (var u = first; u < end; u++)
                 {
                     var n = u / blocks;
-                    var c0 = u % blocks * Lanes;
-                    var count = Math.Min(Lanes, channels - c0);
+                    var c0 = u % blocks * lanes;
+                    var count = Math.Min(lanes, channels - c0);
                     var planes = (float*)ax + ((long)n * channels + c0) * geometry.InPixels;
-                    RunBlock(planes, map, (float*)aw, (float*)ab, (float*)ay, n, c0, count, channels, geometry, act, offsets, s);
+                    if (lanes == 16)
+                    {
+                        RunBlock16(planes, map, (float*)aw, (float*)ab, (float*)ay, n, c0, count, channels, geometry, act, offsets, s);
+                    }
+                    else
+                    {
+                        RunBlock(planes, map, (float*)aw, (float*)ab, (float*)ay, n, c0, count, channels, geometry, act, offsets, s);
+                    }
                 }
             }
         });
     }
 
-    private static void FillOffsets(in ConvGeometry g, int* offsets)
+    private static void FillOffsets(in ConvGeometry g, int* offsets, int lanes)
     {
         var (rows, columns) = PaddedSize(g);
-        ChannelBlockPadding.FillOffsets(rows, columns, g.PadTop, g.PadLeft, g.Height, g.Width, offsets);
+        ChannelBlockPadding.FillOffsets(rows, columns, g.PadTop, g.PadLeft, g.Height, g.Width, offsets, lanes);
+    }
+
+    // The block's weights as [tap][lanes] and its bias after them, zero for the channels beyond count.
+    private static float* BlockWeights(float* w, float* bias, int c0, int count, int taps, int lanes, float* weights)
+    {
+        for (var t = 0; t < taps; t++)
+        {
+            for (var c = 0; c < lanes; c++)
+            {
+                weights[t * lanes + c] = c < count ? w[(long)(c0 + c) * taps + t] : 0f;
+            }
+        }
+        var b = weights + taps * lanes;
+        for (var c = 0; c < lanes; c++)
+        {
+            b[c] = c < count && bias != null ? bias[c0 + c] : 0f;
+        }
+        return b;
     }
 
     // planes: the block's count input planes, InPixels apart.
@@ -101,31 +148,47 @@ public static unsafe class DepthwiseChannelBlocked
         in ConvGeometry g, FusedActivation act, int* offsets, float* scratch)
         where TMap : struct, IValueMap256
     {
+        const int lanes = 8;
         var (rows, columns) = PaddedSize(g);
-        var taps = g.KernelH * g.KernelW;
         var padded = scratch;
-        var weights = scratch + (long)rows * columns * Lanes + SlackFloats(g);
-        for (var t = 0; t < taps; t++)
-        {
-            for (var c = 0; c < Lanes; c++)
-            {
-                weights[t * Lanes + c] = c < count ? w[(long)(c0 + c) * taps + t] : 0f;
-            }
-        }
-        var b = weights + taps * Lanes;
-        for (var c = 0; c < Lanes; c++)
-        {
-            b[c] = c < count && bias != null ? bias[c0 + c] : 0f;
-        }
-        ChannelBlockPadding.FillBorder(padded, rows, columns, g.PadTop, g.PadLeft, g.Height, g.Width, 0f);
+        var b = BlockWeights(w, bias, c0, count, g.KernelH * g.KernelW, lanes, scratch + (long)rows * columns * lanes + SlackFloats(g, lanes));
+        var weights = b - g.KernelH * g.KernelW * lanes;
+        ChannelBlockPadding.FillBorder(padded, rows, columns, g.PadTop, g.PadLeft, g.Height, g.Width, 0f, lanes);
         ChannelBlockTranspose256.PlanesToPixels(planes, g.InPixels, count, g.InPixels, offsets, padded, map);
         var vb = Vector256.Load(b);
         var output = y + ((long)n * channels + c0) * g.OutPixels;
-        var rowFloats = (long)columns * Lanes;
+        var rowFloats = (long)columns * lanes;
         var fused = ActivationPass.Fused(act);
         for (var oy = 0; oy < g.OutHeight; oy++)
         {
             DepthwiseBlockedKernel256.Row(padded + oy * g.StrideH * rowFloats, columns, weights, vb, g, fused,
+                output + (long)oy * g.OutWidth, g.OutPixels, count, (g.OutHeight - oy) * g.OutWidth);
+        }
+        ActivationPass.Finish(output, (long)count * g.OutPixels, act);
+    }
+
+    // A block of 16 channels: each half of a padded pixel is filled by the 8-channel transpose (the second one with
+    // zeros when the block has at most 8 channels), then the 512-bit kernel runs the rows.
+    private static void RunBlock16<TMap>(float* planes, TMap map, float* w, float* bias, float* y, int n, int c0, int count, int channels,
+        in ConvGeometry g, FusedActivation act, int* offsets, float* scratch)
+        where TMap : struct, IValueMap256
+    {
+        const int lanes = 16;
+        var (rows, columns) = PaddedSize(g);
+        var padded = scratch;
+        var b = BlockWeights(w, bias, c0, count, g.KernelH * g.KernelW, lanes, scratch + (long)rows * columns * lanes + SlackFloats(g, lanes));
+        var weights = b - g.KernelH * g.KernelW * lanes;
+        ChannelBlockPadding.FillBorder(padded, rows, columns, g.PadTop, g.PadLeft, g.Height, g.Width, 0f, lanes);
+        ChannelBlockTranspose256.PlanesToPixels(planes, g.InPixels, Math.Min(count, 8), g.InPixels, offsets, padded, map);
+        ChannelBlockTranspose256.PlanesToPixels(planes + 8L * g.InPixels, g.InPixels, Math.Max(count - 8, 0), g.InPixels, offsets,
+            padded + 8, map);
+        var vb = Vector512.Load(b);
+        var output = y + ((long)n * channels + c0) * g.OutPixels;
+        var rowFloats = (long)columns * lanes;
+        var fused = ActivationPass.Fused(act);
+        for (var oy = 0; oy < g.OutHeight; oy++)
+        {
+            DepthwiseBlockedKernel512.Row(padded + oy * g.StrideH * rowFloats, columns, weights, vb, g, fused,
                 output + (long)oy * g.OutWidth, g.OutPixels, count, (g.OutHeight - oy) * g.OutWidth);
         }
         ActivationPass.Finish(output, (long)count * g.OutPixels, act);

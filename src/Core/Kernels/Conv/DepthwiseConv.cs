@@ -39,7 +39,7 @@ public static unsafe class DepthwiseConv
 
     /// <summary>The path <see cref="Run"/> takes for this geometry and channel multiplier.</summary>
     internal static DepthwisePath Choose(in ConvGeometry g, int multiplier) =>
-        multiplier == 1 && BlockedApplies(g) ? DepthwisePath.Blocked
+        multiplier == 1 && BlockedApplies(g) ? (DepthwiseChannelBlocked.Lanes(g) == 16 ? DepthwisePath.Blocked16 : DepthwisePath.Blocked)
         : DepthwiseDirectKernel.Applies(g) ? DepthwisePath.Direct
         : DepthwisePath.Copy;
 
@@ -59,13 +59,14 @@ public static unsafe class DepthwiseConv
     internal static void Run(float* x, float* w, float* bias, float* y, int batch, int inChannels, int multiplier, in ConvGeometry g,
         FusedActivation act, float* scratch, int threads, DepthwisePath path)
     {
-        if (path == DepthwisePath.Blocked)
+        if (path is DepthwisePath.Blocked or DepthwisePath.Blocked16)
         {
             if (multiplier != 1)
             {
                 throw new ArgumentException("The channel-blocked depthwise path runs a channel multiplier of 1 only.", nameof(multiplier));
             }
-            DepthwiseChannelBlocked.Run(x, w, bias, y, batch, inChannels, g, act, scratch, threads);
+            DepthwiseChannelBlocked.Run(x, default(IdentityMap256), w, bias, y, batch, inChannels, g, act, scratch, threads,
+                path == DepthwisePath.Blocked16 ? 16 : 8);
             return;
         }
         if (path == DepthwisePath.Direct)
@@ -156,7 +157,7 @@ public static unsafe class DepthwiseConv
     }
 }
 
-/// <summary>The three depthwise implementations (<see cref="DepthwiseConv.Choose"/>).</summary>
+/// <summary>The depthwise implementations (<see cref="DepthwiseConv.Choose"/>).</summary>
 internal enum DepthwisePath
 {
     /// <summary>Per plane from the input, no copy (<see cref="DepthwiseDirectKernel"/>).</summary>
@@ -167,4 +168,7 @@ internal enum DepthwisePath
 
     /// <summary>Blocks of 8 channels interleaved per pixel (<see cref="DepthwiseChannelBlocked"/>).</summary>
     Blocked,
+
+    /// <summary>Blocks of 16 channels interleaved per pixel, 512-bit vectors (<see cref="DepthwiseBlockedKernel512"/>).</summary>
+    Blocked16,
 }

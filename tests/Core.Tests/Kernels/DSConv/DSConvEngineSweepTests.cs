@@ -131,6 +131,8 @@ public class DSConvEngineSweepTests
     [InlineData(3, 33, 7, 7, 1, 3, 1, 1, 1, 8, 2)]
     [InlineData(1, 4, 112, 112, 1, 3, 2, 1, 1, 8, 2)]
     [InlineData(1, 58, 28, 28, 1, 3, 1, 1, 1, 8, 2)]
+    [InlineData(2, 40, 28, 28, 1, 5, 1, 2, 1, 8, 2)]
+    [InlineData(1, 24, 14, 14, 1, 3, 2, 1, 1, 8, 1)]
     public void Depthwise_Layers_Match_The_Reference(int n, int c, int h, int w, int multiplier, int k, int stride, int pad, int dilation, int mbits, int threads)
     {
         var format = new DSConvFormat(32, 4, mbits, 5, true);
