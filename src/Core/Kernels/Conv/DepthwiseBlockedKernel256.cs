@@ -90,35 +90,36 @@ internal static unsafe class DepthwiseBlockedKernel256
         }
     }
 
-    // The last outputs of a row (fewer than 8): one pixel at a time, then through a transpose on the stack.
+    // The last outputs of a plane (fewer than 8, where a full-width store would leave it): the 8 outputs are computed
+    // as in the row loop (the lanes past the row read the slack after the block), stored on the stack, and the first
+    // ones copied out. Computing them one at a time was a chain of dependent FMAs, as long as the rest of a 7×7 plane.
     private static void Tail(float* rows, float* w, Vector256<float> bias, in ConvGeometry g, FusedActivation act,
         float* y, long planeStride, int channels, int ox0, int step, int tapStep, long rowStep)
     {
-        var pixels = stackalloc Vector256<float>[8];
         var count = g.OutWidth - ox0;
-        for (var i = 0; i < 8; i++)
+        Vector256<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias;
+        var r = rows + (long)ox0 * step;
+        var wt = w;
+        for (var ky = 0; ky < g.KernelH; ky++, r += rowStep)
         {
-            if (i >= count)
+            var p = r;
+            for (var kx = 0; kx < g.KernelW; kx++, p += tapStep, wt += 8)
             {
-                pixels[i] = Vector256<float>.Zero;
-                continue;
+                var wv = Vector256.Load(wt);
+                a0 = Fma.MultiplyAdd(Vector256.Load(p), wv, a0);
+                a1 = Fma.MultiplyAdd(Vector256.Load(p + step), wv, a1);
+                a2 = Fma.MultiplyAdd(Vector256.Load(p + 2 * step), wv, a2);
+                a3 = Fma.MultiplyAdd(Vector256.Load(p + 3 * step), wv, a3);
+                a4 = Fma.MultiplyAdd(Vector256.Load(p + 4 * step), wv, a4);
+                a5 = Fma.MultiplyAdd(Vector256.Load(p + 5 * step), wv, a5);
+                a6 = Fma.MultiplyAdd(Vector256.Load(p + 6 * step), wv, a6);
+                a7 = Fma.MultiplyAdd(Vector256.Load(p + 7 * step), wv, a7);
             }
-            var acc = bias;
-            var r = rows + (long)(ox0 + i) * step;
-            var wt = w;
-            for (var ky = 0; ky < g.KernelH; ky++, r += rowStep)
-            {
-                var p = r;
-                for (var kx = 0; kx < g.KernelW; kx++, p += tapStep, wt += 8)
-                {
-                    acc = Fma.MultiplyAdd(Vector256.Load(p), Vector256.Load(wt), acc);
-                }
-            }
-            pixels[i] = ActivationVectors.Apply(acc, act);
         }
         var planes = stackalloc float[64];
-        ChannelBlockTranspose256.BlockToPlanes(pixels[0], pixels[1], pixels[2], pixels[3], pixels[4], pixels[5], pixels[6], pixels[7],
-            planes, 8, 8);
+        ChannelBlockTranspose256.BlockToPlanes(ActivationVectors.Apply(a0, act), ActivationVectors.Apply(a1, act),
+            ActivationVectors.Apply(a2, act), ActivationVectors.Apply(a3, act), ActivationVectors.Apply(a4, act),
+            ActivationVectors.Apply(a5, act), ActivationVectors.Apply(a6, act), ActivationVectors.Apply(a7, act), planes, 8, 8);
         for (var c = 0; c < channels; c++)
         {
             new ReadOnlySpan<float>(planes + 8 * c, count).CopyTo(new Span<float>(y + c * planeStride + ox0, count));

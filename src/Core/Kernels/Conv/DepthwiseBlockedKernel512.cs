@@ -141,34 +141,34 @@ internal static unsafe class DepthwiseBlockedKernel512
         Vector512<float> w0, Vector512<float> w1, Vector512<float> w2, Vector512<float> a) =>
         Avx512F.FusedMultiplyAdd(x2, w2, Avx512F.FusedMultiplyAdd(x1, w1, Avx512F.FusedMultiplyAdd(x0, w0, a)));
 
-    // The last outputs of a row (fewer than 8): one pixel at a time, then through the same store.
+    // The last outputs of a plane (fewer than 8, where a full-width store would leave it): the 8 outputs are computed
+    // as in the row loop (the lanes past the row read the slack after the block), stored on the stack, and the first
+    // ones copied out. Computing them one at a time was a chain of dependent FMAs, as long as the rest of a 7×7 plane.
     private static void Tail(float* rows, float* w, Vector512<float> bias, in ConvGeometry g, FusedActivation act,
         float* y, long planeStride, int channels, int ox0, int step, int tapStep, long rowStep)
     {
-        var pixels = stackalloc Vector512<float>[8];
         var count = g.OutWidth - ox0;
-        for (var i = 0; i < 8; i++)
+        Vector512<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias;
+        var r = rows + (long)ox0 * step;
+        var wt = w;
+        for (var ky = 0; ky < g.KernelH; ky++, r += rowStep)
         {
-            if (i >= count)
+            var p = r;
+            for (var kx = 0; kx < g.KernelW; kx++, p += tapStep, wt += Lanes)
             {
-                pixels[i] = Vector512<float>.Zero;
-                continue;
+                var wv = Vector512.Load(wt);
+                a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(p), wv, a0);
+                a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + step), wv, a1);
+                a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 2 * step), wv, a2);
+                a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 3 * step), wv, a3);
+                a4 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 4 * step), wv, a4);
+                a5 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 5 * step), wv, a5);
+                a6 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 6 * step), wv, a6);
+                a7 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 7 * step), wv, a7);
             }
-            var acc = bias;
-            var r = rows + (long)(ox0 + i) * step;
-            var wt = w;
-            for (var ky = 0; ky < g.KernelH; ky++, r += rowStep)
-            {
-                var p = r;
-                for (var kx = 0; kx < g.KernelW; kx++, p += tapStep, wt += Lanes)
-                {
-                    acc = Avx512F.FusedMultiplyAdd(Vector512.Load(p), Vector512.Load(wt), acc);
-                }
-            }
-            pixels[i] = acc;
         }
         var planes = stackalloc float[8 * Lanes];
-        Store(pixels[0], pixels[1], pixels[2], pixels[3], pixels[4], pixels[5], pixels[6], pixels[7], act, planes, 8, Lanes);
+        Store(a0, a1, a2, a3, a4, a5, a6, a7, act, planes, 8, Lanes);
         for (var c = 0; c < channels; c++)
         {
             new ReadOnlySpan<float>(planes + 8 * c, count).CopyTo(new Span<float>(y + c * planeStride + ox0, count));

@@ -25,14 +25,14 @@ public static unsafe class DepthwiseChannelBlocked
 
     /// <summary>
     /// Channels per block for this geometry: 16 (<see cref="DepthwiseBlockedKernel512"/>) where 512-bit vectors run at
-    /// full width and the map is small, else 8. `bench depthwise`, Zen 5, 1 thread, warm buffers: 16 lanes take
-    /// 576x14x14 0.058 → 0.046 ms, 960x7x7 0.042 → 0.038, 672x14x14 5×5 0.166 → 0.132, 240x28x28 5×5 0.209 → 0.167; on
-    /// 56- and 112-wide maps they are level or slower (96x112x112/2 0.220 → 0.259, cold 0.361 → 0.467): there the work
+    /// full width and the map is at most 28 wide, else 8. `bench depthwise`, Zen 5, 1 thread, warm buffers: 16 lanes take
+    /// 576x14x14 0.060 → 0.044 ms, 960x7x7 0.041 → 0.024, 672x14x14 5×5 0.142 → 0.120, 240x28x28 5×5 0.185 → 0.159,
+    /// 192x28x28 0.063 → 0.057; on 56- and 112-wide maps they are level or slower (96x112x112/2 0.220 → 0.259, cold 0.361 → 0.467): there the work
     /// is moving the data, and 16 input and 16 output planes at once stream worse than 8 (the block overflows L2; strips
     /// of rows and prefetching the next strip did not help).
     /// </summary>
     public static int Lanes(in ConvGeometry g) =>
-        DepthwiseBlockedKernel512.Supported && g.Width <= 28 && (g.Width <= 14 || g.KernelW >= 5) ? 16 : 8;
+        DepthwiseBlockedKernel512.Supported && g.Width <= 28 ? 16 : 8;
 
     /// <summary>Padded rows and columns one block needs: exactly those the taps of the outputs read.</summary>
     internal static (int Rows, int Columns) PaddedSize(in ConvGeometry g) =>
@@ -128,12 +128,13 @@ public static unsafe class DepthwiseChannelBlocked
     // The block's weights as [tap][lanes] and its bias after them, zero for the channels beyond count.
     private static float* BlockWeights(float* w, float* bias, int c0, int count, int taps, int lanes, float* weights)
     {
-        for (var t = 0; t < taps; t++)
+        if (count == lanes)
         {
-            for (var c = 0; c < lanes; c++)
-            {
-                weights[t * lanes + c] = c < count ? w[(long)(c0 + c) * taps + t] : 0f;
-            }
+            GatherWeights(w + (long)c0 * taps, taps, lanes, weights);
+        }
+        else
+        {
+            ScalarWeights(w, c0, count, taps, lanes, weights);
         }
         var b = weights + taps * lanes;
         for (var c = 0; c < lanes; c++)
@@ -141,6 +142,30 @@ public static unsafe class DepthwiseChannelBlocked
             b[c] = c < count && bias != null ? bias[c0 + c] : 0f;
         }
         return b;
+    }
+
+    // A whole block's taps, 8 channels per gather (there is no 512-bit gather in .NET 10).
+    private static void GatherWeights(float* w, int taps, int lanes, float* weights)
+    {
+        var index = Vector256<int>.Indices * Vector256.Create(taps);
+        for (var t = 0; t < taps; t++)
+        {
+            for (var half = 0; half < lanes; half += 8)
+            {
+                Avx2.GatherVector256(w + (long)half * taps + t, index, 4).Store(weights + t * lanes + half);
+            }
+        }
+    }
+
+    private static void ScalarWeights(float* w, int c0, int count, int taps, int lanes, float* weights)
+    {
+        for (var t = 0; t < taps; t++)
+        {
+            for (var c = 0; c < lanes; c++)
+            {
+                weights[t * lanes + c] = c < count ? w[(long)(c0 + c) * taps + t] : 0f;
+            }
+        }
     }
 
     // planes: the block's count input planes, InPixels apart.
