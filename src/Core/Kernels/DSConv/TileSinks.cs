@@ -82,6 +82,21 @@ public unsafe struct PlaneSink : ITileSink
         var plane = Planes + r * PlaneStride;
         var res = Residual == null ? null : Residual + r * PlaneStride;
         var map = Map;
+        if (map->Full)
+        {
+            // 32 pixels in one run of the plane: plain stores, no compress and no masks.
+            var at = plane + map->Start0;
+            v0 += b;
+            v1 += b;
+            if (res != null)
+            {
+                v0 += Vector512.Load(res + map->Start0);
+                v1 += Vector512.Load(res + map->Start0 + 16);
+            }
+            ActivationVectors.Apply(v0, _act).Store(at);
+            ActivationVectors.Apply(v1, _act).Store(at + 16);
+            return;
+        }
         if (map->Count0 > 0)
         {
             TileStore.Half(v0 + b, map->Keep0, map->Store0, plane + map->Start0, res == null ? null : res + map->Start0, _act);

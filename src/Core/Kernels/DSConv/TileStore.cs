@@ -22,6 +22,9 @@ public struct TileStoreMap
     public int Count0;
     public int Count1;
 
+    /// <summary>Whether the tile's 32 pixels are one run of the plane (both halves whole, the second right after the first).</summary>
+    public bool Full;
+
     public static readonly int Bytes = (Unsafe.SizeOf<TileStoreMap>() + 63) / 64 * 64;
 
     /// <summary>The map of every tile of one image (they are the same for all images, groups and panels).</summary>
@@ -32,6 +35,7 @@ public struct TileStoreMap
             var map = (TileStoreMap*)((byte*)maps + (long)tile * Bytes);
             Half(tile * TileArgs.Pixels, gridWidth, oh, ow, out map->Keep0, out map->Store0, out map->Start0, out map->Count0);
             Half(tile * TileArgs.Pixels + 16, gridWidth, oh, ow, out map->Keep1, out map->Store1, out map->Start1, out map->Count1);
+            map->Full = map->Count0 == 16 && map->Count1 == 16 && map->Start1 == map->Start0 + 16;
         }
     }
 
