@@ -220,11 +220,20 @@ public static unsafe class DepthwiseChannelBlocked
     }
 }
 
-/// <summary>A function applied to values as they are moved (8 lanes at a time, one value on the scalar edges).</summary>
+/// <summary>A function applied to values as they are moved (8 or 16 lanes at a time, one value on the scalar edges).</summary>
 public interface IValueMap256
 {
     /// <summary>Maps <paramref name="v"/> in place; the lanes that need <see cref="Apply"/> instead are nonzero in the result.</summary>
     Vector256<int> Map(ref Vector256<float> v);
+
+    /// <summary>
+    /// Maps 16 values and folds into <paramref name="minNonZero"/> and <paramref name="max"/> what <see cref="Fits"/>
+    /// needs to tell whether every lane of a run of calls was in the vector form's range (one check per run).
+    /// </summary>
+    Vector512<float> Map(Vector512<float> v, ref Vector512<uint> minNonZero, ref Vector512<int> max);
+
+    /// <summary>Whether the values folded into <paramref name="minNonZero"/> and <paramref name="max"/> were all mapped right.</summary>
+    bool Fits(Vector512<uint> minNonZero, Vector512<int> max);
 
     float Apply(float v);
 }
@@ -233,6 +242,10 @@ public interface IValueMap256
 public readonly struct IdentityMap256 : IValueMap256
 {
     public Vector256<int> Map(ref Vector256<float> v) => Vector256<int>.Zero;
+
+    public Vector512<float> Map(Vector512<float> v, ref Vector512<uint> minNonZero, ref Vector512<int> max) => v;
+
+    public bool Fits(Vector512<uint> minNonZero, Vector512<int> max) => true;
 
     public float Apply(float v) => v;
 }

@@ -53,7 +53,7 @@ public unsafe class BfpSimulatorSinglesTests
     }
 
     /// <summary>Mostly ordinary activations, with every few values one of the edge cases.</summary>
-    private static float[] Probes(Random rng, int m, int count)
+    internal static float[] Probes(Random rng, int m, int count)
     {
         var x = new float[count];
         for (var i = 0; i < count; i++)
