@@ -271,8 +271,6 @@ public static unsafe class BfpPacker
     /// <summary>Where a run of pixels of one row goes: its first plane index (and, at stride 2 along x, the first odd one).</summary>
     private readonly record struct Target(int Dst, int DstOdd, int Count, Vector512<float> Mask);
 
-    private static readonly Vector512<uint> EvenOdd = Vector512.Create(0u, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put(Vector512<uint> v, uint* plane, int iy, int ix, in Target t, in PlaneGeometry geo)
     {
@@ -291,7 +289,7 @@ public static unsafe class BfpPacker
         else if (geo.Sw == 2)
         {
             // Stride 2 along x: the even and the odd pixels are contiguous runs of two phases.
-            var d = Avx512F.PermuteVar16x32(v, EvenOdd);
+            var d = Avx512F.PermuteVar16x32(v, Vector512.Create(0u, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15));
             var lanes = Vector256<int>.Indices;
             Avx2.MaskStore(plane + t.Dst, Vector256.LessThan(lanes, Vector256.Create((t.Count + 1) / 2)).AsUInt32(), d.GetLower());
             Avx2.MaskStore(plane + t.DstOdd, Vector256.LessThan(lanes, Vector256.Create(t.Count / 2)).AsUInt32(), d.GetUpper());

@@ -83,7 +83,6 @@ internal static unsafe class BfpPackerAvx2
         return gate == null ? v : v * Vector256.Create(gate[c]);
     }
 
-    private static readonly Vector256<int> EvenOdd = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put(Vector256<uint> v, uint* plane, int iy, int ix, int count, int dst, int dstOdd, in PlaneGeometry geo)
@@ -103,7 +102,7 @@ internal static unsafe class BfpPackerAvx2
         else if (geo.Sw == 2)
         {
             // Stride 2 along x: the even and the odd pixels are contiguous runs of two phases.
-            var d = Avx2.PermuteVar8x32(v, EvenOdd.AsUInt32());
+            var d = Avx2.PermuteVar8x32(v, Vector256.Create(0u, 2, 4, 6, 1, 3, 5, 7));
             if (count == 8)
             {
                 // Plain stores where they fit: masked ones (vmaskmovps) are microcoded on AMD.

@@ -9,8 +9,6 @@ namespace DSConvService.Core.Kernels.Pooling;
 /// <summary>The horizontal half of separable pooling, vectorised over the output row.</summary>
 internal static class HorizontalWindow
 {
-    private static readonly Vector512<int> EvenLanes = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-
     /// <summary>Whether <see cref="ReduceAvx512{TOp}"/> serves this stride on this machine.</summary>
     public static bool HasFastPath(int stride) => Avx512F.IsSupported && stride is 1 or 2;
 
@@ -100,7 +98,7 @@ internal static class HorizontalWindow
     private static Vector512<float> Taps(ref float p, nuint at, int stride) =>
         stride == 1
             ? Vector512.LoadUnsafe(ref p, at)
-            : Avx512F.PermuteVar16x32x2(Vector512.LoadUnsafe(ref p, at), EvenLanes, Vector512.LoadUnsafe(ref p, at + 16));
+            : Avx512F.PermuteVar16x32x2(Vector512.LoadUnsafe(ref p, at), Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), Vector512.LoadUnsafe(ref p, at + 16));
 
     private const int Lanes256 = 8;
 

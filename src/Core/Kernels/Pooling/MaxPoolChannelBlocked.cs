@@ -30,10 +30,13 @@ internal static unsafe class MaxPoolChannelBlocked
     /// at most <see cref="MaxOutputWidth"/> (GoogLeNet's 3×3/1 on 480x14x14 0.668 → 0.113 ms, 192x28x28 0.354 → 0.135,
     /// its 3×3/2 on 480x28x28 0.370 → 0.147, ResNet18's 64x112x112 0.307 → 0.230), once there are
     /// <see cref="MinPlanes"/> planes to amortise the offset table (LeNet's 6x28x28 2×2/2: 0.002 against 0.010 ms; ShuffleNet's
-    /// 24x112x112 3×3/2 0.111 → 0.094).
+    /// 24x112x112 3×3/2 0.111 → 0.094). Not the 3×3 windows of stride 1, nor with AVX-512 those of stride 2: their
+    /// per-plane kernels are faster (Zen 5, 3×3/2: 64x111x111 0.193 → 0.111 ms, 64x112x112 0.175 → 0.118, 256x27x27
+    /// 0.054 → 0.051).
     /// </summary>
     public static bool Applies(in PoolWindow g, int planes) =>
-        Supported && g.OutputW <= MaxOutputWidth && planes >= MinPlanes && !MaxPool3x3Stride1.Applies(g);
+        Supported && g.OutputW <= MaxOutputWidth && planes >= MinPlanes && !MaxPool3x3Stride1.Applies(g)
+        && !(MaxPool3x3Stride2.Applies(g) && Avx512F.IsSupported);
 
     /// <summary>Widest output row taken (see <see cref="Applies"/>).</summary>
     public const int MaxOutputWidth = 56;
