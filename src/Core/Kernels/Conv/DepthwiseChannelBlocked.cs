@@ -108,11 +108,11 @@ public static unsafe class DepthwiseChannelBlocked
                     var planes = (float*)ax + ((long)n * channels + c0) * geometry.InPixels;
                     if (lanes == 16)
                     {
-                        RunBlock16(planes, map, (float*)aw, (float*)ab, (float*)ay, n, c0, count, channels, geometry, act, offsets, s);
+                        RunBlock16(planes, map, (float*)aw, (float*)ab, (float*)ay, n, c0, count, channels, geometry, act, offsets, s, u == first);
                     }
                     else
                     {
-                        RunBlock(planes, map, (float*)aw, (float*)ab, (float*)ay, n, c0, count, channels, geometry, act, offsets, s);
+                        RunBlock(planes, map, (float*)aw, (float*)ab, (float*)ay, n, c0, count, channels, geometry, act, offsets, s, u == first);
                     }
                 }
             }
@@ -168,9 +168,11 @@ public static unsafe class DepthwiseChannelBlocked
         }
     }
 
-    // planes: the block's count input planes, InPixels apart.
+    // planes: the block's count input planes, InPixels apart. The transposes write the image part of the padded block
+    // only, so its zero border is filled once per thread and layer (fillBorder: the thread's first block); per block
+    // it was a dozen short fills as long as the block's compute on 7×7 maps.
     private static void RunBlock<TMap>(float* planes, TMap map, float* w, float* bias, float* y, int n, int c0, int count, int channels,
-        in ConvGeometry g, FusedActivation act, int* offsets, float* scratch)
+        in ConvGeometry g, FusedActivation act, int* offsets, float* scratch, bool fillBorder)
         where TMap : struct, IValueMap256
     {
         const int lanes = 8;
@@ -178,7 +180,10 @@ public static unsafe class DepthwiseChannelBlocked
         var padded = scratch;
         var b = BlockWeights(w, bias, c0, count, g.KernelH * g.KernelW, lanes, scratch + (long)rows * columns * lanes + SlackFloats(g, lanes));
         var weights = b - g.KernelH * g.KernelW * lanes;
-        ChannelBlockPadding.FillBorder(padded, rows, columns, g.PadTop, g.PadLeft, g.Height, g.Width, 0f, lanes);
+        if (fillBorder)
+        {
+            ChannelBlockPadding.FillBorder(padded, rows, columns, g.PadTop, g.PadLeft, g.Height, g.Width, 0f, lanes);
+        }
         ChannelBlockTranspose256.PlanesToPixels(planes, g.InPixels, count, g.InPixels, offsets, padded, map);
         var vb = Vector256.Load(b);
         var output = y + ((long)n * channels + c0) * g.OutPixels;
@@ -195,7 +200,7 @@ public static unsafe class DepthwiseChannelBlocked
     // A block of 16 channels: each half of a padded pixel is filled by the 8-channel transpose (the second one with
     // zeros when the block has at most 8 channels), then the 512-bit kernel runs the rows.
     private static void RunBlock16<TMap>(float* planes, TMap map, float* w, float* bias, float* y, int n, int c0, int count, int channels,
-        in ConvGeometry g, FusedActivation act, int* offsets, float* scratch)
+        in ConvGeometry g, FusedActivation act, int* offsets, float* scratch, bool fillBorder)
         where TMap : struct, IValueMap256
     {
         const int lanes = 16;
@@ -203,7 +208,10 @@ public static unsafe class DepthwiseChannelBlocked
         var padded = scratch;
         var b = BlockWeights(w, bias, c0, count, g.KernelH * g.KernelW, lanes, scratch + (long)rows * columns * lanes + SlackFloats(g, lanes));
         var weights = b - g.KernelH * g.KernelW * lanes;
-        ChannelBlockPadding.FillBorder(padded, rows, columns, g.PadTop, g.PadLeft, g.Height, g.Width, 0f, lanes);
+        if (fillBorder)
+        {
+            ChannelBlockPadding.FillBorder(padded, rows, columns, g.PadTop, g.PadLeft, g.Height, g.Width, 0f, lanes);
+        }
         ChannelBlockTranspose256.PlanesToPixels(planes, g.InPixels, Math.Min(count, 8), g.InPixels, offsets, padded, map);
         ChannelBlockTranspose256.PlanesToPixels(planes + 8L * g.InPixels, g.InPixels, Math.Max(count - 8, 0), g.InPixels, offsets,
             padded + 8, map);
