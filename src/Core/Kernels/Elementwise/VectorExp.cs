@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace DSConvService.Core.Kernels.Elementwise;
 
@@ -39,6 +40,11 @@ public static class VectorExp
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(C4));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(C5));
         p = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
+        if (Avx512F.IsSupported)
+        {
+            // p · 2^n in one vscalefps (n is integral and, after the clamp, a normal exponent: the same float as below).
+            return Avx512F.Scale(p, n);
+        }
         var scale = (Vector512.ConvertToInt32Native(n) + Vector512.Create(127)) << 23;
         return p * scale.AsSingle();
     }
