@@ -168,63 +168,68 @@ public static unsafe class DepthwiseChannelBlocked
         }
     }
 
-    // planes: the block's count input planes, InPixels apart. The transposes write the image part of the padded block
-    // only, so its zero border is filled once per thread and layer (fillBorder: the thread's first block); per block
-    // it was a dozen short fills as long as the block's compute on 7×7 maps.
+    // planes: the block's count input planes, InPixels apart.
     private static void RunBlock<TMap>(float* planes, TMap map, float* w, float* bias, float* y, int n, int c0, int count, int channels,
         in ConvGeometry g, FusedActivation act, int* offsets, float* scratch, bool fillBorder)
         where TMap : struct, IValueMap256
     {
-        const int lanes = 8;
-        var (rows, columns) = PaddedSize(g);
-        var padded = scratch;
-        var b = BlockWeights(w, bias, c0, count, g.KernelH * g.KernelW, lanes, scratch + (long)rows * columns * lanes + SlackFloats(g, lanes));
-        var weights = b - g.KernelH * g.KernelW * lanes;
-        if (fillBorder)
-        {
-            ChannelBlockPadding.FillBorder(padded, rows, columns, g.PadTop, g.PadLeft, g.Height, g.Width, 0f, lanes);
-        }
-        ChannelBlockTranspose256.PlanesToPixels(planes, g.InPixels, count, g.InPixels, offsets, padded, map);
-        var vb = Vector256.Load(b);
+        var columns = PaddedSize(g).Columns;
+        var weights = FillBlock(planes, map, w, bias, c0, count, g, offsets, scratch, fillBorder, 8);
+        var vb = Vector256.Load(weights + g.KernelH * g.KernelW * 8);
         var output = y + ((long)n * channels + c0) * g.OutPixels;
-        var rowFloats = (long)columns * lanes;
+        var rowFloats = (long)columns * 8;
         var fused = ActivationPass.Fused(act);
         for (var oy = 0; oy < g.OutHeight; oy++)
         {
-            DepthwiseBlockedKernel256.Row(padded + oy * g.StrideH * rowFloats, columns, weights, vb, g, fused,
+            DepthwiseBlockedKernel256.Row(scratch + oy * g.StrideH * rowFloats, columns, weights, vb, g, fused,
                 output + (long)oy * g.OutWidth, g.OutPixels, count, (g.OutHeight - oy) * g.OutWidth);
         }
         ActivationPass.Finish(output, (long)count * g.OutPixels, act);
     }
 
-    // A block of 16 channels: each half of a padded pixel is filled by the 8-channel transpose (the second one with
-    // zeros when the block has at most 8 channels), then the 512-bit kernel runs the rows.
+    // A block of 16 channels: the same steps with the 512-bit kernel.
     private static void RunBlock16<TMap>(float* planes, TMap map, float* w, float* bias, float* y, int n, int c0, int count, int channels,
         in ConvGeometry g, FusedActivation act, int* offsets, float* scratch, bool fillBorder)
         where TMap : struct, IValueMap256
     {
-        const int lanes = 16;
-        var (rows, columns) = PaddedSize(g);
-        var padded = scratch;
-        var b = BlockWeights(w, bias, c0, count, g.KernelH * g.KernelW, lanes, scratch + (long)rows * columns * lanes + SlackFloats(g, lanes));
-        var weights = b - g.KernelH * g.KernelW * lanes;
-        if (fillBorder)
-        {
-            ChannelBlockPadding.FillBorder(padded, rows, columns, g.PadTop, g.PadLeft, g.Height, g.Width, 0f, lanes);
-        }
-        ChannelBlockTranspose256.PlanesToPixels(planes, g.InPixels, Math.Min(count, 8), g.InPixels, offsets, padded, map);
-        ChannelBlockTranspose256.PlanesToPixels(planes + 8L * g.InPixels, g.InPixels, Math.Max(count - 8, 0), g.InPixels, offsets,
-            padded + 8, map);
-        var vb = Vector512.Load(b);
+        var columns = PaddedSize(g).Columns;
+        var weights = FillBlock(planes, map, w, bias, c0, count, g, offsets, scratch, fillBorder, 16);
+        var vb = Vector512.Load(weights + g.KernelH * g.KernelW * 16);
         var output = y + ((long)n * channels + c0) * g.OutPixels;
-        var rowFloats = (long)columns * lanes;
+        var rowFloats = (long)columns * 16;
         var fused = ActivationPass.Fused(act);
         for (var oy = 0; oy < g.OutHeight; oy++)
         {
-            DepthwiseBlockedKernel512.Row(padded + oy * g.StrideH * rowFloats, columns, weights, vb, g, fused,
+            DepthwiseBlockedKernel512.Row(scratch + oy * g.StrideH * rowFloats, columns, weights, vb, g, fused,
                 output + (long)oy * g.OutWidth, g.OutPixels, count, (g.OutHeight - oy) * g.OutWidth);
         }
         ActivationPass.Finish(output, (long)count * g.OutPixels, act);
+    }
+
+    /// <summary>
+    /// The block's padded input at <paramref name="scratch"/> (map(x), <paramref name="lanes"/> channels a pixel; with 16,
+    /// each half of a pixel comes from the 8-channel transpose, the second one zeros when the block has at most 8
+    /// channels), then its weights [tap][lanes] and bias after the slack; returns the weights. The transposes write the
+    /// image part of the padded block only, so its zero border is filled once per thread and layer (fillBorder: the
+    /// thread's first block); per block it was a dozen short fills, as long as the block's compute on 7×7 maps.
+    /// </summary>
+    private static float* FillBlock<TMap>(float* planes, TMap map, float* w, float* bias, int c0, int count, in ConvGeometry g,
+        int* offsets, float* scratch, bool fillBorder, int lanes)
+        where TMap : struct, IValueMap256
+    {
+        var (rows, columns) = PaddedSize(g);
+        var b = BlockWeights(w, bias, c0, count, g.KernelH * g.KernelW, lanes, scratch + (long)rows * columns * lanes + SlackFloats(g, lanes));
+        if (fillBorder)
+        {
+            ChannelBlockPadding.FillBorder(scratch, rows, columns, g.PadTop, g.PadLeft, g.Height, g.Width, 0f, lanes);
+        }
+        ChannelBlockTranspose256.PlanesToPixels(planes, g.InPixels, Math.Min(count, 8), g.InPixels, offsets, scratch, map);
+        if (lanes == 16)
+        {
+            ChannelBlockTranspose256.PlanesToPixels(planes + 8L * g.InPixels, g.InPixels, Math.Max(count - 8, 0), g.InPixels, offsets,
+                scratch + 8, map);
+        }
+        return b - g.KernelH * g.KernelW * lanes;
     }
 }
 
