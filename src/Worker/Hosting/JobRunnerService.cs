@@ -93,7 +93,16 @@ public sealed partial class JobRunnerService(
             var pipeline = scope.ServiceProvider.GetRequiredService<QuantizationPipeline>();
             var result = await pipeline.RunAsync(job, lease, jobCts.Token);
             await lease.StopAsync(keeper);
-            if (await Persist(() => store.MarkSucceededAsync(job.Id, WorkerId, result.ReportJson, result.Artifact.Sha256, result.Artifact.Bytes, CancellationToken.None)))
+            // A job shorter than a tick is never sampled while it runs: its peak is checked once more here.
+            lease.CheckMemory();
+            if (lease.MemoryExceeded is { } over)
+            {
+                outcome = "failed";
+                var reason = new JobMemoryBudgetException(over, settings.MaxJobMemoryBytes).Message;
+                logger.JobFailed(reason);
+                await Persist(() => store.MarkFailedAsync(job.Id, WorkerId, reason, CancellationToken.None));
+            }
+            else if (await Persist(() => store.MarkSucceededAsync(job.Id, WorkerId, result.ReportJson, result.Artifact.Sha256, result.Artifact.Bytes, CancellationToken.None)))
             {
                 outcome = "succeeded";
                 logger.JobSucceeded(clock.Elapsed.TotalSeconds);
@@ -214,6 +223,7 @@ public sealed partial class JobRunnerService(
         private readonly CancellationTokenSource _stop = new();
         private readonly Lock _gate = new();
         private readonly long _baseline = Environment.WorkingSet;
+        private readonly long _peakAtStart = PeakWorkingSet();
         private readonly Stopwatch _stageClock = Stopwatch.StartNew();
         private (string Stage, double Progress)? _pending;
         private string? _stage;
@@ -290,18 +300,29 @@ public sealed partial class JobRunnerService(
             }
         }
 
-        private void CheckMemory()
+        /// <summary>
+        /// The growth since the job started: the working set now, or the process's peak when the job raised it (a peak
+        /// between two ticks, freed again by the next one, is seen too).
+        /// </summary>
+        public void CheckMemory()
         {
             if (settings.MaxJobMemoryBytes <= 0 || MemoryExceeded is not null)
             {
                 return;
             }
-            var grown = Environment.WorkingSet - _baseline;
+            var peak = PeakWorkingSet();
+            var grown = Math.Max(Environment.WorkingSet, peak > _peakAtStart ? peak : 0) - _baseline;
             if (grown > settings.MaxJobMemoryBytes)
             {
                 MemoryExceeded = grown;
                 jobCts.Cancel();
             }
+        }
+
+        private static long PeakWorkingSet()
+        {
+            using var self = Process.GetCurrentProcess();
+            return self.PeakWorkingSet64;
         }
 
         private void Apply(LeaseState state)
