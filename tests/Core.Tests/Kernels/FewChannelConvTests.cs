@@ -27,6 +27,9 @@ public sealed unsafe class FewChannelConvTests
     [
         new("stem 7x7/2 pad 3, c3 o64, 112 wide", 1, 3, 224, 224, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3),
         new("7x7/2 pad 3, c3 o13, batch 3, 23 wide", 3, 3, 17, 45, 13, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3),
+        // A padded image of at least 2^16 floats: the batch runs image by image.
+        new("3x3/2 pad 1, c3 o19, batch 3, image by image", 3, 3, 150, 150, 19, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1),
+        new("wide rows 3x3/1 pad 1, c32 o8, batch 2, image by image", 2, 32, 46, 46, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
         new("3x3/1 pad 1, c1 o5, 7 wide", 1, 1, 9, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
         new("3x3/1 pad 1, c2 o64, batch 3, 112 wide", 3, 2, 5, 112, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),
         new("5x5/2 no pad, c4 o13", 1, 4, 21, 33, 13, 5, 5, 2, 2, 1, 1, 0, 0, 0, 0),

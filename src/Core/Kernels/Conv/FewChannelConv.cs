@@ -120,8 +120,20 @@ public sealed unsafe class FewChannelConv
     public int KernelW { get; }
     public int Taps => Channels * KernelH * KernelW;
 
-    /// <summary>Scratch of <see cref="Run"/>: the phase-split padded copy of every image (or the flat one, <see cref="RunsFlat"/>).</summary>
-    public static long ScratchFloats(in ConvGeometry g, int batch) => batch * Math.Max(ImageFloats(g), FlatImageFloats(g)) + 16;
+    /// <summary>
+    /// Scratch of <see cref="Run"/>: the phase-split padded copy of every image (or the flat one, <see cref="RunsFlat"/>);
+    /// of one image where images run one at a time (<see cref="RunsImageByImage"/>).
+    /// </summary>
+    public static long ScratchFloats(in ConvGeometry g, int batch) =>
+        (RunsImageByImage(g, batch) ? 1 : batch) * Math.Max(ImageFloats(g), FlatImageFloats(g)) + 16;
+
+    /// <summary>
+    /// Whether a batch runs image by image (the copy, then the tiles, of one image at a time): where one image's padded
+    /// copy is at least 256 KB, the whole batch's copy leaves L2 before the tiles read it (an RGB stem at 224×224 is
+    /// 600 KB an image, 4.8 MB at batch 8). Smaller layers keep one copy and one parallel loop for the batch: per image,
+    /// the fork-joins would cost more than the cache misses.
+    /// </summary>
+    public static bool RunsImageByImage(in ConvGeometry g, int batch) => batch > 1 && Math.Max(ImageFloats(g), FlatImageFloats(g)) >= 1 << 16;
 
     /// <summary>
     /// Whether a layer runs its rows flat (AVX-512, stride 1, output rows under 10 wide): the output grid OH × Wf, with
@@ -140,6 +152,14 @@ public sealed unsafe class FewChannelConv
         if (g.Channels != Channels || g.KernelH != KernelH || g.KernelW != KernelW)
         {
             throw new ArgumentException("The geometry does not match the layer.");
+        }
+        if (RunsImageByImage(g, batch))
+        {
+            for (var n = 0; n < batch; n++)
+            {
+                Run(x + (long)n * Channels * g.InPixels, 1, g, y + (long)n * OutChannels * g.OutPixels, scratch, threads);
+            }
+            return;
         }
         if (RunsFlat(g))
         {

@@ -65,8 +65,14 @@ public sealed unsafe class FloatConvPath
 
     public long ScratchFloats(in ConvShape s, bool simulate) =>
         Depthwise && simulate ? DepthwiseBfpConv.ScratchFloats(Geometry(s)) :
-        (simulate ? (long)s.N * s.C * s.InPixels + 16 : 0)
+        (simulate ? (long)(SimulatesImageByImage(s) ? 1 : s.N) * s.C * s.InPixels + 16 : 0)
         + (Depthwise ? DepthwiseConv.ScratchFloats(Geometry(s)) : _direct is not null ? FewChannelConv.ScratchFloats(Geometry(s), s.N) : Sgemm.ScratchFloats(_kernel, s.OutPixels, _k) + 16);
+
+    /// <summary>
+    /// Whether x̂ is made and convolved one image at a time: where the direct kernel runs the batch image by image
+    /// (<see cref="FewChannelConv.RunsImageByImage"/>), so that each image's x̂ is read while it is in cache.
+    /// </summary>
+    private bool SimulatesImageByImage(in ConvShape s) => _direct is not null && FewChannelConv.RunsImageByImage(Geometry(s), s.N);
 
     /// <summary>Pixels of one channel block simulated per work unit (a multiple of 16).</summary>
     private const int SimulatePixelsPerUnit = 4096;
@@ -76,8 +82,26 @@ public sealed unsafe class FloatConvPath
 
     public void Run(float[] x, in ConvShape s, DSConvFormat f, float[] y, float[] scratch, int threads)
     {
+        fixed (float* px = x, py = y, ps = scratch)
+        {
+            if (!f.FloatActivations && SimulatesImageByImage(s))
+            {
+                var one = s with { N = 1 };
+                for (var n = 0; n < s.N; n++)
+                {
+                    RunImage(px + (long)n * s.C * s.InPixels, one, f, py + (long)n * s.O * s.OutPixels, ps, threads);
+                }
+                return;
+            }
+            RunImage(px, s, f, py, ps, threads);
+        }
+    }
+
+    // The batch of s in one pass: x̂ of all of it (unless activations are float), then the convolution.
+    private void RunImage(float* px, in ConvShape s, DSConvFormat f, float* py, float* ps, int threads)
+    {
         var shape = s;
-        fixed (float* px = x, py = y, ps = scratch, pw = _weights, pa = _packed, pb = _bias)
+        fixed (float* pw = _weights, pa = _packed, pb = _bias)
         {
             var input = px;
             var free = ps;

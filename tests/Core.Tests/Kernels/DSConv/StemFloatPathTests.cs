@@ -19,6 +19,7 @@ public unsafe class StemFloatPathTests
     [Theory]
     [InlineData(1, 224, 1, 8)]
     [InlineData(1, 224, 2, 8)]
+    [InlineData(2, 160, 2, 8)]
     [InlineData(3, 37, 2, 8)]
     [InlineData(2, 29, 2, 5)]
     [InlineData(2, 30, 2, 0)]
