@@ -97,10 +97,7 @@ public sealed partial class JobRunnerService(
             lease.CheckMemory();
             if (lease.MemoryExceeded is { } over)
             {
-                outcome = "failed";
-                var reason = new JobMemoryBudgetException(over, settings.MaxJobMemoryBytes).Message;
-                logger.JobFailed(reason);
-                await Persist(() => store.MarkFailedAsync(job.Id, WorkerId, reason, CancellationToken.None));
+                outcome = await FailOverBudgetAsync(job, over, settings);
             }
             else if (await Persist(() => store.MarkSucceededAsync(job.Id, WorkerId, result.ReportJson, result.Artifact.Sha256, result.Artifact.Bytes, CancellationToken.None)))
             {
@@ -118,10 +115,7 @@ public sealed partial class JobRunnerService(
             await lease.StopAsync(keeper);
             if (lease.MemoryExceeded is { } grown)
             {
-                outcome = "failed";
-                var reason = new JobMemoryBudgetException(grown, settings.MaxJobMemoryBytes).Message;
-                logger.JobFailed(reason);
-                await Persist(() => store.MarkFailedAsync(job.Id, WorkerId, reason, CancellationToken.None));
+                outcome = await FailOverBudgetAsync(job, grown, settings);
             }
             else if (lease.CancelRequested)
             {
@@ -164,6 +158,15 @@ public sealed partial class JobRunnerService(
             ServiceMetrics.JobDuration.WithLabels(outcome).Observe(clock.Elapsed.TotalSeconds);
             ReleaseMemory();
         }
+    }
+
+    /// <summary>A job that grew beyond Jobs:MaxJobMemoryBytes fails for good with the reason (retrying could not help).</summary>
+    private async Task<string> FailOverBudgetAsync(Job job, long grown, JobRunnerOptions settings)
+    {
+        var reason = new JobMemoryBudgetException(grown, settings.MaxJobMemoryBytes).Message;
+        logger.JobFailed(reason);
+        await Persist(() => store.MarkFailedAsync(job.Id, WorkerId, reason, CancellationToken.None));
+        return "failed";
     }
 
     /// <summary>What a person reads about a fault that was not the input's: the kind of fault, never a server path.</summary>
