@@ -26,7 +26,11 @@ internal static unsafe class DepthwiseBlockedKernel256
     {
         if (DepthwiseWindowRows256.Applies(g))
         {
-            DepthwiseWindowRows256.Row(rows, paddedWidth, w, bias, g, act, y, planeStride, channels, planeLeft);
+            var done = DepthwiseWindowRows256.Row(rows, paddedWidth, w, bias, g, act, y, planeStride, channels, planeLeft);
+            if (done < g.OutWidth)
+            {
+                Tail(rows, w, bias, g, act, y, planeStride, channels, done, 8, 8, 8L * g.DilationH * paddedWidth);
+            }
             return;
         }
         // Strides 1 and 2 as constants: the 8 loads of a tap then use displacements instead of computed offsets.
@@ -54,7 +58,7 @@ internal static unsafe class DepthwiseBlockedKernel256
         var tapStep = 8 * g.DilationW;
         var rowStep = 8L * g.DilationH * paddedWidth;
         var ox = 0;
-        for (; ox < g.OutWidth; ox += 8)
+        for (; ox < g.OutWidth && ox + 8 <= planeLeft; ox += 8)
         {
             Vector256<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias;
             var r = rows + (long)ox * pixel.Floats;
@@ -75,45 +79,50 @@ internal static unsafe class DepthwiseBlockedKernel256
                     a7 = Fma.MultiplyAdd(Vector256.Load(p + 7 * pixel.Floats), wv, a7);
                 }
             }
-            StoreGroup(a0, a1, a2, a3, a4, a5, a6, a7, act, y, planeStride, channels, ox, g.OutWidth, planeLeft);
+            ChannelBlockTranspose256.BlockToPlanes(ActivationVectors.Apply(a0, act), ActivationVectors.Apply(a1, act),
+                ActivationVectors.Apply(a2, act), ActivationVectors.Apply(a3, act), ActivationVectors.Apply(a4, act),
+                ActivationVectors.Apply(a5, act), ActivationVectors.Apply(a6, act), ActivationVectors.Apply(a7, act),
+                y + ox, planeStride, channels);
         }
-    }
-
-    /// <summary>
-    /// act of 8 output pixels (as vectors of 8 channels) into their planes at output ox of the row. A group whose full-width
-    /// store would leave the plane (the plane's last outputs, fewer than 8) goes through the stack and only its
-    /// outWidth − ox outputs are copied; the lanes past the row were computed from the slack after the block.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void StoreGroup(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3,
-        Vector256<float> a4, Vector256<float> a5, Vector256<float> a6, Vector256<float> a7, FusedActivation act,
-        float* y, long planeStride, int channels, int ox, int outWidth, int planeLeft)
-    {
-        a0 = ActivationVectors.Apply(a0, act);
-        a1 = ActivationVectors.Apply(a1, act);
-        a2 = ActivationVectors.Apply(a2, act);
-        a3 = ActivationVectors.Apply(a3, act);
-        a4 = ActivationVectors.Apply(a4, act);
-        a5 = ActivationVectors.Apply(a5, act);
-        a6 = ActivationVectors.Apply(a6, act);
-        a7 = ActivationVectors.Apply(a7, act);
-        if (ox + 8 <= planeLeft)
+        if (ox < g.OutWidth)
         {
-            ChannelBlockTranspose256.BlockToPlanes(a0, a1, a2, a3, a4, a5, a6, a7, y + ox, planeStride, channels);
-            return;
+            Tail(rows, w, bias, g, act, y, planeStride, channels, ox, pixel.Floats, tapStep, rowStep);
         }
-        StoreLast(a0, a1, a2, a3, a4, a5, a6, a7, y + ox, planeStride, channels, outWidth - ox);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void StoreLast(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3,
-        Vector256<float> a4, Vector256<float> a5, Vector256<float> a6, Vector256<float> a7, float* y, long planeStride, int channels, int count)
+    // The last outputs of a plane (fewer than 8, where a full-width store would leave it): the 8 outputs are computed
+    // as in the row loop (the lanes past the row read the slack after the block), stored on the stack, and the first
+    // ones copied out. Computing them one at a time was a chain of dependent FMAs, as long as the rest of a 7×7 plane.
+    private static void Tail(float* rows, float* w, Vector256<float> bias, in ConvGeometry g, FusedActivation act,
+        float* y, long planeStride, int channels, int ox0, int step, int tapStep, long rowStep)
     {
+        var count = g.OutWidth - ox0;
+        Vector256<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias;
+        var r = rows + (long)ox0 * step;
+        var wt = w;
+        for (var ky = 0; ky < g.KernelH; ky++, r += rowStep)
+        {
+            var p = r;
+            for (var kx = 0; kx < g.KernelW; kx++, p += tapStep, wt += 8)
+            {
+                var wv = Vector256.Load(wt);
+                a0 = Fma.MultiplyAdd(Vector256.Load(p), wv, a0);
+                a1 = Fma.MultiplyAdd(Vector256.Load(p + step), wv, a1);
+                a2 = Fma.MultiplyAdd(Vector256.Load(p + 2 * step), wv, a2);
+                a3 = Fma.MultiplyAdd(Vector256.Load(p + 3 * step), wv, a3);
+                a4 = Fma.MultiplyAdd(Vector256.Load(p + 4 * step), wv, a4);
+                a5 = Fma.MultiplyAdd(Vector256.Load(p + 5 * step), wv, a5);
+                a6 = Fma.MultiplyAdd(Vector256.Load(p + 6 * step), wv, a6);
+                a7 = Fma.MultiplyAdd(Vector256.Load(p + 7 * step), wv, a7);
+            }
+        }
         var planes = stackalloc float[64];
-        ChannelBlockTranspose256.BlockToPlanes(a0, a1, a2, a3, a4, a5, a6, a7, planes, 8, 8);
+        ChannelBlockTranspose256.BlockToPlanes(ActivationVectors.Apply(a0, act), ActivationVectors.Apply(a1, act),
+            ActivationVectors.Apply(a2, act), ActivationVectors.Apply(a3, act), ActivationVectors.Apply(a4, act),
+            ActivationVectors.Apply(a5, act), ActivationVectors.Apply(a6, act), ActivationVectors.Apply(a7, act), planes, 8, 8);
         for (var c = 0; c < channels; c++)
         {
-            new ReadOnlySpan<float>(planes + 8 * c, count).CopyTo(new Span<float>(y + c * planeStride, count));
+            new ReadOnlySpan<float>(planes + 8 * c, count).CopyTo(new Span<float>(y + c * planeStride + ox0, count));
         }
     }
 }

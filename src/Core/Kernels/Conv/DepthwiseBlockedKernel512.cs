@@ -30,7 +30,11 @@ internal static unsafe class DepthwiseBlockedKernel512
     {
         if (g.StrideW == 1 && g.DilationW == 1 && g.KernelW == 3)
         {
-            WindowRow(rows, paddedWidth, w, bias, g, act, y, planeStride, channels, planeLeft);
+            var done = WindowRow(rows, paddedWidth, w, bias, g, act, y, planeStride, channels, planeLeft);
+            if (done < g.OutWidth)
+            {
+                Tail(rows, w, bias, g, act, y, planeStride, channels, done, Lanes, Lanes, (long)Lanes * g.DilationH * paddedWidth);
+            }
             return;
         }
         switch (g.StrideW)
@@ -57,7 +61,7 @@ internal static unsafe class DepthwiseBlockedKernel512
         var tapStep = Lanes * g.DilationW;
         var rowStep = (long)Lanes * g.DilationH * paddedWidth;
         var ox = 0;
-        for (; ox < g.OutWidth; ox += 8)
+        for (; ox < g.OutWidth && ox + 8 <= planeLeft; ox += 8)
         {
             Vector512<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias;
             var r = rows + (long)ox * pixel.Floats;
@@ -78,7 +82,11 @@ internal static unsafe class DepthwiseBlockedKernel512
                     a7 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 7 * pixel.Floats), wv, a7);
                 }
             }
-            StoreGroup(a0, a1, a2, a3, a4, a5, a6, a7, act, y, planeStride, channels, ox, g.OutWidth, planeLeft);
+            Store(a0, a1, a2, a3, a4, a5, a6, a7, act, y + ox, planeStride, channels);
+        }
+        if (ox < g.OutWidth)
+        {
+            Tail(rows, w, bias, g, act, y, planeStride, channels, ox, pixel.Floats, tapStep, rowStep);
         }
     }
 
@@ -87,13 +95,13 @@ internal static unsafe class DepthwiseBlockedKernel512
     /// instead of 24) through a window of 3 registers, the FMAs per output in the same order (ky, then kx).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WindowRow(float* rows, int paddedWidth, float* w, Vector512<float> bias, in ConvGeometry g, FusedActivation act,
+    private static int WindowRow(float* rows, int paddedWidth, float* w, Vector512<float> bias, in ConvGeometry g, FusedActivation act,
         float* y, long planeStride, int channels, int planeLeft)
     {
         var kh = g.KernelH;
         var rowStep = (long)Lanes * g.DilationH * paddedWidth;
         var ox = 0;
-        for (; ox < g.OutWidth; ox += 8)
+        for (; ox < g.OutWidth && ox + 8 <= planeLeft; ox += 8)
         {
             Vector512<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias;
             var p = rows + (long)ox * Lanes;
@@ -122,8 +130,9 @@ internal static unsafe class DepthwiseBlockedKernel512
                 x0 = Vector512.Load(p + 9 * Lanes);
                 a7 = Fma3(x1, x2, x0, w0, w1, w2, a7);
             }
-            StoreGroup(a0, a1, a2, a3, a4, a5, a6, a7, act, y, planeStride, channels, ox, g.OutWidth, planeLeft);
+            Store(a0, a1, a2, a3, a4, a5, a6, a7, act, y + ox, planeStride, channels);
         }
+        return ox;
     }
 
     // a + x0·w0, then + x1·w1, then + x2·w2: one kernel row of one output.
@@ -132,30 +141,37 @@ internal static unsafe class DepthwiseBlockedKernel512
         Vector512<float> w0, Vector512<float> w1, Vector512<float> w2, Vector512<float> a) =>
         Avx512F.FusedMultiplyAdd(x2, w2, Avx512F.FusedMultiplyAdd(x1, w1, Avx512F.FusedMultiplyAdd(x0, w0, a)));
 
-    // The group at output ox of the row: straight into the planes, or, where a full-width store would leave the plane
-    // (its last outputs, fewer than 8), through the stack with only outWidth − ox outputs copied out.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreGroup(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, Vector512<float> a4,
-        Vector512<float> a5, Vector512<float> a6, Vector512<float> a7, FusedActivation act, float* y, long planeStride, int channels,
-        int ox, int outWidth, int planeLeft)
+    // The last outputs of a plane (fewer than 8, where a full-width store would leave it): the 8 outputs are computed
+    // as in the row loop (the lanes past the row read the slack after the block), stored on the stack, and the first
+    // ones copied out. Computing them one at a time was a chain of dependent FMAs, as long as the rest of a 7×7 plane.
+    private static void Tail(float* rows, float* w, Vector512<float> bias, in ConvGeometry g, FusedActivation act,
+        float* y, long planeStride, int channels, int ox0, int step, int tapStep, long rowStep)
     {
-        if (ox + 8 <= planeLeft)
+        var count = g.OutWidth - ox0;
+        Vector512<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias;
+        var r = rows + (long)ox0 * step;
+        var wt = w;
+        for (var ky = 0; ky < g.KernelH; ky++, r += rowStep)
         {
-            Store(a0, a1, a2, a3, a4, a5, a6, a7, act, y + ox, planeStride, channels);
-            return;
+            var p = r;
+            for (var kx = 0; kx < g.KernelW; kx++, p += tapStep, wt += Lanes)
+            {
+                var wv = Vector512.Load(wt);
+                a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(p), wv, a0);
+                a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + step), wv, a1);
+                a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 2 * step), wv, a2);
+                a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 3 * step), wv, a3);
+                a4 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 4 * step), wv, a4);
+                a5 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 5 * step), wv, a5);
+                a6 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 6 * step), wv, a6);
+                a7 = Avx512F.FusedMultiplyAdd(Vector512.Load(p + 7 * step), wv, a7);
+            }
         }
-        StoreLast(a0, a1, a2, a3, a4, a5, a6, a7, act, y + ox, planeStride, channels, outWidth - ox);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void StoreLast(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, Vector512<float> a4,
-        Vector512<float> a5, Vector512<float> a6, Vector512<float> a7, FusedActivation act, float* y, long planeStride, int channels, int count)
-    {
         var planes = stackalloc float[8 * Lanes];
         Store(a0, a1, a2, a3, a4, a5, a6, a7, act, planes, 8, Lanes);
         for (var c = 0; c < channels; c++)
         {
-            new ReadOnlySpan<float>(planes + 8 * c, count).CopyTo(new Span<float>(y + c * planeStride, count));
+            new ReadOnlySpan<float>(planes + 8 * c, count).CopyTo(new Span<float>(y + c * planeStride + ox0, count));
         }
     }
 

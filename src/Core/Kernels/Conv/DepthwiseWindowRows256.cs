@@ -16,15 +16,15 @@ internal static unsafe class DepthwiseWindowRows256
 {
     public static bool Applies(in ConvGeometry g) => g.StrideW == 1 && g.DilationW == 1 && g.KernelW == 3;
 
-    /// <summary>The outputs of the row in groups of 8; see <see cref="DepthwiseBlockedKernel256.Row"/>.</summary>
+    /// <summary>Outputs [0, ox) of the row in groups of 8 (ox: the first output left to the caller's tail); see <see cref="DepthwiseBlockedKernel256.Row"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Row(float* rows, int paddedWidth, float* w, Vector256<float> bias, in ConvGeometry g, FusedActivation act,
+    public static int Row(float* rows, int paddedWidth, float* w, Vector256<float> bias, in ConvGeometry g, FusedActivation act,
         float* y, long planeStride, int channels, int planeLeft)
     {
         var kh = g.KernelH;
         var rowStep = 8L * g.DilationH * paddedWidth;
         var ox = 0;
-        for (; ox < g.OutWidth; ox += 8)
+        for (; ox < g.OutWidth && ox + 8 <= planeLeft; ox += 8)
         {
             Vector256<float> a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias;
             var r = rows + (long)ox * 8;
@@ -34,8 +34,12 @@ internal static unsafe class DepthwiseWindowRows256
                 Three(r, wt, ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
                 wt += 24;
             }
-            DepthwiseBlockedKernel256.StoreGroup(a0, a1, a2, a3, a4, a5, a6, a7, act, y, planeStride, channels, ox, g.OutWidth, planeLeft);
+            ChannelBlockTranspose256.BlockToPlanes(ActivationVectors.Apply(a0, act), ActivationVectors.Apply(a1, act),
+                ActivationVectors.Apply(a2, act), ActivationVectors.Apply(a3, act), ActivationVectors.Apply(a4, act),
+                ActivationVectors.Apply(a5, act), ActivationVectors.Apply(a6, act), ActivationVectors.Apply(a7, act),
+                y + ox, planeStride, channels);
         }
+        return ox;
     }
 
     // One kernel row of 3 taps for 8 outputs: inputs 0..9, the window rotating through x0, x1, x2.
